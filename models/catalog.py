@@ -1,0 +1,79 @@
+"""Products, warehouses, stock and postal-code coordinates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, utcnow
+
+ARTICLE_NUMBER = r"^[0-9]{3}\.[0-9]{3}\.[0-9]{2}$"
+
+
+class Product(Base):
+    """A sellable article, priced in minor units."""
+
+    __tablename__ = "product"
+    __table_args__ = (
+        CheckConstraint(f"article_number ~ '{ARTICLE_NUMBER}'", name="article_number_format"),
+        CheckConstraint("price >= 0", name="price_not_negative"),
+    )
+
+    article_number: Mapped[str] = mapped_column(String(10), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    price: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Warehouse(Base):
+    """A place stock ships from."""
+
+    __tablename__ = "warehouse"
+    __table_args__ = (
+        CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
+        CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    postal_code: Mapped[str] = mapped_column(String(16))
+    country: Mapped[str] = mapped_column(String(2))
+    latitude: Mapped[float]
+    longitude: Mapped[float]
+    active: Mapped[bool] = mapped_column(default=True)
+    allows_self_service: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Stock(Base):
+    """How much of a product a warehouse holds, and how much of that is promised."""
+
+    __tablename__ = "stock"
+    __table_args__ = (
+        CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+        CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
+    )
+
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouse.id"), primary_key=True)
+    article_number: Mapped[str] = mapped_column(
+        ForeignKey("product.article_number"), primary_key=True, index=True
+    )
+    on_hand: Mapped[int] = mapped_column(default=0)
+    reserved: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PostalCode(Base):
+    """Coordinates of a postal code, imported from GeoNames-format files."""
+
+    __tablename__ = "postal_code"
+
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    postal_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    place_name: Mapped[str] = mapped_column(String(200))
+    latitude: Mapped[float]
+    longitude: Mapped[float]

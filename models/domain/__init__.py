@@ -1,0 +1,1 @@
+"""Pure domain rules: data in, decision out. Standard library only."""

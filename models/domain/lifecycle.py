@@ -1,0 +1,58 @@
+"""The order state machine."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrderStatus(StrEnum):
+    """Where an order is in its life."""
+
+    RECEIVED = "received"
+    ALLOCATED = "allocated"
+    PAID = "paid"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    REJECTED = "rejected"
+    PAYMENT_FAILED = "payment_failed"
+    CANCELLED = "cancelled"
+
+
+class DeliveryMethod(StrEnum):
+    """How the parcel reaches the customer."""
+
+    SELF_SERVICE = "self_service"
+    CURBSIDE = "curbside"
+    IN_DOOR = "in_door"
+
+
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.RECEIVED: frozenset(
+        {OrderStatus.ALLOCATED, OrderStatus.REJECTED, OrderStatus.CANCELLED}
+    ),
+    OrderStatus.ALLOCATED: frozenset(
+        {OrderStatus.PAID, OrderStatus.PAYMENT_FAILED, OrderStatus.CANCELLED}
+    ),
+    OrderStatus.PAID: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
+    OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
+    OrderStatus.DELIVERED: frozenset(),
+    OrderStatus.REJECTED: frozenset(),
+    OrderStatus.PAYMENT_FAILED: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
+}
+
+TERMINAL = frozenset(status for status, nexts in TRANSITIONS.items() if not nexts)
+
+
+def can_transition(current: OrderStatus, target: OrderStatus) -> bool:
+    """Whether an order in `current` may move to `target`."""
+    return target in TRANSITIONS[current]
+
+
+def next_step(status: OrderStatus) -> str | None:
+    """The pipeline step that moves an order on from `status`, if any."""
+    return {
+        OrderStatus.RECEIVED: "allocate",
+        OrderStatus.ALLOCATED: "charge",
+        OrderStatus.PAID: "ship",
+    }.get(status)

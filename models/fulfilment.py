@@ -1,0 +1,97 @@
+"""What happens to an order: allocations, payment, shipments and notifications."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, utcnow
+
+
+class Allocation(Base):
+    """Units of an order line reserved in a warehouse."""
+
+    __tablename__ = "allocation"
+    __table_args__ = (
+        UniqueConstraint("order_line_id", "warehouse_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("order.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_line.id"))
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouse.id"))
+    article_number: Mapped[str] = mapped_column(ForeignKey("product.article_number"))
+    quantity: Mapped[int]
+    released_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AllocationReceipt(Base):
+    """Why an order went where it went: every candidate, its distance, the choice."""
+
+    __tablename__ = "allocation_receipt"
+
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("order.id"), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Payment(Base):
+    """The charge of an order at the payment gateway."""
+
+    __tablename__ = "payment"
+    __table_args__ = (CheckConstraint("amount >= 0", name="amount_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("order.id"), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    gateway_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    amount: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    attempts: Mapped[int] = mapped_column(default=0)
+    failure_code: Mapped[str | None] = mapped_column(String(100))
+    failure_message: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Shipment(Base):
+    """A parcel leaving one warehouse for the customer."""
+
+    __tablename__ = "shipment"
+    __table_args__ = (UniqueConstraint("order_id", "warehouse_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("order.id"), index=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouse.id"))
+    carrier: Mapped[str] = mapped_column(String(20))
+    tracking_number: Mapped[str] = mapped_column(String(40), unique=True)
+    tracking_url: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20), default="label_created")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Notification(Base):
+    """One email about one event of an order; the dedupe key makes it one."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("order.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    message_id: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

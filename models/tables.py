@@ -1,0 +1,25 @@
+"""Every table, importable from one place."""
+
+from models.base import Base
+from models.catalog import PostalCode, Product, Stock, Warehouse
+from models.fulfilment import Allocation, AllocationReceipt, Notification, Payment, Shipment
+from models.infra import IdempotencyKey, Outbox
+from models.orders import Order, OrderEvent, OrderLine
+
+__all__ = [
+    "Allocation",
+    "AllocationReceipt",
+    "Base",
+    "IdempotencyKey",
+    "Notification",
+    "Order",
+    "OrderEvent",
+    "OrderLine",
+    "Outbox",
+    "Payment",
+    "PostalCode",
+    "Product",
+    "Shipment",
+    "Stock",
+    "Warehouse",
+]

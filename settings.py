@@ -1,0 +1,116 @@
+"""The one settings object: every knob of the system, read from the environment here only."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_FLOWER_PASSWORD = "fulfillment"  # noqa: S105 - a development default, refused in production
+DEV_PAYMENT_KEY = "sk_test_sandbox"
+
+
+class Settings(BaseSettings):
+    """Configuration for intake, dispatcher, workers and the local stack."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+
+    # Unset: `make run` and the tests start embedded ones; the services themselves refuse to start.
+    database_url: str | None = None
+    redis_url: str | None = None
+
+    sqs_endpoint_url: str | None = None
+    aws_region: str = "us-east-1"
+    aws_access_key_id: str = "testing"
+    aws_secret_access_key: SecretStr = SecretStr("testing")
+    orders_queue: str = "fulfillment-orders"
+    orders_dlq: str = "fulfillment-orders-dlq"
+    sqs_max_receive_count: int = Field(5, ge=1, le=1000)
+    sqs_wait_seconds: int = Field(20, ge=0, le=20)
+    sqs_visibility_timeout: int = Field(60, ge=1)
+    sqs_publish_timeout: float = Field(3.0, gt=0)
+
+    celery_queue_prefix: str = ""
+    broker_visibility_timeout: int = Field(3600, ge=60)
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_timeout: float = 10.0
+    mail_from: str = "Fulfillment <orders@fulfillment.example>"
+    operations_email: str = "operations@fulfillment.example"
+
+    # None talks to the real Stripe API; a URL points the official SDK at a compatible service.
+    payment_api_base: str | None = None
+    payment_api_key: SecretStr = SecretStr(DEV_PAYMENT_KEY)
+    payment_timeout: float = Field(10.0, gt=0)
+    payment_attempts: int = Field(3, ge=1, le=10)
+
+    currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+    delivery_cost_self_service: int = Field(0, ge=0)
+    delivery_cost_curbside: int = Field(4900, ge=0)
+    delivery_cost_in_door: int = Field(9900, ge=0)
+    delivery_eta_days: int = Field(3, ge=0, le=365)
+    max_line_quantity: int = Field(100, ge=1)
+    max_order_lines: int = Field(50, ge=1)
+
+    public_base_url: str = "http://127.0.0.1:8000"
+    idempotency_key_ttl_hours: int = Field(24, ge=24)
+    outbox_relay_grace_seconds: float = Field(5.0, ge=0)
+    outbox_relay_interval: float = Field(5.0, gt=0)
+    watchdog_interval: float = Field(30.0, gt=0)
+    step_sla_seconds: int = Field(300, ge=1)
+
+    flower_user: str = "admin"
+    flower_password: SecretStr = SecretStr(DEV_FLOWER_PASSWORD)
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_in_production(self) -> Settings:
+        if self.environment != "production":
+            return self
+        if self.flower_password.get_secret_value() == DEV_FLOWER_PASSWORD:
+            raise ValueError("FLOWER_PASSWORD must be set in production")
+        if self.payment_api_key.get_secret_value() == DEV_PAYMENT_KEY:
+            raise ValueError("PAYMENT_API_KEY must be set in production")
+        return self
+
+    def require_database_url(self) -> str:
+        """The database URL, or a clear error naming the setting."""
+        if not self.database_url:
+            raise RuntimeError("DATABASE_URL is not set")
+        return self.database_url
+
+    def require_redis_url(self) -> str:
+        """The Redis URL, or a clear error naming the setting."""
+        if not self.redis_url:
+            raise RuntimeError("REDIS_URL is not set")
+        return self.redis_url
+
+    def delivery_costs(self) -> dict[str, int]:
+        """Delivery cost in minor units by delivery method."""
+        return {
+            "self_service": self.delivery_cost_self_service,
+            "curbside": self.delivery_cost_curbside,
+            "in_door": self.delivery_cost_in_door,
+        }
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
+
+
+def child_environment(overrides: dict[str, str]) -> dict[str, str]:
+    """The environment for a child process: this one's, with the given settings overridden."""
+    return {**os.environ, **{key.upper(): value for key, value in overrides.items()}}
