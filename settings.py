@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     watchdog_interval: float = Field(30.0, gt=0)
     step_sla_seconds: int = Field(300, ge=1)
 
+    # The test suite uses these servers when they answer, and embedded ones when they do not
+    # (or always, with TEST_EMBEDDED=1, so both paths are exercised).
+    test_database_url: str = "postgresql://postgres@127.0.0.1:5432/test"
+    test_redis_url: str = "redis://127.0.0.1:6379/0"
+    test_embedded: bool = False
+
     flower_user: str = "admin"
     flower_password: SecretStr = SecretStr(DEV_FLOWER_PASSWORD)
 
@@ -114,3 +120,15 @@ def get_settings() -> Settings:
 def child_environment(overrides: dict[str, str]) -> dict[str, str]:
     """The environment for a child process: this one's, with the given settings overridden."""
     return {**os.environ, **{key.upper(): value for key, value in overrides.items()}}
+
+
+def as_environment(settings: Settings) -> dict[str, str]:
+    """Every setting of `settings` as the environment variables that would reproduce it."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        env[name.upper()] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env

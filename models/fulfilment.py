@@ -29,6 +29,7 @@ class Allocation(Base):
     article_number: Mapped[str] = mapped_column(ForeignKey("product.article_number"))
     quantity: Mapped[int]
     released_at: Mapped[datetime | None]
+    shipped_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

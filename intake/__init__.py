@@ -1,0 +1,27 @@
+"""The intake: a thin Flask service that records orders and queues them on SQS."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from intake import health, orders
+from intake.problems import register_problem_handlers
+from intake.runtime import Runtime, install
+from models.logs import configure_logging
+from settings import Settings, get_settings
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
+    """The intake app for `settings` (the environment's by default)."""
+    settings = settings or get_settings()
+    configure_logging(settings)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    install(app, runtime or Runtime.from_settings(settings))
+    register_problem_handlers(app)
+    app.register_blueprint(orders.bp)
+    app.register_blueprint(health.bp)
+    return app

@@ -1,0 +1,99 @@
+"""POST /orders and GET /orders/<id>."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from pydantic import ValidationError
+
+from intake import idempotency
+from intake.placing import place_order
+from intake.problems import Problem, from_validation_error
+from intake.reading import load_for_guest, order_view
+from intake.runtime import runtime
+from intake.schemas import validate_order
+from models.base import utcnow
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("orders", __name__)
+
+
+def _json_body() -> Any:
+    if not request.is_json:
+        raise Problem(
+            415,
+            "Unsupported media type",
+            errors=[{"field": "Content-Type", "reason": "must be application/json"}],
+        )
+    body = request.get_json(silent=True)
+    if body is None:
+        raise Problem(400, "Malformed JSON", errors=[{"field": "body", "reason": "not valid JSON"}])
+    return body
+
+
+def _respond(stored: idempotency.StoredResponse, *, replayed: bool) -> Response:
+    response = jsonify(stored.body)
+    response.status_code = stored.status
+    response.headers.update(stored.headers)
+    if replayed:
+        response.headers[idempotency.REPLAYED_HEADER] = "true"
+    return response
+
+
+@bp.post("/orders")
+def create_order() -> Response:
+    """Record a guest order and queue it for fulfilment."""
+    rt = runtime()
+    key = idempotency.parse_key(request.headers.get(idempotency.HEADER))
+    body = _json_body()
+    try:
+        order_request = validate_order(
+            body,
+            max_line_quantity=rt.settings.max_line_quantity,
+            max_order_lines=rt.settings.max_order_lines,
+        )
+    except ValidationError as exc:
+        raise from_validation_error(exc) from None
+    fingerprint = idempotency.fingerprint(body)
+    with rt.sessions() as session, session.begin():
+        if key and (stored := idempotency.claim(session, key, fingerprint)):
+            return _respond(stored, replayed=True)
+        placed = place_order(session, order_request, rt.settings, utcnow())
+        status_url = f"{rt.settings.public_base_url.rstrip('/')}/orders/{placed.order_id}"
+        response = idempotency.StoredResponse(
+            202,
+            {
+                "order_id": str(placed.order_id),
+                "status": "received",
+                "status_url": status_url,
+                "order_token": placed.token,
+            },
+            {"Location": status_url},
+        )
+        if key:
+            idempotency.record(
+                session, key, fingerprint, response, rt.settings.idempotency_key_ttl_hours
+            )
+    log.info("order received", extra={"order_id": str(placed.order_id)})
+    rt.publish_after_commit(placed.outbox_id, str(placed.order_id), placed.message)
+    return _respond(response, replayed=False)
+
+
+def _bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+@bp.get("/orders/<order_id>")
+def read_order(order_id: str) -> Response:
+    """The order as its guest sees it, opened by the order token."""
+    rt = runtime()
+    with rt.sessions() as session:
+        order = load_for_guest(session, order_id, _bearer_token())
+        return jsonify(order_view(session, order))

@@ -1,0 +1,137 @@
+"""Recording a guest order: checked against the catalogue, priced, stored with its outbox row."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from intake.problems import Problem
+from intake.schemas import OrderRequest
+from models.catalog import Product
+from models.domain.geo import Point
+from models.domain.lifecycle import OrderStatus
+from models.domain.pricing import PricedLine, delivery_eta, order_totals
+from models.geodata import locate, normalise_postal_code
+from models.infra import Outbox
+from models.messages import OrderPlaced
+from models.orders import Order, OrderEvent, OrderLine
+from settings import Settings
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    """What the client is told about an order it just placed."""
+
+    order_id: uuid.UUID
+    token: str
+    outbox_id: int
+    message: dict[str, object]
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a guest order token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _price_lines(session: Session, request: OrderRequest, currency: str) -> list[PricedLine]:
+    wanted = [line.article_number for line in request.lines]
+    products = {
+        p.article_number: p
+        for p in session.scalars(select(Product).where(Product.article_number.in_(wanted)))
+    }
+    errors = []
+    for index, line in enumerate(request.lines):
+        product = products.get(line.article_number)
+        if product is None:
+            errors.append({"field": f"lines[{index}].article_number", "reason": "unknown article"})
+        elif product.currency != currency:
+            errors.append(
+                {"field": f"lines[{index}].article_number", "reason": "not sold in this shop"}
+            )
+    if errors:
+        raise Problem(422, "Invalid request", errors=errors)
+    return [
+        PricedLine(line.article_number, line.quantity, products[line.article_number].price)
+        for line in request.lines
+    ]
+
+
+def _locate(session: Session, request: OrderRequest) -> Point:
+    address = request.shipping_address
+    point = locate(session, address.country, address.postal_code)
+    if point is None:
+        raise Problem(
+            422,
+            "Invalid request",
+            errors=[
+                {
+                    "field": "shipping_address.postal_code",
+                    "reason": f"cannot be located in {address.country}",
+                }
+            ],
+        )
+    return point
+
+
+def place_order(
+    session: Session, request: OrderRequest, settings: Settings, now: datetime
+) -> PlacedOrder:
+    """Record the order, its lines, its first event and its outbox message in `session`."""
+    lines = _price_lines(session, request, settings.currency)
+    point = _locate(session, request)
+    totals = order_totals(lines, request.delivery_method.value, settings.delivery_costs())
+    token = secrets.token_urlsafe(24)
+    address = request.shipping_address
+    order = Order(
+        id=uuid.uuid4(),
+        status=OrderStatus.RECEIVED.value,
+        customer_email=str(request.customer.email),
+        customer_name=request.customer.name,
+        guest_token_hash=hash_token(token),
+        ship_line1=address.line1,
+        ship_line2=address.line2,
+        ship_city=address.city,
+        ship_region=address.region,
+        ship_postal_code=normalise_postal_code(address.country, address.postal_code),
+        ship_country=address.country,
+        ship_latitude=point.latitude,
+        ship_longitude=point.longitude,
+        delivery_method=request.delivery_method.value,
+        payment_method=request.payment_method,
+        currency=settings.currency,
+        subtotal=totals.subtotal,
+        delivery_cost=totals.delivery_cost,
+        total=totals.total,
+        eta=delivery_eta(now, settings.delivery_eta_days),
+        created_at=now,
+        updated_at=now,
+    )
+    order.lines = [
+        OrderLine(
+            line_no=i,
+            article_number=line.article_number,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+        )
+        for i, line in enumerate(lines, start=1)
+    ]
+    message = OrderPlaced(order.id, now).to_json()
+    outbox = Outbox(topic="orders", message_key=str(order.id), payload=message, created_at=now)
+    session.add_all([order, outbox])
+    session.add(
+        OrderEvent(
+            order_id=order.id,
+            kind="received",
+            to_status=OrderStatus.RECEIVED.value,
+            detail={"total": totals.total, "currency": settings.currency},
+            created_at=now,
+        )
+    )
+    session.flush()
+    return PlacedOrder(order.id, token, outbox.id, message)

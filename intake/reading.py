@@ -1,0 +1,126 @@
+"""What a customer sees of their order."""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from intake.placing import hash_token
+from intake.problems import Problem
+from models.catalog import Product, Warehouse
+from models.fulfilment import Allocation, AllocationReceipt, Payment, Shipment
+from models.orders import Order, OrderEvent
+
+NOT_FOUND = Problem(404, "Order not found")
+
+
+def load_for_guest(session: Session, order_id: str, token: str | None) -> Order:
+    """The order if the token opens it; 401 without a token, 404 for anything else."""
+    if not token:
+        raise Problem(
+            401,
+            "Order token required",
+            errors=[{"field": "Authorization", "reason": "send 'Bearer <order_token>'"}],
+            headers={"WWW-Authenticate": 'Bearer realm="orders"'},
+        )
+    try:
+        key = uuid.UUID(order_id)
+    except ValueError:
+        raise NOT_FOUND from None
+    order = session.get(Order, key)
+    # The same answer for a wrong token and a missing order, so ids cannot be probed.
+    if order is None or not hmac.compare_digest(order.guest_token_hash, hash_token(token)):
+        raise NOT_FOUND
+    return order
+
+
+def _lines(session: Session, order: Order) -> list[dict[str, Any]]:
+    names = dict(
+        session.execute(
+            select(Product.article_number, Product.name).where(
+                Product.article_number.in_([line.article_number for line in order.lines])
+            )
+        ).all()
+    )
+    return [
+        {
+            "article_number": line.article_number,
+            "name": names.get(line.article_number),
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "amount": line.quantity * line.unit_price,
+        }
+        for line in order.lines
+    ]
+
+
+def _allocation(session: Session, order: Order) -> dict[str, Any] | None:
+    receipt = session.get(AllocationReceipt, order.id)
+    if receipt is None:
+        return None
+    rows = session.execute(
+        select(Allocation.article_number, Allocation.quantity, Warehouse.code, Warehouse.name)
+        .join(Warehouse, Warehouse.id == Allocation.warehouse_id)
+        .where(Allocation.order_id == order.id)
+        .order_by(Allocation.id)
+    ).all()
+    return {
+        "reason": receipt.reason,
+        "lines": [
+            {"article_number": r[0], "quantity": r[1], "warehouse": r[2], "warehouse_name": r[3]}
+            for r in rows
+        ],
+    }
+
+
+def _payment(session: Session, order: Order) -> dict[str, Any] | None:
+    payment = session.scalar(select(Payment).where(Payment.order_id == order.id))
+    if payment is None:
+        return None
+    return {
+        "status": payment.status,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "failure_code": payment.failure_code,
+    }
+
+
+def order_view(session: Session, order: Order) -> dict[str, Any]:
+    """Status, lines, costs, ETA, allocation, payment, tracking and the timeline."""
+    shipments = session.scalars(select(Shipment).where(Shipment.order_id == order.id)).all()
+    events = session.scalars(
+        select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)
+    ).all()
+    return {
+        "order_id": str(order.id),
+        "status": order.status,
+        "customer": {"email": order.customer_email, "name": order.customer_name},
+        "delivery_method": order.delivery_method,
+        "lines": _lines(session, order),
+        "costs": {
+            "currency": order.currency,
+            "subtotal": order.subtotal,
+            "delivery": order.delivery_cost,
+            "total": order.total,
+        },
+        "eta": order.eta.isoformat(),
+        "allocation": _allocation(session, order),
+        "payment": _payment(session, order),
+        "shipments": [
+            {
+                "carrier": s.carrier,
+                "tracking_number": s.tracking_number,
+                "tracking_url": s.tracking_url,
+                "status": s.status,
+            }
+            for s in shipments
+        ],
+        "timeline": [
+            {"at": e.created_at.isoformat(), "event": e.kind, "status": e.to_status} for e in events
+        ],
+        "created_at": order.created_at.isoformat(),
+    }

@@ -1,0 +1,54 @@
+"""The versioned JSON documents that travel on the orders queue."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+ORDER_PLACED = "order.placed"
+VERSION = 1
+
+
+class MalformedMessage(ValueError):
+    """A message that no retry can make sense of; it belongs in the dead-letter queue."""
+
+
+@dataclass(frozen=True)
+class OrderPlaced:
+    """An order was recorded and waits for fulfilment."""
+
+    order_id: uuid.UUID
+    occurred_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        """The document as sent on the queue."""
+        return {
+            "type": ORDER_PLACED,
+            "version": VERSION,
+            "order_id": str(self.order_id),
+            "occurred_at": self.occurred_at.isoformat(),
+        }
+
+
+def parse_order_placed(body: str) -> OrderPlaced:
+    """Read an `order.placed` document, or raise MalformedMessage saying what is wrong."""
+    try:
+        document = json.loads(body)
+    except ValueError as exc:
+        raise MalformedMessage(f"not JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise MalformedMessage("not a JSON object")
+    if document.get("type") != ORDER_PLACED:
+        raise MalformedMessage(f"unknown type {document.get('type')!r}")
+    if document.get("version") != VERSION:
+        raise MalformedMessage(f"unsupported version {document.get('version')!r}")
+    try:
+        return OrderPlaced(
+            order_id=uuid.UUID(str(document["order_id"])),
+            occurred_at=datetime.fromisoformat(str(document["occurred_at"])),
+        )
+    except (KeyError, ValueError) as exc:
+        raise MalformedMessage(f"bad field: {exc}") from exc

@@ -1,0 +1,105 @@
+"""Fixtures: real PostgreSQL, Redis, SQS (moto), SMTP and the payment sandbox, one set per run."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from devstack.services import start_moto, start_payment_sandbox
+from intake import create_app
+from models.db import session_factory
+from settings import Settings
+from tests.infra import (
+    Mailbox,
+    fresh_database,
+    postgres_server,
+    redis_server,
+    running,
+    settings_for_tests,
+    smtp_server,
+)
+from workers.adapters.carrier import UpsCarrier
+from workers.adapters.email import SmtpMailer
+from workers.adapters.payments import StripeGateway
+from workers.adapters.sqs import OrdersQueue
+from workers.context import Context
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[tuple[Settings, Mailbox]]:
+    """Every real service, started or found once for the whole run."""
+    base = Settings()
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(postgres_server(base))
+        database = stack.enter_context(fresh_database(server))
+        redis_url = stack.enter_context(redis_server(base))
+        moto = stack.enter_context(running(start_moto()))
+        sandbox = stack.enter_context(running(start_payment_sandbox()))
+        smtp_port, mailbox = stack.enter_context(smtp_server())
+        settings = settings_for_tests(
+            base,
+            database_url=database,
+            redis_url=redis_url,
+            sqs_endpoint_url=moto.url,
+            payment_api_base=sandbox.url,
+            smtp_host="127.0.0.1",
+            smtp_port=smtp_port,
+        )
+        OrdersQueue.from_settings(settings, timeout=5).ensure(
+            max_receive_count=settings.sqs_max_receive_count,
+            visibility_timeout=settings.sqs_visibility_timeout,
+        )
+        yield settings, mailbox
+
+
+@pytest.fixture(scope="session")
+def settings(infra: tuple[Settings, Mailbox]) -> Settings:
+    """Settings pointing at this run's services."""
+    return infra[0]
+
+
+@pytest.fixture
+def mailbox(infra: tuple[Settings, Mailbox]) -> Mailbox:
+    """What the SMTP server received."""
+    return infra[1]
+
+
+@pytest.fixture(scope="session")
+def sessions(settings: Settings) -> sessionmaker[Session]:
+    """Sessions on this run's database."""
+    return session_factory(settings.require_database_url())
+
+
+@pytest.fixture(scope="session")
+def queue(settings: Settings) -> OrdersQueue:
+    """This run's orders queue on moto."""
+    return OrdersQueue.from_settings(settings, timeout=5)
+
+
+@pytest.fixture(scope="session")
+def context(settings: Settings, sessions: sessionmaker[Session]) -> Context:
+    """Real adapters: the payment sandbox over HTTP, the SMTP server, the carrier."""
+    return Context(
+        settings=settings,
+        sessions=sessions,
+        gateway=StripeGateway.from_settings(settings),
+        mailer=SmtpMailer(settings),
+        carrier=UpsCarrier(),
+    )
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings) -> Flask:
+    """The intake app on this run's services."""
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client of the intake."""
+    return app.test_client()
