@@ -1,0 +1,1 @@
+"""The local stack: embedded services and the one-command runner."""
