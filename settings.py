@@ -122,13 +122,16 @@ def child_environment(overrides: dict[str, str]) -> dict[str, str]:
     return {**os.environ, **{key.upper(): value for key, value in overrides.items()}}
 
 
+def _env_value(value: object) -> str:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def as_environment(settings: Settings) -> dict[str, str]:
     """Every setting of `settings` as the environment variables that would reproduce it."""
-    env: dict[str, str] = {}
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        env[name.upper()] = str(value).lower() if isinstance(value, bool) else str(value)
-    return env
+    return {
+        name.upper(): _env_value(value)
+        for name, value in settings.model_dump().items()
+        if value is not None
+    }

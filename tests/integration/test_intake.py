@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from intake.runtime import runtime
 from models.infra import Outbox
 from models.messages import parse_order_placed
 from models.orders import Order
@@ -206,8 +207,6 @@ def test_malformed_bodies_get_a_clear_4xx(
 def test_an_order_is_kept_when_sqs_is_down_and_left_for_the_relay(
     app: Flask, product: str, sessions: sessionmaker[Session]
 ) -> None:
-    from intake.runtime import runtime
-
     with app.app_context():
         rt = runtime()
     working = rt.queue

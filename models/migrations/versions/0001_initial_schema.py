@@ -274,6 +274,7 @@ def upgrade() -> None:
         sa.Column("article_number", sa.String(length=10), nullable=False),
         sa.Column("quantity", sa.Integer(), nullable=False),
         sa.Column("released_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("shipped_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("quantity > 0", name=op.f("ck_allocation_quantity_positive")),
         sa.ForeignKeyConstraint(

@@ -1,0 +1,54 @@
+"""Celery settings, all read from the one settings object."""
+
+from __future__ import annotations
+
+from kombu import Queue
+
+from settings import get_settings
+
+_settings = get_settings()
+_prefix = _settings.celery_queue_prefix
+
+QUEUES = ("allocation", "payments", "shipping", "notifications", "maintenance")
+
+broker_url = _settings.require_redis_url()
+broker_connection_retry_on_startup = True
+# Longer than any task's total retry time, so an unacked task is never handed out twice early.
+broker_transport_options = {"visibility_timeout": _settings.broker_visibility_timeout}
+
+task_serializer = "json"
+result_serializer = "json"
+accept_content = ["json"]
+task_ignore_result = True
+timezone = "UTC"
+enable_utc = True
+
+# Every task is idempotent, so redelivery after a crash is always safe.
+task_acks_late = True
+task_reject_on_worker_lost = True
+worker_prefetch_multiplier = 1
+
+# Flower and `celery inspect` need these.
+worker_send_task_events = True
+task_send_sent_event = True
+
+worker_hijack_root_logger = False
+
+task_queues = [Queue(f"{_prefix}{name}") for name in QUEUES]
+task_default_queue = f"{_prefix}maintenance"
+task_routes = {
+    "fulfillment.allocate": {"queue": f"{_prefix}allocation"},
+    "fulfillment.charge": {"queue": f"{_prefix}payments"},
+    "fulfillment.ship": {"queue": f"{_prefix}shipping"},
+    "fulfillment.notify": {"queue": f"{_prefix}notifications"},
+    "fulfillment.*": {"queue": f"{_prefix}maintenance"},
+}
+
+beat_schedule = {
+    "relay-outbox": {
+        "task": "fulfillment.relay_outbox",
+        "schedule": _settings.outbox_relay_interval,
+    },
+    "watchdog": {"task": "fulfillment.watchdog", "schedule": _settings.watchdog_interval},
+    "expire-idempotency-keys": {"task": "fulfillment.expire_idempotency_keys", "schedule": 3600.0},
+}

@@ -1,0 +1,20 @@
+"""The Celery application: `celery -A workers.app worker`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import setup_logging
+
+from models.logs import configure_logging
+from settings import get_settings
+
+app = Celery("fulfillment", include=["workers.tasks"])
+app.config_from_object("celeryconfig")
+
+
+@setup_logging.connect
+def _logging(**_: Any) -> None:
+    # Connecting here stops Celery from installing its own handlers over ours.
+    configure_logging(get_settings())

@@ -1,0 +1,42 @@
+"""The composition root: real adapters for the running process, fakes injected by tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from models.db import session_factory
+from settings import Settings, get_settings
+from workers.adapters.carrier import Carrier, UpsCarrier
+from workers.adapters.email import Mailer, SmtpMailer
+from workers.adapters.payments import PaymentGateway, StripeGateway
+
+
+@dataclass
+class Context:
+    """Everything a pipeline step needs from the outside world."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    gateway: PaymentGateway
+    mailer: Mailer
+    carrier: Carrier
+
+
+def build_context(settings: Settings) -> Context:
+    """Real adapters for `settings`."""
+    return Context(
+        settings=settings,
+        sessions=session_factory(settings.require_database_url()),
+        gateway=StripeGateway.from_settings(settings),
+        mailer=SmtpMailer(settings),
+        carrier=UpsCarrier(),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_context() -> Context:
+    """The process's context, built on first use (after a prefork worker has forked)."""
+    return build_context(get_settings())

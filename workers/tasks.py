@@ -1,0 +1,125 @@
+"""Thin Celery tasks: decode ids, call the step, map failures to retry or fail, enqueue the next."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from celery import Task
+
+from models.domain.backoff import backoff
+from workers import maintenance
+from workers.adapters.email import MailTransient
+from workers.adapters.payments import PaymentUnavailable
+from workers.adapters.sqs import OrdersQueue
+from workers.allocating import Allocated, AllocationContended, allocate_order
+from workers.app import app
+from workers.charging import Charged, charge_order, give_up
+from workers.context import get_context
+from workers.errors import TRANSIENT_DB_ERRORS
+from workers.notifying import send_notification
+from workers.shipping import Shipped, ship_order
+
+log = logging.getLogger(__name__)
+
+# Retries stay far inside the broker's visibility timeout: 8 tries, at most 60 s apart.
+RETRY: dict[str, Any] = {
+    "autoretry_for": (*TRANSIENT_DB_ERRORS, AllocationContended),
+    "retry_backoff": 1,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
+@app.task(name="fulfillment.allocate", **RETRY)
+def allocate(order_id: str) -> str:
+    """Reserve stock for the order, then charge it or tell the customer why not."""
+    outcome = allocate_order(get_context().sessions, uuid.UUID(order_id))
+    if outcome is Allocated.ALLOCATED:
+        charge.delay(order_id)
+    elif outcome is Allocated.REJECTED:
+        notify.delay(order_id, "rejected")
+    return outcome.value
+
+
+@app.task(name="fulfillment.charge", bind=True, **RETRY)
+def charge(self: Task[Any, Any], order_id: str) -> str:
+    """Take payment; retry what is transient, give up cleanly when attempts run out."""
+    ctx = get_context()
+    key = uuid.UUID(order_id)
+    try:
+        outcome = charge_order(ctx.sessions, ctx.gateway, key)
+    except PaymentUnavailable as exc:
+        if self.request.retries >= RETRY["max_retries"]:
+            if give_up(ctx.sessions, key, str(exc)):
+                notify.delay(order_id, "payment_failed")
+            return Charged.ABANDONED.value
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries, cap=60)) from exc
+    if outcome is Charged.PAID:
+        ship.delay(order_id)
+    elif outcome is Charged.DECLINED:
+        notify.delay(order_id, "payment_failed")
+    return outcome.value
+
+
+@app.task(name="fulfillment.ship", **RETRY)
+def ship(order_id: str) -> str:
+    """Create the shipments, then tell the customer how to track them."""
+    ctx = get_context()
+    outcome = ship_order(ctx.sessions, ctx.carrier, uuid.UUID(order_id))
+    if outcome is Shipped.SHIPPED:
+        notify.delay(order_id, "shipped")
+    return outcome.value
+
+
+@app.task(
+    name="fulfillment.notify",
+    **{**RETRY, "autoretry_for": (*TRANSIENT_DB_ERRORS, MailTransient)},
+)
+def notify(order_id: str, kind: str) -> str:
+    """Send one email about the order, once."""
+    ctx = get_context()
+    return send_notification(
+        ctx.sessions, ctx.mailer, ctx.settings, uuid.UUID(order_id), kind
+    ).value
+
+
+def start_pipeline(order_id: str) -> None:
+    """Acknowledge the order to the customer and start fulfilling it."""
+    notify.delay(order_id, "received")
+    allocate.delay(order_id)
+
+
+STEPS = {"allocate": allocate, "charge": charge, "ship": ship}
+
+
+@app.task(name="fulfillment.relay_outbox", **RETRY)
+def relay_outbox() -> int:
+    """Publish outbox rows the intake could not."""
+    ctx = get_context()
+    queue = OrdersQueue.from_settings(ctx.settings, timeout=ctx.settings.sqs_publish_timeout)
+    return maintenance.relay_outbox(
+        ctx.sessions, queue, grace_seconds=ctx.settings.outbox_relay_grace_seconds
+    )
+
+
+@app.task(name="fulfillment.watchdog", **RETRY)
+def watchdog() -> int:
+    """Re-dispatch orders and emails that stopped moving; every step is idempotent."""
+    ctx = get_context()
+    sla = ctx.settings.step_sla_seconds
+    stuck = maintenance.stuck_orders(ctx.sessions, sla_seconds=sla)
+    for order_id, step in stuck:
+        STEPS[step].delay(str(order_id))
+    unsent = maintenance.unsent_notifications(ctx.sessions, sla_seconds=sla)
+    for order_id, kind in unsent:
+        notify.delay(str(order_id), kind)
+    return len(stuck) + len(unsent)
+
+
+@app.task(name="fulfillment.expire_idempotency_keys", **RETRY)
+def expire_idempotency_keys() -> int:
+    """Drop stored responses older than their expiry."""
+    return maintenance.expire_idempotency_keys(get_context().sessions)
