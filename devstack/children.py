@@ -1,0 +1,67 @@
+"""The runner's child processes, each one's output relayed line by line under its name."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from itertools import cycle
+
+from devstack.processes import REPO_ROOT, end_group
+
+COLORS = cycle(["36", "32", "33", "35", "34", "96", "92", "93", "95", "91"])
+NAME_WIDTH = 10
+_print_lock = threading.Lock()
+
+
+def say(text: str) -> None:
+    """Print whole lines at once, so relayed output never interleaves mid-line."""
+    with _print_lock:
+        print(text, flush=True)
+
+
+class Child:
+    """A process in its own session whose output is printed as `name | line`."""
+
+    def __init__(self, name: str, argv: Sequence[str], env: dict[str, str]) -> None:
+        """Start `argv` from the repository root and begin relaying its output."""
+        self.name = name
+        self.prefix = _prefix(name)
+        self.process = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            # Its own session: Ctrl-C reaches only the runner, which stops children in order.
+            start_new_session=True,
+            env=env,
+            cwd=REPO_ROOT,
+        )
+        self._relay = threading.Thread(target=self._relay_output, name=f"relay-{name}", daemon=True)
+        self._relay.start()
+
+    def _relay_output(self) -> None:
+        stream = self.process.stdout
+        if stream is None:
+            return
+        for raw in stream:
+            say(self.prefix + raw.decode(errors="replace").rstrip())
+
+    def exit_code(self) -> int | None:
+        """The exit code, or None while it runs."""
+        return self.process.poll()
+
+    def stop(self) -> None:
+        """Stop its whole process group and flush what it still had to say."""
+        end_group(self.process)
+        self._relay.join(timeout=2.0)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+def _prefix(name: str) -> str:
+    label = name.ljust(NAME_WIDTH)
+    if sys.stdout.isatty():
+        label = f"\033[{next(COLORS)}m{label}\033[0m"
+    return f"{label} | "

