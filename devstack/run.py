@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -15,6 +14,7 @@ from types import FrameType
 
 from devstack.banner import banner
 from devstack.children import Child, say
+from devstack.commands import app_commands, flower_environment, python_module
 from devstack.mailbox import DEFAULT_MAILDIR
 from devstack.processes import RunningService, preferred_port
 from devstack.services import (
@@ -110,15 +110,15 @@ def _run(
             return 0 if stopping.is_set() else 1
     runtime = Path(tempfile.mkdtemp(prefix="devstack-run-"))
     stack.folders.append(runtime)
-    for name, argv in _long_running(intake_port, flower_port, runtime).items():
-        child_env = _flower_environment(env, settings) if name == "flower" else env
+    for name, argv in app_commands(intake_port, flower_port, runtime).items():
+        child_env = flower_environment(env, settings) if name == "flower" else env
         stack.children.append(Child(name, argv, child_env))
     long_running = list(stack.children)
     if not _wait_until_ready(f"{api}/healthz", long_running, stopping):
         return 0 if stopping.is_set() else 1
     say(banner(settings, overrides, api, f"http://127.0.0.1:{flower_port}"))
     if args.demo:
-        stack.children.append(Child("demo", _python("devstack.demo", "--base-url", api), env))
+        stack.children.append(Child("demo", python_module("devstack.demo", "--base-url", api), env))
     return _watch(long_running, stack.children, stopping)
 
 
@@ -166,45 +166,15 @@ def _require(answers: bool, setting: str) -> None:
         raise RuntimeError(f"{setting} is set but nothing answers there (unset it to embed one)")
 
 
-def _python(module: str, *args: str) -> list[str]:
-    return [sys.executable, "-m", module, *args]
-
-
 def _setup_step(name: str, module: str, env: dict[str, str], stopping: threading.Event) -> bool:
     """Run one setup command to completion; False if it failed or a stop was asked for."""
-    step = Child(name, _python(module), env)
+    step = Child(name, python_module(module), env)
     while step.exit_code() is None and not stopping.wait(0.2):
         pass
     step.stop()
     if step.exit_code() != 0 and not stopping.is_set():
         say(f"devstack: {name} failed with exit code {step.exit_code()}")
     return step.exit_code() == 0 and not stopping.is_set()
-
-
-def _long_running(intake_port: int, flower_port: int, runtime: Path) -> dict[str, list[str]]:
-    celery = _python("celery", "-A", "workers.app")
-    # No control socket: it would live in the home folder, shared by every run.
-    web = ["--workers", "2", "--threads", "4", "--access-logfile", "-", "--no-control-socket"]
-    schedule = str(runtime / "beat-schedule")
-    return {
-        "intake": _python(
-            "gunicorn", "--bind", f"127.0.0.1:{intake_port}", *web, "intake:create_app()"
-        ),
-        "dispatcher": _python("workers.dispatcher"),
-        # Without -Q a worker consumes every queue celeryconfig declares.
-        "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "4", "-E"],
-        "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", schedule],
-        "flower": [*celery, "flower", "--address=127.0.0.1", f"--port={flower_port}"],
-    }
-
-
-def _flower_environment(env: dict[str, str], settings: Settings) -> dict[str, str]:
-    """Flower's login through its environment, so the password stays out of `ps`."""
-    # Flower takes every FLOWER_* variable for an option and dies on unknown ones
-    # such as our FLOWER_USER and FLOWER_PASSWORD settings.
-    cleaned = {key: value for key, value in env.items() if not key.startswith("FLOWER_")}
-    login = f"{settings.flower_user}:{settings.flower_password.get_secret_value()}"
-    return cleaned | {"FLOWER_BASIC_AUTH": login}
 
 
 def _wait_until_ready(health: str, children: list[Child], stopping: threading.Event) -> bool:

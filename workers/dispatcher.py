@@ -31,6 +31,8 @@ from workers.adapters.sqs import OrdersQueue, Received
 
 log = logging.getLogger(__name__)
 
+STOP_GRACE_SECONDS = 3.0
+
 
 class Handled(StrEnum):
     """What became of one message."""
@@ -141,13 +143,18 @@ def main() -> None:
     )
 
     def stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("dispatcher stopping after the current poll (signal %d)", signum)
+        log.info("dispatcher stopping (signal %d)", signum)
         dispatcher.stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     log.info("dispatcher polling %s", settings.orders_queue)
-    dispatcher.run_forever()
+    # The loop runs beside the main thread so a stop need not wait out a 20 s long poll:
+    # messages taken but not yet handled simply return to the queue when their time is up.
+    loop = threading.Thread(target=dispatcher.run_forever, name="dispatcher", daemon=True)
+    loop.start()
+    dispatcher.stopping.wait()
+    loop.join(timeout=STOP_GRACE_SECONDS)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,160 @@
+"""The whole system as processes: intake (gunicorn), dispatcher, a Celery worker, beat, Flower."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy.orm import Session, sessionmaker
+
+from devstack.children import Child
+from devstack.commands import app_commands, flower_environment
+from devstack.processes import free_port
+from devstack.services import http_ok
+from models.domain.tracking import is_valid_ups
+from settings import Settings, as_environment, child_environment
+from tests.factories import NEWARK, add_product, add_warehouse, order_body, stock_of
+from tests.infra import Mailbox, message_text
+
+pytestmark = pytest.mark.e2e
+
+FINAL = {"shipped", "delivered", "rejected", "payment_failed", "cancelled"}
+
+
+@pytest.fixture(scope="module")
+def stack(settings: Settings) -> Iterator[dict[str, str]]:
+    """Every long-running process of the system, started as `make run` starts them."""
+    intake_port, flower_port = free_port(), free_port()
+    api = f"http://127.0.0.1:{intake_port}"
+    env = child_environment(
+        as_environment(settings) | {"PUBLIC_BASE_URL": api, "PYTHONUNBUFFERED": "1"}
+    )
+    with tempfile.TemporaryDirectory(prefix="e2e-") as runtime, contextlib.ExitStack() as stop:
+        commands = app_commands(intake_port, flower_port, Path(runtime))
+        children: list[Child] = []
+        for name, argv in commands.items():
+            child_env = flower_environment(env, settings) if name == "flower" else env
+            child = Child(name, argv, child_env)
+            children.append(child)
+            stop.callback(child.stop)
+        flower = f"http://127.0.0.1:{flower_port}"
+        wait_for(
+            lambda: http_ok(f"{api}/readyz") and http_ok(f"{flower}/healthcheck"), 60, children
+        )
+        yield {"api": api, "flower": flower}
+
+
+def wait_for(
+    condition: Callable[[], Any], seconds: float, children: list[Child] | None = None
+) -> Any:
+    """Poll until `condition` returns something truthy; fail if it does not in time."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for child in children or []:
+            assert child.exit_code() is None, f"{child.name} exited with {child.exit_code()}"
+        if result := condition():
+            return result
+        time.sleep(0.2)
+    pytest.fail(f"condition not met within {seconds} s")
+
+
+def place(api: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = requests.post(
+        f"{api}/orders", json=body, headers={"Idempotency-Key": str(uuid.uuid4())}, timeout=10
+    )
+    assert response.status_code == 202, response.text
+    placed: dict[str, Any] = response.json()
+    return placed
+
+
+def final_view(placed: dict[str, Any]) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {placed['order_token']}"}
+
+    def final() -> dict[str, Any] | None:
+        view: dict[str, Any] = requests.get(placed["status_url"], headers=headers, timeout=5).json()
+        return view if view["status"] in FINAL else None
+
+    result: dict[str, Any] = wait_for(final, 60)
+    return result
+
+
+def test_an_order_goes_from_post_to_a_shipped_email(
+    stack: dict[str, str], sessions: sessionmaker[Session], mailbox: Mailbox
+) -> None:
+    bed = add_product(sessions, price=29900)
+    newark = add_warehouse(sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={bed: 5})
+
+    placed = place(stack["api"], order_body([(bed, 2)]))
+    view = final_view(placed)
+
+    assert view["status"] == "shipped"
+    assert [e["event"] for e in view["timeline"] if e["event"] != "notified"][:5] == [
+        "received",
+        "dispatched",
+        "allocated",
+        "paid",
+        "shipped",
+    ]
+    tracking = view["shipments"][0]["tracking_number"]
+    assert is_valid_ups(tracking)
+    assert view["payment"]["status"] == "succeeded"
+    assert stock_of(sessions, newark, bed) == (3, 0)
+    mails = wait_for(lambda: (m := mailbox.for_order(placed["order_id"])) and len(m) >= 2 and m, 30)
+    subjects = sorted(m["Subject"] for m in mails)
+    assert len(mails) == 2
+    assert any("on its way" in s for s in subjects)
+    assert any("received your order" in s for s in subjects)
+    shipped = next(m for m in mails if "on its way" in m["Subject"])
+    assert tracking in message_text(shipped)
+
+
+def test_a_declined_card_ends_in_payment_failed_with_stock_released_and_an_email(
+    stack: dict[str, str], sessions: sessionmaker[Session], mailbox: Mailbox
+) -> None:
+    bed = add_product(sessions)
+    newark = add_warehouse(sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={bed: 5})
+
+    placed = place(stack["api"], order_body([(bed, 1)], payment_method="pm_card_chargeDeclined"))
+    view = final_view(placed)
+
+    assert view["status"] == "payment_failed"
+    assert stock_of(sessions, newark, bed) == (5, 0)
+    mails = wait_for(lambda: (m := mailbox.for_order(placed["order_id"])) and len(m) >= 2 and m, 30)
+    assert any("did not go through" in m["Subject"] for m in mails)
+
+
+def test_flower_lists_the_worker_and_the_tasks_it_ran(
+    stack: dict[str, str], settings: Settings, sessions: sessionmaker[Session]
+) -> None:
+    bed = add_product(sessions)
+    add_warehouse(sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={bed: 5})
+    placed = place(stack["api"], order_body([(bed, 1)]))
+    final_view(placed)
+    auth = (settings.flower_user, settings.flower_password.get_secret_value())
+
+    assert requests.get(f"{stack['flower']}/api/workers", timeout=10).status_code == 401
+    workers = wait_for(
+        lambda: requests.get(
+            f"{stack['flower']}/api/workers?refresh=1", auth=auth, timeout=20
+        ).json(),
+        30,
+    )
+    tasks: dict[str, Any] = wait_for(
+        lambda: requests.get(f"{stack['flower']}/api/tasks", auth=auth, timeout=10).json(), 30
+    )
+
+    assert len(workers) >= 1
+    names = {task["name"] for task in tasks.values() if placed["order_id"] in str(task.get("args"))}
+    assert {
+        "fulfillment.allocate",
+        "fulfillment.charge",
+        "fulfillment.ship",
+        "fulfillment.notify",
+    } <= names

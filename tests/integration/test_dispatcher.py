@@ -1,0 +1,215 @@
+"""The SQS dispatcher and the outbox relay against moto's SQS server and real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from models.base import utcnow
+from models.infra import Outbox
+from models.messages import OrderPlaced, parse_order_placed
+from models.orders import Order, OrderEvent
+from settings import Settings
+from tests.factories import add_product, order_body
+from workers.adapters.sqs import OrdersQueue
+from workers.dispatcher import Dispatcher, Handled
+from workers.maintenance import relay_outbox
+
+
+@pytest.fixture
+def private_queue(settings: Settings) -> OrdersQueue:
+    """A queue of this test's own, so no other test's messages arrive here."""
+    run = uuid.uuid4().hex[:8]
+    own = settings.model_copy(update={"orders_queue": f"q-{run}", "orders_dlq": f"dlq-{run}"})
+    queue = OrdersQueue.from_settings(own, timeout=5)
+    queue.ensure(max_receive_count=3, visibility_timeout=1)
+    return queue
+
+
+class Starts:
+    """Records the orders whose pipeline was started; can be told to fail like a down broker."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.failing = False
+
+    def __call__(self, order_id: str) -> None:
+        if self.failing:
+            raise ConnectionError("broker unreachable")
+        self.started.append(order_id)
+
+
+def dispatcher(queue: OrdersQueue, sessions: sessionmaker[Session], starts: Starts) -> Dispatcher:
+    return Dispatcher(queue, sessions, starts, wait_seconds=1, visibility_timeout=1)
+
+
+def placed_order(client: FlaskClient, sessions: sessionmaker[Session]) -> str:
+    product = add_product(sessions)
+    response = client.post("/orders", json=order_body([(product, 1)]))
+    assert response.status_code == 202
+    return str(response.get_json()["order_id"])
+
+
+def dlq_bodies(queue: OrdersQueue) -> list[tuple[str, str]]:
+    client = queue._client
+    url = client.get_queue_url(QueueName=queue._names["dlq"])["QueueUrl"]
+    found = client.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=2, MessageAttributeNames=["All"]
+    ).get("Messages", [])
+    return [
+        (m["Body"], m.get("MessageAttributes", {}).get("reason", {}).get("StringValue", ""))
+        for m in found
+    ]
+
+
+def test_a_placed_order_starts_the_pipeline_once_and_its_message_is_deleted(
+    client: FlaskClient, sessions: sessionmaker[Session], private_queue: OrdersQueue
+) -> None:
+    order_id = placed_order(client, sessions)
+    message = OrderPlaced(uuid.UUID(order_id), utcnow()).to_json()
+    private_queue.publish(message)
+    private_queue.publish(message)  # SQS delivers at least once
+    starts = Starts()
+
+    outcomes = dispatcher(private_queue, sessions, starts).run_once()
+
+    assert outcomes == [Handled.STARTED, Handled.STARTED]
+    assert starts.started == [order_id, order_id]
+    assert private_queue.receive(wait_seconds=2, visibility_timeout=1) == []
+    with sessions() as session:
+        order = session.get(Order, uuid.UUID(order_id))
+        assert order is not None
+        assert order.dispatched_at is not None
+        kinds = session.scalars(
+            select(OrderEvent.kind).where(OrderEvent.order_id == order.id)
+        ).all()
+    assert kinds.count("dispatched") == 1
+
+
+def test_a_message_for_an_order_that_has_moved_on_is_deleted_without_a_start(
+    client: FlaskClient, sessions: sessionmaker[Session], private_queue: OrdersQueue
+) -> None:
+    order_id = placed_order(client, sessions)
+    with sessions() as session, session.begin():
+        session.execute(
+            update(Order).where(Order.id == uuid.UUID(order_id)).values(status="rejected")
+        )
+    private_queue.publish(OrderPlaced(uuid.UUID(order_id), utcnow()).to_json())
+    starts = Starts()
+
+    assert dispatcher(private_queue, sessions, starts).run_once() == [Handled.ALREADY_MOVING]
+    assert starts.started == []
+    assert private_queue.receive(wait_seconds=2, visibility_timeout=1) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("{not json", "malformed"),
+        (json.dumps({"type": "order.placed", "version": 99}), "malformed"),
+        (
+            json.dumps({"type": "order.placed", "version": 1, "order_id": "x", "occurred_at": "y"}),
+            "malformed",
+        ),
+        (
+            json.dumps(OrderPlaced(uuid.uuid4(), utcnow()).to_json()),
+            "unknown order",
+        ),
+    ],
+)
+def test_a_message_nobody_can_use_goes_to_the_dead_letter_queue_and_the_loop_goes_on(
+    client: FlaskClient,
+    sessions: sessionmaker[Session],
+    private_queue: OrdersQueue,
+    body: str,
+    reason: str,
+) -> None:
+    good = placed_order(client, sessions)
+    private_queue._client.send_message(QueueUrl=private_queue._url("main"), MessageBody=body)
+    private_queue.publish(OrderPlaced(uuid.UUID(good), utcnow()).to_json())
+    starts = Starts()
+
+    outcomes = dispatcher(private_queue, sessions, starts).run_once()
+    outcomes += dispatcher(private_queue, sessions, starts).run_once()
+
+    assert sorted(outcomes) == sorted([Handled.DEAD_LETTERED, Handled.STARTED])
+    assert starts.started == [good]
+    dead = dlq_bodies(private_queue)
+    assert [b for b, _ in dead] == [body]
+    assert dead[0][1].startswith(reason)
+
+
+def test_a_message_that_cannot_be_dispatched_now_returns_and_is_dispatched_later(
+    client: FlaskClient, sessions: sessionmaker[Session], private_queue: OrdersQueue
+) -> None:
+    order_id = placed_order(client, sessions)
+    private_queue.publish(OrderPlaced(uuid.UUID(order_id), utcnow()).to_json())
+    starts = Starts()
+    starts.failing = True
+
+    assert dispatcher(private_queue, sessions, starts).run_once() == [Handled.RETRY_LATER]
+    starts.failing = False
+    later: list[Handled] = []
+    for _ in range(5):
+        later += dispatcher(private_queue, sessions, starts).run_once()
+        if later:
+            break
+
+    assert later == [Handled.STARTED]
+    assert starts.started == [order_id]
+
+
+def test_the_relay_publishes_what_the_intake_could_not(
+    client: FlaskClient,
+    sessions: sessionmaker[Session],
+    queue: OrdersQueue,
+    private_queue: OrdersQueue,
+) -> None:
+    order_id = placed_order(client, sessions)
+    with sessions() as session, session.begin():
+        session.execute(
+            update(Outbox).where(Outbox.message_key == order_id).values(published_at=None)
+        )
+
+    published = relay_outbox(sessions, private_queue, grace_seconds=0)
+    again = relay_outbox(sessions, private_queue, grace_seconds=0)
+
+    assert published >= 1
+    assert again == 0
+    received = private_queue.receive(wait_seconds=2, visibility_timeout=30)
+    assert order_id in [str(parse_order_placed(m.body).order_id) for m in received]
+    with sessions() as session:
+        row = session.scalars(select(Outbox).where(Outbox.message_key == order_id)).one()
+        assert row.published_at is not None
+
+
+def test_the_relay_keeps_rows_while_sqs_is_down(
+    client: FlaskClient, sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    order_id = placed_order(client, sessions)
+    with sessions() as session, session.begin():
+        session.execute(
+            update(Outbox).where(Outbox.message_key == order_id).values(published_at=None)
+        )
+    down = OrdersQueue.from_settings(
+        settings.model_copy(update={"sqs_endpoint_url": "http://127.0.0.1:9"}),
+        timeout=0.5,
+        attempts=1,
+    )
+
+    assert relay_outbox(sessions, down, grace_seconds=0) == 0
+
+    with sessions() as session:
+        row = session.scalars(select(Outbox).where(Outbox.message_key == order_id)).one()
+        assert row.published_at is None
+        # The relay stops at the first failure: the oldest waiting row carries the error.
+        oldest = session.scalars(
+            select(Outbox).where(Outbox.published_at.is_(None)).order_by(Outbox.id).limit(1)
+        ).one()
+        assert oldest.attempts >= 1
+        assert oldest.last_error
