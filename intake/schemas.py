@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -41,7 +42,12 @@ class ShippingAddress(Strict):
     city: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     region: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
     postal_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,14}$")]
-    country: Annotated[str, StringConstraints(to_upper=True, pattern=r"^[A-Z]{2}$")]
+    # Upper-cased before the pattern is checked, so "se" is as good as "SE".
+    country: Annotated[
+        str,
+        BeforeValidator(lambda v: v.upper() if isinstance(v, str) else v),
+        StringConstraints(pattern=r"^[A-Z]{2}$"),
+    ]
 
 
 class OrderLineIn(Strict):

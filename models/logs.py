@@ -17,13 +17,14 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line, with every `extra` field at the top level."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
+        entry: dict[str, Any] = {k: v for k, v in vars(record).items() if k not in _STANDARD}
+        # The record's own fields come last so an `extra` cannot mask them.
+        entry |= {
             "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
         }
-        entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)

@@ -37,13 +37,15 @@ def parse_order_placed(body: str) -> OrderPlaced:
     """Read an `order.placed` document, or raise MalformedMessage saying what is wrong."""
     try:
         document = json.loads(body)
-    except ValueError as exc:
-        raise MalformedMessage(f"not JSON: {exc}") from exc
+    except (ValueError, RecursionError) as exc:
+        raise MalformedMessage(f"not JSON: {type(exc).__name__}") from exc
     if not isinstance(document, dict):
         raise MalformedMessage("not a JSON object")
     if document.get("type") != ORDER_PLACED:
         raise MalformedMessage(f"unknown type {document.get('type')!r}")
-    if document.get("version") != VERSION:
+    version = document.get("version")
+    # `type(...) is int` because True == 1 and 1.0 == 1 would otherwise pass.
+    if type(version) is not int or version != VERSION:
         raise MalformedMessage(f"unsupported version {document.get('version')!r}")
     try:
         return OrderPlaced(

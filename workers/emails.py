@@ -95,7 +95,8 @@ def render(session: Session, order: Order, kind: str) -> Mail:
 
 def message_id(order_id: uuid.UUID, kind: str, mail_from: str) -> str:
     """A Message-ID derived from (order, kind): a resend is recognisably the same message."""
-    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "fulfillment.local"
+    _, at, domain = parseaddr(mail_from)[1].rpartition("@")
+    domain = domain if at and domain else "fulfillment.local"
     return f"<{kind}.{order_id}@{domain}>"
 
 

@@ -9,5 +9,6 @@ def backoff(
     attempt: int, *, base: float = 1.0, cap: float = 60.0, rng: random.Random | None = None
 ) -> float:
     """Exponential backoff with full jitter: a random wait in [0, min(cap, base * 2**attempt)]."""
-    ceiling = min(cap, base * 2 ** max(0, attempt))
+    # The exponent is bounded so a huge attempt number cannot overflow a float.
+    ceiling = min(cap, base * 2.0 ** min(max(0, attempt), 64))
     return (rng or random).uniform(0, ceiling)

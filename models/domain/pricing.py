@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 
 @dataclass(frozen=True)
@@ -43,4 +43,6 @@ def order_totals(
 
 def delivery_eta(placed_at: datetime, days: int) -> date:
     """The promised delivery date: a fixed number of days from the order, in UTC."""
-    return (placed_at + timedelta(days=days)).date()
+    if placed_at.tzinfo is None:
+        raise ValueError("placed_at must be timezone-aware")
+    return (placed_at.astimezone(UTC) + timedelta(days=days)).date()
