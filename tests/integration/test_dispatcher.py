@@ -16,7 +16,7 @@ from models.messages import OrderPlaced, parse_order_placed
 from models.orders import Order, OrderEvent
 from settings import Settings
 from tests.factories import add_product, order_body
-from workers.adapters.sqs import OrdersQueue
+from workers.adapters.sqs import OrdersQueue, sqs_client
 from workers.dispatcher import Dispatcher, Handled
 from workers.maintenance import relay_outbox
 
@@ -56,15 +56,7 @@ def placed_order(client: FlaskClient, sessions: sessionmaker[Session]) -> str:
 
 
 def dlq_bodies(queue: OrdersQueue) -> list[tuple[str, str]]:
-    client = queue._client
-    url = client.get_queue_url(QueueName=queue._names["dlq"])["QueueUrl"]
-    found = client.receive_message(
-        QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=2, MessageAttributeNames=["All"]
-    ).get("Messages", [])
-    return [
-        (m["Body"], m.get("MessageAttributes", {}).get("reason", {}).get("StringValue", ""))
-        for m in found
-    ]
+    return [(message.body, reason) for message, reason in queue.dead_letters(wait_seconds=2)]
 
 
 def test_a_placed_order_starts_the_pipeline_once_and_its_message_is_deleted(
@@ -126,11 +118,15 @@ def test_a_message_nobody_can_use_goes_to_the_dead_letter_queue_and_the_loop_goe
     client: FlaskClient,
     sessions: sessionmaker[Session],
     private_queue: OrdersQueue,
+    settings: Settings,
     body: str,
     reason: str,
 ) -> None:
     good = placed_order(client, sessions)
-    private_queue._client.send_message(QueueUrl=private_queue._url("main"), MessageBody=body)
+    raw = sqs_client(settings, timeout=5)
+    raw.send_message(
+        QueueUrl=raw.get_queue_url(QueueName=private_queue.name)["QueueUrl"], MessageBody=body
+    )
     private_queue.publish(OrderPlaced(uuid.UUID(good), utcnow()).to_json())
     starts = Starts()
 

@@ -13,6 +13,7 @@ from settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,11 @@ def sqs_client(settings: Settings, *, timeout: float, attempts: int = 3) -> SQSC
     )
 
 
+def _reason(message: MessageTypeDef) -> str:
+    attribute = message.get("MessageAttributes", {}).get("reason")
+    return attribute.get("StringValue", "") if attribute else ""
+
+
 class OrdersQueue:
     """The orders queue and its dead-letter queue."""
 
@@ -55,6 +61,11 @@ class OrdersQueue:
         """The queue named in the settings."""
         client = sqs_client(settings, timeout=timeout, attempts=attempts)
         return cls(client, settings.orders_queue, settings.orders_dlq)
+
+    @property
+    def name(self) -> str:
+        """The main queue's name."""
+        return self._names["main"]
 
     def _url(self, which: str) -> str:
         # Resolved lazily so a process can start while SQS is still down.
@@ -115,6 +126,29 @@ class OrdersQueue:
         self._client.delete_message(
             QueueUrl=self._url("main"), ReceiptHandle=message.receipt_handle
         )
+
+    def dead_letters(self, *, wait_seconds: int = 0) -> list[tuple[Received, str]]:
+        """Up to ten messages from the DLQ with the reason they were put there (left in place)."""
+        response = self._client.receive_message(
+            QueueUrl=self._url("dlq"),
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=wait_seconds,
+            VisibilityTimeout=0,
+            MessageAttributeNames=["All"],
+            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+        )
+        return [
+            (
+                Received(
+                    message_id=m["MessageId"],
+                    receipt_handle=m["ReceiptHandle"],
+                    body=m["Body"],
+                    receive_count=int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
+                ),
+                _reason(m),
+            )
+            for m in response.get("Messages", [])
+        ]
 
     def ensure(self, *, max_receive_count: int, visibility_timeout: int) -> None:
         """Create the DLQ and the main queue with its redrive policy, if they are missing."""
