@@ -1,0 +1,47 @@
+# The two commands that matter: `make run` and `make test`. Both set everything up first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+API ?= http://127.0.0.1:8000
+
+.PHONY: install run demo test lint typecheck unit mail bench clean
+
+$(INSTALLED): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+## Start the whole system on embedded services (Ctrl-C stops everything).
+run: $(INSTALLED)
+	$(BIN)/python -m devstack.run $(if $(DEMO),--demo,)
+
+## Place a few hundred sample orders against the running system.
+demo: $(INSTALLED)
+	$(BIN)/python -m devstack.demo --base-url $(API)
+
+## Lint, type-check, then every test: against local PostgreSQL/Redis if they answer,
+## then the integration and end-to-end tiers again on embedded ones.
+test: $(INSTALLED) lint typecheck
+	$(BIN)/python -m pytest
+	TEST_EMBEDDED=1 $(BIN)/python -m pytest tests/integration tests/e2e
+
+lint: $(INSTALLED)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+typecheck: $(INSTALLED)
+	$(BIN)/mypy .
+
+unit: $(INSTALLED)
+	$(BIN)/python -m pytest tests/unit
+
+## List the mails the local SMTP sink received (N=3 shows the third).
+mail: $(INSTALLED)
+	$(BIN)/python -m devstack.mailbox $(if $(N),--show $(N),)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .devstack
