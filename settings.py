@@ -48,7 +48,6 @@ class Settings(BaseSettings):
     smtp_ssl: bool = False
     smtp_timeout: float = 10.0
     mail_from: str = "Fulfillment <orders@fulfillment.example>"
-    operations_email: str = "operations@fulfillment.example"
 
     # None talks to the real Stripe API; a URL points the official SDK at a compatible service.
     payment_api_base: str | None = None

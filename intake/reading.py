@@ -120,7 +120,13 @@ def order_view(session: Session, order: Order) -> dict[str, Any]:
             for s in shipments
         ],
         "timeline": [
-            {"at": e.created_at.isoformat(), "event": e.kind, "status": e.to_status} for e in events
+            {
+                "at": e.created_at.isoformat(),
+                "event": e.kind,
+                "status": e.to_status,
+                "detail": e.detail,
+            }
+            for e in events
         ],
         "created_at": order.created_at.isoformat(),
     }
