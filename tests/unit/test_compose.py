@@ -43,19 +43,23 @@ def healthcheck_line(service: dict[str, Any]) -> str:
     return command_line(service.get("healthcheck", {}).get("test"))
 
 
-def modules_named(line: str) -> set[str]:
-    """Every repo module a command runs: `python -m`, `celery -A`, and a gunicorn app spec."""
+def modules_named(line: str) -> dict[str, bool]:
+    """Every repo module a command runs (`python -m`, `celery -A`, a gunicorn app spec): by `-m`?"""
     words = shlex.split(line.replace("&&", " "))
-    named = {words[i + 1] for i, word in enumerate(words[:-1]) if word in {"-m", "-A"}}
+    named = {
+        words[i + 1]: word == "-m" for i, word in enumerate(words[:-1]) if word in {"-m", "-A"}
+    }
     if words and words[0] == "gunicorn":
-        named.add(words[-1].split(":", 1)[0])
+        named[words[-1].split(":", 1)[0]] = False
     return named
 
 
-def module_exists(module: str) -> bool:
-    """Whether a dotted module name is a file or package in the repository."""
+def module_exists(module: str, *, run_with_m: bool) -> bool:
+    """Whether a dotted name is a file in the repository, or a package that can serve it."""
     path = ROOT.joinpath(*module.split("."))
-    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+    # `python -m` runs a package through its __main__.py; an import only needs its __init__.py.
+    entry = "__main__.py" if run_with_m else "__init__.py"
+    return path.with_suffix(".py").is_file() or (path / entry).is_file()
 
 
 def published_container_ports(service: dict[str, Any]) -> set[int]:
@@ -174,7 +178,10 @@ def test_only_the_expected_ports_are_published(name: str) -> None:
 def test_every_command_runs_a_module_that_exists(name: str) -> None:
     modules = modules_named(command_line(SERVICES[name]["command"]))
     assert modules, "the command names no module"
-    assert [module for module in modules if not module_exists(module)] == []
+    missing = [
+        module for module, by_m in modules.items() if not module_exists(module, run_with_m=by_m)
+    ]
+    assert missing == []
 
 
 def test_the_migration_migrates_declares_the_queues_and_seeds_in_order() -> None:

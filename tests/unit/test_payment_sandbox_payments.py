@@ -1,18 +1,11 @@
-"""The payment sandbox speaks Stripe's API, keys and errors; the fake gateway keeps its promises."""
+"""The payment sandbox charges, declines and refunds like Stripe; the fake gateway keeps faith."""
 
 from __future__ import annotations
 
-import threading
-import time
-import uuid
-from typing import Any
-
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
 
-from devstack.paysandbox import create_sandbox_app
+from tests.unit.sandbox_support import API_KEY, charge_form, ledger, new_key, post, sandbox_client
 from workers.adapters.payments import (
     ChargeResult,
     FakeGateway,
@@ -20,50 +13,10 @@ from workers.adapters.payments import (
     PaymentUnavailable,
 )
 
-API_KEY = "sk_test_unit"
-
 
 @pytest.fixture
-def app() -> Flask:
-    return create_sandbox_app(seed=7)
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
-def charge_form(**overrides: Any) -> dict[str, Any]:
-    form = {
-        "amount": "2500",
-        "currency": "usd",
-        "payment_method": "pm_card_visa",
-        "confirm": "true",
-        "metadata[order_id]": "ord_1",
-    }
-    return {**form, **overrides}
-
-
-def post(
-    client: FlaskClient,
-    path: str,
-    form: dict[str, Any],
-    key: str | None = None,
-    api_key: str = API_KEY,
-) -> TestResponse:
-    headers = {"Authorization": f"Bearer {api_key}"}
-    if key:
-        headers["Idempotency-Key"] = key
-    return client.post(path, data=form, headers=headers)
-
-
-def ledger(client: FlaskClient) -> list[dict[str, Any]]:
-    entries: list[dict[str, Any]] = client.get("/_sandbox/ledger").get_json()
-    return entries
-
-
-def new_key() -> str:
-    return f"key-{uuid.uuid4()}"
+def client() -> FlaskClient:
+    return sandbox_client()
 
 
 def test_a_confirmed_visa_payment_succeeds_and_is_charged_once(client: FlaskClient) -> None:
@@ -139,106 +92,6 @@ def test_a_request_without_a_valid_secret_key_is_unauthorized(
     assert ledger(client) == []
 
 
-def test_the_same_key_and_parameters_replay_the_first_answer_exactly(client: FlaskClient) -> None:
-    key = new_key()
-    first = post(client, "/v1/payment_intents", charge_form(), key)
-
-    second = post(client, "/v1/payment_intents", charge_form(), key)
-
-    assert (second.status_code, second.data) == (first.status_code, first.data)
-    assert second.headers["Idempotent-Replayed"] == "true"
-    assert "Idempotent-Replayed" not in first.headers
-    assert len(ledger(client)) == 1
-
-
-def test_a_replayed_decline_is_the_same_decline(client: FlaskClient) -> None:
-    key, form = new_key(), charge_form(payment_method="pm_card_chargeDeclined")
-    first = post(client, "/v1/payment_intents", form, key)
-
-    second = post(client, "/v1/payment_intents", form, key)
-
-    assert (second.status_code, second.data) == (402, first.data)
-
-
-def test_the_same_key_with_other_parameters_is_an_idempotency_error(client: FlaskClient) -> None:
-    key = new_key()
-    post(client, "/v1/payment_intents", charge_form(), key)
-
-    response = post(client, "/v1/payment_intents", charge_form(amount="2600"), key)
-
-    assert response.status_code == 400
-    assert response.get_json()["error"]["type"] == "idempotency_error"
-    assert len(ledger(client)) == 1
-
-
-def test_idempotency_keys_belong_to_one_api_key(client: FlaskClient) -> None:
-    key = new_key()
-    post(client, "/v1/payment_intents", charge_form(), key)
-
-    other = post(client, "/v1/payment_intents", charge_form(), key, api_key="sk_test_other")
-
-    assert other.status_code == 200
-    assert "Idempotent-Replayed" not in other.headers
-    assert len(ledger(client)) == 2
-
-
-def test_a_key_held_by_a_running_request_is_answered_409_in_use() -> None:
-    app = create_sandbox_app(latency=0.3)
-    key, answers = new_key(), []
-    first = threading.Thread(
-        target=lambda: answers.append(
-            post(app.test_client(), "/v1/payment_intents", charge_form(), key)
-        )
-    )
-    first.start()
-    time.sleep(0.1)
-
-    second = post(app.test_client(), "/v1/payment_intents", charge_form(), key)
-    first.join()
-
-    error = second.get_json()["error"]
-    assert second.status_code == 409
-    assert (error["type"], error["code"]) == ("invalid_request_error", "idempotency_key_in_use")
-    assert answers[0].status_code == 200
-    assert len(ledger(app.test_client())) == 1
-
-
-def test_a_500_fault_charges_nothing_and_leaves_the_key_free_for_a_retry(
-    client: FlaskClient,
-) -> None:
-    key = new_key()
-    client.post("/_sandbox/faults", json={"failure_rate": 1.0})
-    failed = post(client, "/v1/payment_intents", charge_form(), key)
-    client.post("/_sandbox/faults", json={"failure_rate": 0.0})
-
-    retried = post(client, "/v1/payment_intents", charge_form(), key)
-
-    assert failed.status_code == 500
-    assert failed.get_json()["error"]["type"] == "api_error"
-    assert retried.status_code == 200
-    assert "Idempotent-Replayed" not in retried.headers
-    assert len(ledger(client)) == 1
-
-
-def test_a_stalled_charge_is_stored_before_the_stall_so_a_retry_gets_it() -> None:
-    app = create_sandbox_app(timeout_after_charge_rate=1.0, stall_seconds=0.5)
-    key, stalled = new_key(), []
-    thread = threading.Thread(
-        target=lambda: stalled.append(
-            post(app.test_client(), "/v1/payment_intents", charge_form(), key)
-        )
-    )
-    thread.start()
-    time.sleep(0.2)
-
-    retry = post(app.test_client(), "/v1/payment_intents", charge_form(), key)
-    thread.join()
-
-    assert retry.headers["Idempotent-Replayed"] == "true"
-    assert retry.data == stalled[0].data
-    assert len(ledger(app.test_client())) == 1
-
-
 def test_a_charge_can_be_retrieved_by_id_and_an_unknown_id_is_404(client: FlaskClient) -> None:
     intent = post(client, "/v1/payment_intents", charge_form()).get_json()
     headers = {"Authorization": f"Bearer {API_KEY}"}
@@ -278,28 +131,6 @@ def test_refunding_more_than_was_charged_is_refused(client: FlaskClient) -> None
     assert response.status_code == 400
     assert response.get_json()["error"]["param"] == "amount"
     assert ledger(client)[0]["refunded"] == 0
-
-
-def test_faults_can_be_read_back_and_nonsense_is_refused(client: FlaskClient) -> None:
-    changed = client.post("/_sandbox/faults", json={"latency": 0.01, "stall_seconds": 1})
-    nonsense = client.post("/_sandbox/faults", json={"chaos": 1})
-    negative = client.post("/_sandbox/faults", json={"latency": -1})
-
-    assert changed.get_json()["latency"] == 0.01
-    assert changed.get_json()["stall_seconds"] == 1
-    assert (nonsense.status_code, negative.status_code) == (400, 400)
-
-
-def test_reset_forgets_charges_and_keys(client: FlaskClient) -> None:
-    key = new_key()
-    post(client, "/v1/payment_intents", charge_form(), key)
-
-    client.post("/_sandbox/reset")
-    again = post(client, "/v1/payment_intents", charge_form(), key)
-
-    assert "Idempotent-Replayed" not in again.headers
-    assert len(ledger(client)) == 1
-    assert client.get("/_sandbox/health").status_code == 200
 
 
 def test_an_unknown_url_answers_in_stripes_error_shape(client: FlaskClient) -> None:
