@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_FLOWER_PASSWORD = "fulfillment"  # noqa: S105 - a development default, refused in production
 DEV_PAYMENT_KEY = "sk_test_sandbox"
+DEV_ADMIN_SECRET = "development-admin-secret-change-me"  # noqa: S105 - refused in production
 
 
 class Settings(BaseSettings):
@@ -48,6 +49,7 @@ class Settings(BaseSettings):
     smtp_ssl: bool = False
     smtp_timeout: float = 10.0
     mail_from: str = "Fulfillment <orders@fulfillment.example>"
+    operations_email: str = "operations@fulfillment.example"
 
     # None talks to the real Stripe API; a URL points the official SDK at a compatible service.
     payment_api_base: str | None = None
@@ -60,6 +62,9 @@ class Settings(BaseSettings):
     delivery_cost_curbside: int = Field(4900, ge=0)
     delivery_cost_in_door: int = Field(9900, ge=0)
     delivery_eta_days: int = Field(3, ge=0, le=365)
+    # When no combination of warehouses holds an order: refuse it, or hold it until stock arrives.
+    shortage_policy: Literal["reject", "backorder"] = "reject"
+    low_stock_threshold: int = Field(5, ge=0)
     max_line_quantity: int = Field(100, ge=1)
     max_order_lines: int = Field(50, ge=1)
 
@@ -76,6 +81,10 @@ class Settings(BaseSettings):
     test_redis_url: str = "redis://127.0.0.1:6379/0"
     test_embedded: bool = False
 
+    # Admin API tokens are HS256 JWTs signed with this secret (`flask --app intake admin token`).
+    admin_jwt_secret: SecretStr = SecretStr(DEV_ADMIN_SECRET)
+    admin_token_minutes: int = Field(60, ge=1)
+
     flower_user: str = "admin"
     flower_password: SecretStr = SecretStr(DEV_FLOWER_PASSWORD)
 
@@ -87,6 +96,8 @@ class Settings(BaseSettings):
             raise ValueError("FLOWER_PASSWORD must be set in production")
         if self.payment_api_key.get_secret_value() == DEV_PAYMENT_KEY:
             raise ValueError("PAYMENT_API_KEY must be set in production")
+        if self.admin_jwt_secret.get_secret_value() == DEV_ADMIN_SECRET:
+            raise ValueError("ADMIN_JWT_SECRET must be set in production")
         return self
 
     def require_database_url(self) -> str:

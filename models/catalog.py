@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -64,7 +64,49 @@ class Stock(Base):
     )
     on_hand: Mapped[int] = mapped_column(default=0)
     reserved: Mapped[int] = mapped_column(default=0)
+    # Below this many sellable units an alert goes to operations; None uses the setting.
+    low_stock_threshold: Mapped[int | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class StockMovement(Base):
+    """One change to a stock row that did not come from an order: who, how much, why."""
+
+    __tablename__ = "stock_movement"
+    __table_args__ = (Index("ix_stock_movement_stock", "warehouse_id", "article_number", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouse.id"))
+    article_number: Mapped[str] = mapped_column(ForeignKey("product.article_number"))
+    change: Mapped[int]
+    on_hand_after: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(200))
+    actor: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StockAlert(Base):
+    """Sellable stock fell below its threshold; open until it is back above, so it fires once."""
+
+    __tablename__ = "stock_alert"
+    __table_args__ = (
+        Index(
+            "uq_stock_alert_open",
+            "warehouse_id",
+            "article_number",
+            unique=True,
+            postgresql_where=text("cleared_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouse.id"))
+    article_number: Mapped[str] = mapped_column(ForeignKey("product.article_number"))
+    sellable: Mapped[int]
+    threshold: Mapped[int]
+    fired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    notified_at: Mapped[datetime | None]
+    cleared_at: Mapped[datetime | None]
 
 
 class PostalCode(Base):

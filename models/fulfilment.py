@@ -34,13 +34,19 @@ class Allocation(Base):
 
 
 class AllocationReceipt(Base):
-    """Why an order went where it went: every candidate, its distance, the choice."""
+    """Why an order went where it went: every candidate, its distance and stock, the choice.
+
+    One per planning: a backordered order gets one when it is held and one when it is filled.
+    """
 
     __tablename__ = "allocation_receipt"
 
-    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("order.id"), primary_key=True)
-    reason: Mapped[str] = mapped_column(String(200))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("order.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(500))
     candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    picks: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -1,7 +1,7 @@
 """Every table, importable from one place."""
 
 from models.base import Base
-from models.catalog import PostalCode, Product, Stock, Warehouse
+from models.catalog import PostalCode, Product, Stock, StockAlert, StockMovement, Warehouse
 from models.fulfilment import Allocation, AllocationReceipt, Notification, Payment, Shipment
 from models.infra import IdempotencyKey, Outbox
 from models.orders import Order, OrderEvent, OrderLine
@@ -21,5 +21,7 @@ __all__ = [
     "Product",
     "Shipment",
     "Stock",
+    "StockAlert",
+    "StockMovement",
     "Warehouse",
 ]

@@ -9,6 +9,7 @@ class OrderStatus(StrEnum):
     """Where an order is in its life."""
 
     RECEIVED = "received"
+    BACKORDERED = "backordered"
     ALLOCATED = "allocated"
     PAID = "paid"
     SHIPPED = "shipped"
@@ -28,8 +29,14 @@ class DeliveryMethod(StrEnum):
 
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.RECEIVED: frozenset(
-        {OrderStatus.ALLOCATED, OrderStatus.REJECTED, OrderStatus.CANCELLED}
+        {
+            OrderStatus.ALLOCATED,
+            OrderStatus.BACKORDERED,
+            OrderStatus.REJECTED,
+            OrderStatus.CANCELLED,
+        }
     ),
+    OrderStatus.BACKORDERED: frozenset({OrderStatus.ALLOCATED, OrderStatus.CANCELLED}),
     OrderStatus.ALLOCATED: frozenset(
         {OrderStatus.PAID, OrderStatus.PAYMENT_FAILED, OrderStatus.CANCELLED}
     ),
