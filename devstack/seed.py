@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from models.catalog import Product, Stock, Warehouse
 from models.db import unit_of_work
+from models.geonames import SWEDEN, import_file
 from settings import get_settings
 
 # (article number, name, price in cents)
@@ -91,6 +92,7 @@ def seed(session: Session, currency: str) -> None:
         )
         .on_conflict_do_nothing()
     )
+    import_file(session, SWEDEN)
 
 
 def main() -> None:
