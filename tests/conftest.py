@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from devstack.services import start_moto, start_payment_sandbox
 from intake import create_app
 from models.db import session_factory
+from models.directory import WarehouseDirectory
 from settings import Settings
 from tests.infra import (
     Mailbox,
@@ -82,7 +83,15 @@ def queue(settings: Settings) -> OrdersQueue:
 
 
 @pytest.fixture(scope="session")
-def context(settings: Settings, sessions: sessionmaker[Session]) -> Context:
+def directory() -> WarehouseDirectory:
+    """The warehouse directory, read afresh on every use: tests add warehouses as they go."""
+    return WarehouseDirectory(refresh=0)
+
+
+@pytest.fixture(scope="session")
+def context(
+    settings: Settings, sessions: sessionmaker[Session], directory: WarehouseDirectory
+) -> Context:
     """Real adapters: the payment sandbox over HTTP, the SMTP server, the carrier."""
     return Context(
         settings=settings,
@@ -90,6 +99,7 @@ def context(settings: Settings, sessions: sessionmaker[Session]) -> Context:
         gateway=StripeGateway.from_settings(settings),
         mailer=SmtpMailer(settings),
         carrier=UpsCarrier(),
+        directory=directory,
     )
 
 

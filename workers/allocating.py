@@ -1,38 +1,52 @@
-"""The allocate step: reserve the whole order in the nearest warehouse that holds it."""
+"""The allocate step: plan the order over the nearest warehouses and reserve it atomically."""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.catalog import Stock, Warehouse
-from models.domain.allocation import Decision, WarehouseStock, choose_warehouse
+from models.alerts import check_low_stock
+from models.catalog import Stock
+from models.directory import WarehouseDirectory
+from models.domain.allocation import Outcome, Plan, plan_allocation
 from models.domain.geo import Point
 from models.domain.lifecycle import DeliveryMethod, OrderStatus
 from models.fulfilment import Allocation, AllocationReceipt
 from models.orders import Order
 from models.stock import reserve
 from models.transitions import advance, lock_order
+from settings import Settings
 from workers.errors import is_lost_race
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
-RECEIPT_CANDIDATES = 20
+RECEIPT_CANDIDATES = 25
 
 
 class Allocated(StrEnum):
     """What the allocate step did."""
 
     ALLOCATED = "allocated"
+    BACKORDERED = "backordered"
     REJECTED = "rejected"
+    STILL_SHORT = "still_short"
     SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class AllocationResult:
+    """The outcome, and the low-stock alerts the reservation opened."""
+
+    outcome: Allocated
+    alert_ids: list[int] = field(default_factory=list)
 
 
 class AllocationContended(Exception):
@@ -40,104 +54,168 @@ class AllocationContended(Exception):
 
 
 class _StockMoved(Exception):
-    """Stock read as available was taken before it could be reserved."""
+    """Stock read as sellable was taken before it could be reserved."""
 
 
-def _warehouses(session: Session, order: Order, articles: list[str]) -> list[WarehouseStock]:
-    query = select(Warehouse).where(Warehouse.active.is_(True))
-    if order.delivery_method == DeliveryMethod.SELF_SERVICE:
-        query = query.where(Warehouse.allows_self_service.is_(True))
-    warehouses = session.scalars(query).all()
-    available: dict[int, dict[str, int]] = defaultdict(dict)
-    for warehouse_id, article, sellable in session.execute(
+def _sellable(session: Session, articles: list[str]) -> dict[int, dict[str, int]]:
+    stock: dict[int, dict[str, int]] = defaultdict(dict)
+    rows = session.execute(
         select(Stock.warehouse_id, Stock.article_number, Stock.on_hand - Stock.reserved).where(
-            Stock.article_number.in_(articles)
+            Stock.article_number.in_(articles), Stock.on_hand > Stock.reserved
         )
-    ).all():
-        available[warehouse_id][article] = sellable
-    return [
-        WarehouseStock(w.id, w.code, Point(w.latitude, w.longitude), available.get(w.id, {}))
-        for w in warehouses
-    ]
+    ).all()
+    for warehouse_id, article, sellable in rows:
+        stock[warehouse_id][article] = sellable
+    return stock
 
 
-def _receipt(order_id: uuid.UUID, decision: Decision) -> AllocationReceipt:
-    # The nearest few explain the choice; the chosen one is kept even when it lies further out.
-    kept = [
-        (rank, c)
-        for rank, c in enumerate(decision.candidates, start=1)
-        if rank <= RECEIPT_CANDIDATES or c.warehouse_id == decision.warehouse_id
-    ]
+def _receipt(order_id: uuid.UUID, plan: Plan) -> AllocationReceipt:
+    # The nearest few explain the choice; chosen ones are kept even when they lie further out.
+    chosen = set(plan.warehouse_ids)
+    kept = [c for c in plan.candidates if c.rank <= RECEIPT_CANDIDATES or c.warehouse_id in chosen]
     return AllocationReceipt(
         order_id=order_id,
-        reason=decision.reason,
+        outcome=plan.outcome.value,
+        reason=plan.reason[:500],
         candidates=[
             {
-                "rank": rank,
+                "rank": c.rank,
                 "warehouse": c.code,
                 "distance_km": c.distance_km,
+                "available": dict(c.available),
                 "can_fill": c.can_fill,
-                "chosen": c.warehouse_id == decision.warehouse_id,
+                "chosen": c.warehouse_id in chosen,
             }
-            for rank, c in kept
+            for c in kept
+        ],
+        picks=[
+            {
+                "warehouse_id": p.warehouse_id,
+                "article_number": p.article_number,
+                "quantity": p.quantity,
+            }
+            for p in plan.picks
         ],
     )
 
 
-def _allocate_once(session: Session, order_id: uuid.UUID) -> Allocated:
-    order = lock_order(session, order_id, OrderStatus.RECEIVED)
+def _short(
+    session: Session, order: Order, expected: OrderStatus, plan: Plan, settings: Settings
+) -> Allocated:
+    if expected is OrderStatus.BACKORDERED:
+        return Allocated.STILL_SHORT
+    session.add(_receipt(order.id, plan))
+    detail = {"reason": plan.reason, "shortages": dict(plan.shortages)}
+    if settings.shortage_policy == "backorder":
+        advance(session, order.id, expected, OrderStatus.BACKORDERED, detail)
+        return Allocated.BACKORDERED
+    advance(session, order.id, expected, OrderStatus.REJECTED, detail)
+    return Allocated.REJECTED
+
+
+def _allocate_once(
+    session: Session,
+    directory: WarehouseDirectory,
+    order_id: uuid.UUID,
+    expected: OrderStatus,
+    settings: Settings,
+) -> AllocationResult:
+    order = lock_order(session, order_id, expected)
     if order is None:
-        return Allocated.SKIPPED
+        return AllocationResult(Allocated.SKIPPED)
     wanted = {line.article_number: line.quantity for line in order.lines}
-    warehouses = _warehouses(session, order, list(wanted))
-    decision = choose_warehouse(
-        Point(order.ship_latitude, order.ship_longitude), wanted, warehouses
+    ranked = directory.ranking(session, Point(order.ship_latitude, order.ship_longitude))
+    plan = plan_allocation(
+        wanted,
+        ranked,
+        _sellable(session, list(wanted)),
+        self_service=order.delivery_method == DeliveryMethod.SELF_SERVICE,
     )
-    session.add(_receipt(order_id, decision))
-    if decision.warehouse_id is None:
-        advance(
-            session,
-            order_id,
-            OrderStatus.RECEIVED,
-            OrderStatus.REJECTED,
-            {"reason": decision.reason},
-        )
-        return Allocated.REJECTED
-    if not reserve(session, decision.warehouse_id, wanted):
-        raise _StockMoved
+    if plan.outcome is Outcome.SHORT:
+        return AllocationResult(_short(session, order, expected, plan, settings))
+    by_warehouse: dict[int, dict[str, int]] = defaultdict(dict)
+    for pick in plan.picks:
+        by_warehouse[pick.warehouse_id][pick.article_number] = pick.quantity
+    # Warehouses in id order, articles sorted inside: every allocation locks rows in one order.
+    for warehouse_id in sorted(by_warehouse):
+        if not reserve(session, warehouse_id, by_warehouse[warehouse_id]):
+            raise _StockMoved
+    line_ids = {line.article_number: line.id for line in order.lines}
     session.add_all(
         Allocation(
             order_id=order_id,
-            order_line_id=line.id,
-            warehouse_id=decision.warehouse_id,
-            article_number=line.article_number,
-            quantity=line.quantity,
+            order_line_id=line_ids[p.article_number],
+            warehouse_id=p.warehouse_id,
+            article_number=p.article_number,
+            quantity=p.quantity,
         )
-        for line in order.lines
+        for p in plan.picks
     )
-    chosen = next(c for c in decision.candidates if c.warehouse_id == decision.warehouse_id)
+    session.add(_receipt(order_id, plan))
+    codes = [c.code for c in plan.candidates if c.warehouse_id in set(plan.warehouse_ids)]
     advance(
         session,
         order_id,
-        OrderStatus.RECEIVED,
+        expected,
         OrderStatus.ALLOCATED,
-        {"warehouse": chosen.code, "distance_km": chosen.distance_km, "reason": decision.reason},
+        {"outcome": plan.outcome.value, "warehouses": codes, "reason": plan.reason},
     )
-    return Allocated.ALLOCATED
+    pairs = [(p.warehouse_id, p.article_number) for p in plan.picks]
+    return AllocationResult(
+        Allocated.ALLOCATED, check_low_stock(session, pairs, settings.low_stock_threshold)
+    )
 
 
-def allocate_order(sessions: sessionmaker[Session], order_id: uuid.UUID) -> Allocated:
+def allocate_order(
+    sessions: sessionmaker[Session],
+    directory: WarehouseDirectory,
+    settings: Settings,
+    order_id: uuid.UUID,
+    *,
+    expected: OrderStatus = OrderStatus.RECEIVED,
+) -> AllocationResult:
     """Allocate the order in one transaction, again from the start when it loses a race."""
     for _attempt in range(MAX_ATTEMPTS):
         try:
             with sessions() as session, session.begin():
-                outcome = _allocate_once(session, order_id)
+                result = _allocate_once(session, directory, order_id, expected, settings)
         except _StockMoved:
             continue
         except DBAPIError as exc:
             if not is_lost_race(exc):
                 raise
             continue
-        log.info("allocate: %s", outcome, extra={"order_id": str(order_id)})
-        return outcome
+        log.info("allocate: %s", result.outcome, extra={"order_id": str(order_id)})
+        return result
     raise AllocationContended(str(order_id))
+
+
+# One filler at a time keeps arrival order: two would race for the same units.
+BACKORDER_LOCK = 0x6261636B6F726472  # "backordr"
+
+
+def fill_backorders(
+    sessions: sessionmaker[Session],
+    directory: WarehouseDirectory,
+    settings: Settings,
+    limit: int = 500,
+) -> list[tuple[uuid.UUID, AllocationResult]]:
+    """Offer sellable stock to held orders, oldest first; what happened to each."""
+    with sessions() as guard, guard.begin():
+        if not guard.execute(select(func.pg_try_advisory_xact_lock(BACKORDER_LOCK))).scalar_one():
+            return []
+        waiting = guard.scalars(
+            select(Order.id)
+            .where(Order.status == OrderStatus.BACKORDERED.value)
+            .order_by(Order.created_at, Order.id)
+            .limit(limit)
+        ).all()
+        return [
+            (
+                order_id,
+                allocate_order(
+                    sessions, directory, settings, order_id, expected=OrderStatus.BACKORDERED
+                ),
+            )
+            for order_id in waiting
+        ]

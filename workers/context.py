@@ -8,6 +8,7 @@ from functools import lru_cache
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.db import session_factory
+from models.directory import WarehouseDirectory
 from settings import Settings, get_settings
 from workers.adapters.carrier import Carrier, UpsCarrier
 from workers.adapters.email import Mailer, SmtpMailer
@@ -23,16 +24,19 @@ class Context:
     gateway: PaymentGateway
     mailer: Mailer
     carrier: Carrier
+    directory: WarehouseDirectory
 
 
 def build_context(settings: Settings) -> Context:
     """Real adapters for `settings`."""
+    sessions = session_factory(settings.require_database_url())
     return Context(
         settings=settings,
-        sessions=session_factory(settings.require_database_url()),
+        sessions=sessions,
         gateway=StripeGateway.from_settings(settings),
         mailer=SmtpMailer(settings),
         carrier=UpsCarrier(),
+        directory=WarehouseDirectory(refresh=settings.warehouse_cache_seconds),
     )
 
 

@@ -12,9 +12,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from models.directory import WarehouseDirectory
 from models.domain.tracking import is_valid_ups
 from models.fulfilment import AllocationReceipt, Notification, Payment, Shipment
 from models.orders import Order, OrderEvent
+from settings import Settings
 from tests.factories import (
     CHICAGO,
     NEWARK,
@@ -26,11 +28,19 @@ from tests.factories import (
 )
 from tests.infra import Mailbox, message_text
 from workers.adapters.email import MailTransient
-from workers.allocating import Allocated, allocate_order
+from workers.allocating import Allocated
+from workers.allocating import allocate_order as allocate_with
 from workers.charging import Charged, charge_key, charge_order
 from workers.context import Context
 from workers.notifying import Notified, send_notification
 from workers.shipping import Shipped, ship_order
+
+
+def allocate_order(sessions: sessionmaker[Session], order_id: uuid.UUID) -> Allocated:
+    """The allocate step with a directory that sees every warehouse the test just made."""
+    settings = Settings()
+    directory = WarehouseDirectory(refresh=0)
+    return allocate_with(sessions, directory, settings, order_id).outcome
 
 
 def place(client: FlaskClient, lines: list[tuple[str, int]], **overrides: Any) -> uuid.UUID:
@@ -64,8 +74,9 @@ def test_the_nearest_warehouse_holding_the_whole_order_is_chosen(
     assert stock_of(sessions, chicago, lamp) == (5, 1)
     assert stock_of(sessions, newark, bed) == (5, 0)
     with sessions() as session:
-        receipt = session.get(AllocationReceipt, order_id)
-        assert receipt is not None
+        receipt = session.scalars(
+            select(AllocationReceipt).where(AllocationReceipt.order_id == order_id)
+        ).one()
         chosen = [c for c in receipt.candidates if c["chosen"]]
         assert len(chosen) == 1
         assert chosen[0]["can_fill"]

@@ -95,6 +95,9 @@ def test_a_naive_order_time_is_refused() -> None:
 
 ALLOWED = [
     (OrderStatus.RECEIVED, OrderStatus.ALLOCATED),
+    (OrderStatus.RECEIVED, OrderStatus.BACKORDERED),
+    (OrderStatus.BACKORDERED, OrderStatus.ALLOCATED),
+    (OrderStatus.BACKORDERED, OrderStatus.CANCELLED),
     (OrderStatus.RECEIVED, OrderStatus.REJECTED),
     (OrderStatus.RECEIVED, OrderStatus.CANCELLED),
     (OrderStatus.ALLOCATED, OrderStatus.PAID),
