@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from intake import health, orders
+from intake import health, metrics, orders
+from intake.admin import register_admin
+from intake.cli import admin_cli
 from intake.problems import register_problem_handlers
 from intake.runtime import Runtime, install
 from models.logs import configure_logging
@@ -24,4 +26,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     register_problem_handlers(app)
     app.register_blueprint(orders.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)
+    register_admin(app)
+    app.cli.add_command(admin_cli)
     return app

@@ -59,7 +59,12 @@ def _lines(session: Session, order: Order) -> list[dict[str, Any]]:
 
 
 def _allocation(session: Session, order: Order) -> dict[str, Any] | None:
-    receipt = session.get(AllocationReceipt, order.id)
+    receipt = session.scalars(
+        select(AllocationReceipt)
+        .where(AllocationReceipt.order_id == order.id)
+        .order_by(AllocationReceipt.id.desc())
+        .limit(1)
+    ).first()
     if receipt is None:
         return None
     rows = session.execute(
@@ -69,6 +74,7 @@ def _allocation(session: Session, order: Order) -> dict[str, Any] | None:
         .order_by(Allocation.id)
     ).all()
     return {
+        "outcome": receipt.outcome,
         "reason": receipt.reason,
         "lines": [
             {"article_number": r[0], "quantity": r[1], "warehouse": r[2], "warehouse_name": r[3]}

@@ -1,0 +1,29 @@
+"""The admin API under /admin: warehouses, products, stock and orders, for admin tokens only."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response
+
+from intake.admin import orders, products, stock, warehouses
+from intake.admin.changes import install_default_hook
+from intake.admin.http import problem
+from intake.auth import require_admin
+from intake.runtime import EXTENSION, Runtime
+from models.inventory import InventoryError
+
+
+def _refused(error: InventoryError) -> Response:
+    return problem(error).to_response()
+
+
+def register_admin(app: Flask) -> None:
+    """Mount the admin API on the app, behind the admin token check."""
+    admin = Blueprint("admin", __name__, url_prefix="/admin")
+    admin.before_request(require_admin)
+    admin.register_error_handler(InventoryError, _refused)
+    for child in (warehouses.bp, products.bp, stock.bp, orders.bp):
+        admin.register_blueprint(child)
+    app.register_blueprint(admin)
+    rt = app.extensions[EXTENSION]
+    assert isinstance(rt, Runtime)
+    install_default_hook(rt)

@@ -1,0 +1,129 @@
+"""Setting, adjusting and importing stock, and reading its movements, under /admin/stock."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from intake.admin.changes import commit_stock_changes
+from intake.admin.http import actor, article_number, validated
+from intake.admin.schemas import Adjustment, StockCount
+from intake.admin.views import movement_view, stock_view
+from intake.problems import Problem, field_error
+from intake.runtime import runtime
+from models.catalog import StockMovement
+from models.inventory import KEEP, StockChange, adjust_stock, set_stock, warehouse_by_code
+from models.stock_import import ImportRejected, import_stock_csv
+
+bp = Blueprint("stock", __name__)
+
+# A stock file is bigger than an order; this many bytes is some 20,000 rows.
+MAX_IMPORT_BYTES = 1024 * 1024
+MAX_MOVEMENTS = 500
+
+
+def _warehouse_id(session: Session, code: str) -> int:
+    return warehouse_by_code(session, code, field="warehouse_code").id
+
+
+def _answer(change: StockChange, code: str, status: int = 200) -> tuple[Response, int]:
+    view = stock_view(change.stock, code, runtime().settings.low_stock_threshold)
+    return jsonify(view), status
+
+
+@bp.put("/stock/<code>/<number>")
+def put_stock(code: str, number: str) -> tuple[Response, int]:
+    """Set the units on hand after a count, and optionally the low-stock threshold."""
+    number = article_number(number)
+    body = validated(StockCount)
+    threshold = body.low_stock_threshold if "low_stock_threshold" in body.model_fields_set else KEEP
+
+    def work(session: Session) -> list[StockChange]:
+        return [
+            set_stock(
+                session,
+                warehouse_id=_warehouse_id(session, code),
+                article_number=number,
+                on_hand=body.on_hand,
+                reason=body.reason,
+                actor=actor(),
+                low_stock_threshold=threshold,
+            )
+        ]
+
+    return _answer(commit_stock_changes(work)[0], code)
+
+
+@bp.post("/stock/<code>/<number>/adjustments")
+def post_adjustment(code: str, number: str) -> tuple[Response, int]:
+    """Add or take away units, with the reason."""
+    number = article_number(number)
+    body = validated(Adjustment)
+
+    def work(session: Session) -> list[StockChange]:
+        return [
+            adjust_stock(
+                session,
+                warehouse_id=_warehouse_id(session, code),
+                article_number=number,
+                change=body.change,
+                reason=body.reason,
+                actor=actor(),
+            )
+        ]
+
+    return _answer(commit_stock_changes(work)[0], code, 201)
+
+
+def _csv_text() -> str:
+    if request.mimetype != "text/csv":
+        raise Problem(
+            415,
+            "Unsupported media type",
+            errors=[{"field": "Content-Type", "reason": "must be text/csv"}],
+        )
+    request.max_content_length = MAX_IMPORT_BYTES
+    try:
+        return request.get_data().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise field_error("body", "must be UTF-8 text") from None
+
+
+@bp.post("/stock/import")
+def import_stock() -> Response:
+    """Set stock from CSV rows warehouse_code,article_number,on_hand[,low_stock_threshold]."""
+    text = _csv_text()
+    who = actor()
+
+    def work(session: Session) -> list[StockChange]:
+        return import_stock_csv(session, text, actor=who).changes
+
+    try:
+        changes = commit_stock_changes(work)
+    except ImportRejected as exc:
+        errors = [{"field": field, "reason": reason} for field, reason in exc.errors]
+        raise Problem(
+            422, "Invalid stock file", detail="nothing was imported", errors=errors
+        ) from None
+    return jsonify({"imported": len(changes)})
+
+
+@bp.get("/stock/<code>/<number>/movements")
+def list_movements(code: str, number: str) -> Response:
+    """The newest changes to one stock row, newest first (`?limit=`, at most 500)."""
+    number = article_number(number)
+    limit = request.args.get("limit", "50")
+    if not limit.isdigit() or not 1 <= int(limit) <= MAX_MOVEMENTS:
+        raise field_error("limit", f"must be a whole number from 1 to {MAX_MOVEMENTS}")
+    with runtime().sessions() as session:
+        movements = session.scalars(
+            select(StockMovement)
+            .where(
+                StockMovement.warehouse_id == _warehouse_id(session, code),
+                StockMovement.article_number == number,
+            )
+            .order_by(StockMovement.id.desc())
+            .limit(int(limit))
+        ).all()
+        return jsonify({"movements": [movement_view(m) for m in movements]})

@@ -1,0 +1,41 @@
+"""POST/GET /admin/warehouses and PATCH /admin/warehouses/<code>."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+from sqlalchemy import select
+
+from intake.admin.http import validated
+from intake.admin.schemas import WarehouseIn, WarehousePatch
+from intake.admin.views import warehouse_view
+from intake.runtime import runtime
+from models.catalog import Warehouse
+from models.inventory import create_warehouse, update_warehouse
+
+bp = Blueprint("warehouses", __name__)
+
+
+@bp.post("/warehouses")
+def add_warehouse() -> tuple[Response, int]:
+    """Open a new warehouse."""
+    body = validated(WarehouseIn)
+    with runtime().sessions() as session, session.begin():
+        warehouse = create_warehouse(session, **body.model_dump())
+        return jsonify(warehouse_view(warehouse)), 201
+
+
+@bp.get("/warehouses")
+def list_warehouses() -> Response:
+    """Every warehouse, active or not, by code."""
+    with runtime().sessions() as session:
+        warehouses = session.scalars(select(Warehouse).order_by(Warehouse.code)).all()
+        return jsonify({"warehouses": [warehouse_view(w) for w in warehouses]})
+
+
+@bp.patch("/warehouses/<code>")
+def change_warehouse(code: str) -> Response:
+    """Rename a warehouse, open or close it, allow or stop self-service."""
+    body = validated(WarehousePatch)
+    with runtime().sessions() as session, session.begin():
+        warehouse = update_warehouse(session, code=code, **body.model_dump())
+        return jsonify(warehouse_view(warehouse))

@@ -1,0 +1,231 @@
+"""`flask --app intake admin ...`: tokens, warehouses, products and stock from a terminal."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from flask.cli import AppGroup
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from intake.admin.changes import commit_stock_changes
+from intake.admin.schemas import Adjustment, ProductIn, StockCount, WarehouseIn
+from intake.auth import issue_admin_token
+from intake.problems import from_validation_error
+from intake.runtime import runtime
+from models.inventory import (
+    KEEP,
+    InventoryError,
+    StockChange,
+    adjust_stock,
+    create_warehouse,
+    set_stock,
+    upsert_product,
+    warehouse_by_code,
+)
+from models.stock_import import ImportRejected, import_stock_csv
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class _AdminGroup(AppGroup):
+    """Commands that report an unreachable database in one line, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OperationalError as exc:
+            reason = (str(exc.orig) or type(exc.orig).__name__).splitlines()[0]
+            raise click.ClickException(f"database unavailable: {reason}") from None
+
+
+admin_cli = _AdminGroup("admin", help="Administer warehouses, products and stock.")
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no login name in a bare container
+        return "cli:unknown"
+
+
+def _valid(model: type[M], values: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        errors = from_validation_error(exc).errors
+        raise click.ClickException(
+            "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+        ) from None
+
+
+def _refused(error: InventoryError | ImportRejected) -> click.ClickException:
+    prefix = "nothing imported: " if isinstance(error, ImportRejected) else ""
+    return click.ClickException(f"{prefix}{error}")
+
+
+@admin_cli.command("token")
+@click.option("--subject", required=True, help="Who the token is for, e.g. a login name.")
+@click.option(
+    "--minutes", type=click.IntRange(min=1), help="Lifetime; ADMIN_TOKEN_MINUTES by default."
+)
+def token(subject: str, minutes: int | None) -> None:
+    """Print an admin token for the admin API."""
+    try:
+        click.echo(issue_admin_token(runtime().settings, subject, minutes))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@admin_cli.group("warehouse")
+def warehouse() -> None:
+    """Warehouses."""
+
+
+@warehouse.command("add")
+@click.option("--code", required=True)
+@click.option("--name", required=True)
+@click.option("--country", required=True, help="ISO 3166-1 alpha-2, e.g. SE.")
+@click.option("--postal-code", required=True)
+@click.option(
+    "--lat", "latitude", type=float, help="Latitude; located from the postal code if left out."
+)
+@click.option("--lon", "longitude", type=float, help="Longitude; give it with --lat.")
+@click.option("--self-service/--no-self-service", "allows_self_service", default=True)
+def add_warehouse(**values: Any) -> None:
+    """Open a warehouse."""
+    body = _valid(WarehouseIn, values)
+    try:
+        with runtime().sessions() as session, session.begin():
+            created = create_warehouse(session, **body.model_dump())
+    except InventoryError as exc:
+        raise _refused(exc) from None
+    click.echo(f"warehouse {created.code} at {created.latitude:.4f}, {created.longitude:.4f}")
+
+
+@admin_cli.group("product")
+def product() -> None:
+    """Products."""
+
+
+@product.command("set")
+@click.argument("article_number")
+@click.option("--name", required=True)
+@click.option("--price", required=True, type=int, help="In minor units: 29900 is 299.00.")
+@click.option("--currency", help="ISO 4217; the shop's CURRENCY by default.")
+def set_product(article_number: str, name: str, price: int, currency: str | None) -> None:
+    """Create a product or change its name and price."""
+    body = _valid(ProductIn, {"name": name, "price": price, "currency": currency})
+    rt = runtime()
+    try:
+        with rt.sessions() as session, session.begin():
+            saved, created = upsert_product(
+                session,
+                article_number=article_number,
+                name=body.name,
+                price=body.price,
+                currency=body.currency or rt.settings.currency,
+            )
+    except InventoryError as exc:
+        raise _refused(exc) from None
+    click.echo(f"{'created' if created else 'updated'} {saved.article_number} {saved.name}")
+
+
+@admin_cli.group("stock")
+def stock() -> None:
+    """Stock: counts, adjustments and imports, each recorded with your login name."""
+
+
+def _commit(work: Callable[[Session], list[StockChange]]) -> list[StockChange]:
+    try:
+        return commit_stock_changes(work)
+    except (InventoryError, ImportRejected) as exc:
+        raise _refused(exc) from None
+
+
+def _report(change: StockChange) -> None:
+    s = change.stock
+    click.echo(f"on hand {s.on_hand}, reserved {s.reserved}, sellable {change.sellable}")
+
+
+def _warehouse_id(session: Session, code: str) -> int:
+    return warehouse_by_code(session, code, field="warehouse").id
+
+
+@stock.command("set")
+@click.argument("warehouse_code")
+@click.argument("article_number")
+@click.argument("on_hand", type=int)
+@click.option("--reason", required=True, help="Why, e.g. 'cycle count'.")
+@click.option("--threshold", type=click.IntRange(min=0), help="Low-stock threshold for this row.")
+def set_stock_command(
+    warehouse_code: str, article_number: str, on_hand: int, reason: str, threshold: int | None
+) -> None:
+    """Set the units on hand after a count."""
+    values = {"on_hand": on_hand, "reason": reason, "low_stock_threshold": threshold}
+    body = _valid(StockCount, values)
+    actor = _actor()
+
+    def work(session: Session) -> list[StockChange]:
+        return [
+            set_stock(
+                session,
+                warehouse_id=_warehouse_id(session, warehouse_code),
+                article_number=article_number,
+                on_hand=body.on_hand,
+                reason=body.reason,
+                actor=actor,
+                low_stock_threshold=KEEP if threshold is None else threshold,
+            )
+        ]
+
+    _report(_commit(work)[0])
+
+
+# Unknown options pass as arguments so that a negative CHANGE like -3 is not taken for one.
+@stock.command("adjust", context_settings={"ignore_unknown_options": True})
+@click.argument("warehouse_code")
+@click.argument("article_number")
+@click.argument("change", type=int)
+@click.option("--reason", required=True, help="Why, e.g. 'delivery' or 'damaged'.")
+def adjust_stock_command(
+    warehouse_code: str, article_number: str, change: int, reason: str
+) -> None:
+    """Add (positive CHANGE) or take away (negative CHANGE) units."""
+    body = _valid(Adjustment, {"change": change, "reason": reason})
+    actor = _actor()
+
+    def work(session: Session) -> list[StockChange]:
+        return [
+            adjust_stock(
+                session,
+                warehouse_id=_warehouse_id(session, warehouse_code),
+                article_number=article_number,
+                change=body.change,
+                reason=body.reason,
+                actor=actor,
+            )
+        ]
+
+    _report(_commit(work)[0])
+
+
+@stock.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_stock(file: Path) -> None:
+    """Set stock from CSV rows warehouse_code,article_number,on_hand[,low_stock_threshold]."""
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"cannot read {file}: {exc}") from None
+    actor = _actor()
+
+    def work(session: Session) -> list[StockChange]:
+        return import_stock_csv(session, text, actor=actor, reason=f"import {file.name}").changes
+
+    click.echo(f"imported {len(_commit(work))} rows")

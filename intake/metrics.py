@@ -1,0 +1,65 @@
+"""GET /metrics: Prometheus gauges computed from the database at scrape time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from flask import Blueprint, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from intake.runtime import runtime
+from models.alerts import low_stock_metrics
+from models.domain.lifecycle import OrderStatus
+from models.infra import Outbox
+from models.orders import Order
+
+bp = Blueprint("metrics", __name__)
+
+
+class DatabaseCollector(Collector):
+    """Orders by status, open low-stock alerts and unpublished outbox rows, read per scrape."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """The gauges, from one read-only snapshot."""
+        with self._sessions() as session, session.begin():
+            counts = dict(
+                session.execute(select(Order.status, func.count()).group_by(Order.status)).all()
+            )
+            alerts = low_stock_metrics(session)
+            unpublished = session.scalar(select(func.count()).where(Outbox.published_at.is_(None)))
+        orders = GaugeMetricFamily("fulfillment_orders", "Orders by status", labels=["status"])
+        # Every known status, zeros included, so dashboards never see a series vanish.
+        for status in sorted({s.value for s in OrderStatus} | set(counts)):
+            orders.add_metric([status], counts.get(status, 0))
+        yield orders
+        yield GaugeMetricFamily(
+            "fulfillment_low_stock_alerts_open",
+            "Low-stock alerts not yet cleared by restocking",
+            value=alerts["open"],
+        )
+        yield GaugeMetricFamily(
+            "fulfillment_low_stock_alerts_unnotified",
+            "Open low-stock alerts operations has not been emailed about",
+            value=alerts["unnotified"],
+        )
+        yield GaugeMetricFamily(
+            "fulfillment_outbox_unpublished",
+            "Outbox messages not yet published to SQS",
+            value=unpublished or 0,
+        )
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """The gauges in Prometheus text format."""
+    # A registry per scrape, not the process-wide one: these gauges belong to this request.
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(DatabaseCollector(runtime().sessions))
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,90 @@
+"""Helpers for the admin tests: a recording stock hook, shelves of stock, their movements."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from models.catalog import Stock, StockMovement, Warehouse
+from models.stock import reserve
+from tests.factories import NEWARK, add_product
+
+ADMIN = "alice@back-office"
+
+
+@dataclass
+class StockEvents:
+    """What the on_stock_changed hook was told, call by call."""
+
+    calls: list[tuple[list[tuple[int, str]], list[int]]] = field(default_factory=list)
+
+    def __call__(self, pairs: list[tuple[int, str]], alert_ids: list[int]) -> None:
+        self.calls.append((pairs, alert_ids))
+
+    @property
+    def alert_ids(self) -> list[int]:
+        """Every alert id announced, in order."""
+        return [alert_id for _, ids in self.calls for alert_id in ids]
+
+
+@dataclass(frozen=True)
+class Shelf:
+    """A product stocked in a warehouse of its own."""
+
+    warehouse_id: int
+    warehouse_code: str
+    article_number: str
+
+
+def new_shelf(sessions: sessionmaker[Session], on_hand: int = 0, reserved: int = 0) -> Shelf:
+    """A new warehouse and product; `on_hand` units stocked, `reserved` of them held by orders."""
+    number = add_product(sessions)
+    code = f"W-{uuid.uuid4().hex[:10]}"
+    with sessions() as session, session.begin():
+        warehouse = Warehouse(
+            code=code,
+            name=f"Warehouse {code}",
+            postal_code="07102",
+            country="US",
+            latitude=NEWARK[0],
+            longitude=NEWARK[1],
+        )
+        session.add(warehouse)
+        session.flush()
+        shelf = Shelf(warehouse.id, code, number)
+    if on_hand:
+        _stock(sessions, shelf, on_hand, reserved)
+    return shelf
+
+
+def _stock(sessions: sessionmaker[Session], shelf: Shelf, on_hand: int, reserved: int) -> None:
+    with sessions() as session, session.begin():
+        session.add(
+            Stock(
+                warehouse_id=shelf.warehouse_id,
+                article_number=shelf.article_number,
+                on_hand=on_hand,
+                reserved=0,
+            )
+        )
+    if reserved:
+        with sessions() as session, session.begin():
+            assert reserve(session, shelf.warehouse_id, {shelf.article_number: reserved})
+
+
+def movements_of(sessions: sessionmaker[Session], shelf: Shelf) -> list[StockMovement]:
+    """Every movement of the shelf, oldest first."""
+    with sessions() as session:
+        return list(
+            session.scalars(
+                select(StockMovement)
+                .where(
+                    StockMovement.warehouse_id == shelf.warehouse_id,
+                    StockMovement.article_number == shelf.article_number,
+                )
+                .order_by(StockMovement.id)
+            )
+        )

@@ -1,0 +1,121 @@
+"""`flask --app intake admin ...` through Flask's CLI runner, against the real database."""
+
+from __future__ import annotations
+
+import getpass
+import uuid
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from models.catalog import Product, Warehouse
+from tests.admin_support import movements_of, new_shelf
+from tests.factories import article_number, stock_of
+
+
+def run(app: Flask, *args: str) -> tuple[int, str]:
+    result = app.test_cli_runner().invoke(args=["admin", *args])
+    return result.exit_code, result.output.strip()
+
+
+def test_a_cli_token_opens_the_admin_api(app: Flask, client: FlaskClient) -> None:
+    code, token = run(app, "token", "--subject", "alice", "--minutes", "5")
+
+    response = client.get("/admin/warehouses", headers={"Authorization": f"Bearer {token}"})
+
+    assert code == 0
+    assert response.status_code == 200
+
+
+def test_warehouses_are_added_by_coordinates_or_by_postal_code(
+    app: Flask, sessions: sessionmaker[Session]
+) -> None:
+    placed, located = f"SE-{uuid.uuid4().hex[:8]}", f"US-{uuid.uuid4().hex[:8]}"
+    common = ["warehouse", "add", "--name", "Älmhult"]
+
+    by_coordinates = run(
+        app, *common, "--code", placed, "--country", "SE", "--postal-code", "343 30",
+        "--lat", "56.55", "--lon", "14.14", "--no-self-service",
+    )  # fmt: skip
+    by_postal_code = run(
+        app, *common, "--code", located, "--country", "US", "--postal-code", "10001"
+    )
+
+    assert (by_coordinates[0], by_postal_code[0]) == (0, 0)
+    with sessions() as session:
+        found = {
+            w.code: w
+            for w in session.scalars(select(Warehouse).where(Warehouse.code.in_([placed, located])))
+        }
+    assert (found[placed].latitude, found[placed].allows_self_service) == (56.55, False)
+    assert round(found[located].latitude) == 41
+
+
+def test_products_and_stock_are_set_adjusted_and_recorded_as_the_os_user(
+    app: Flask, sessions: sessionmaker[Session]
+) -> None:
+    shelf = new_shelf(sessions, on_hand=1)
+    number = article_number()
+
+    product = run(app, "product", "set", number, "--name", "Bookcase", "--price", "29900")
+    counted = run(
+        app, "stock", "set", shelf.warehouse_code, shelf.article_number, "10", "--reason", "count"
+    )
+    taken = run(
+        app,
+        "stock",
+        "adjust",
+        shelf.warehouse_code,
+        shelf.article_number,
+        "-3",
+        "--reason",
+        "broken",
+    )
+
+    assert [product[0], counted[0], taken[0]] == [0, 0, 0]
+    assert "sellable 7" in taken[1]
+    with sessions() as session:
+        assert session.get(Product, number) is not None
+    assert [(m.change, m.reason, m.actor) for m in movements_of(sessions, shelf)] == [
+        (9, "count", f"cli:{getpass.getuser()}"),
+        (-3, "broken", f"cli:{getpass.getuser()}"),
+    ]
+
+
+def test_a_stock_file_is_imported_from_the_command_line(
+    app: Flask, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    shelf = new_shelf(sessions)
+    stock_file = tmp_path / "spring.csv"
+    stock_file.write_text(f"{shelf.warehouse_code},{shelf.article_number},25\n")
+
+    code, output = run(app, "stock", "import", str(stock_file))
+
+    assert (code, output) == (0, "imported 1 rows")
+    assert stock_of(sessions, shelf.warehouse_id, shelf.article_number) == (25, 0)
+    assert movements_of(sessions, shelf)[0].reason == "import spring.csv"
+
+
+def test_a_refused_change_exits_1_with_a_one_line_reason(
+    app: Flask, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    shelf = new_shelf(sessions, on_hand=5, reserved=5)
+    bad_file = tmp_path / "bad.csv"
+    bad_file.write_text(f"{shelf.warehouse_code},{shelf.article_number},-2\n")
+
+    below = run(app, "stock", "adjust", shelf.warehouse_code, shelf.article_number, "-1",
+                "--reason", "lost")  # fmt: skip
+    unknown = run(app, "stock", "set", "NO-SUCH", shelf.article_number, "1", "--reason", "x")
+    imported = run(app, "stock", "import", str(bad_file))
+
+    for code, output in (below, unknown, imported):
+        assert code == 1
+        assert output.startswith("Error: ")
+        assert len(output.splitlines()) == 1
+    assert "reserved" in below[1]
+    assert "NO-SUCH" in unknown[1]
+    assert "line 1.on_hand" in imported[1]
+    assert stock_of(sessions, shelf.warehouse_id, shelf.article_number) == (5, 5)
