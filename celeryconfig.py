@@ -41,6 +41,8 @@ task_routes = {
     "fulfillment.charge": {"queue": f"{_prefix}payments"},
     "fulfillment.ship": {"queue": f"{_prefix}shipping"},
     "fulfillment.notify": {"queue": f"{_prefix}notifications"},
+    "fulfillment.alert_low_stock": {"queue": f"{_prefix}notifications"},
+    "fulfillment.retry_backorders": {"queue": f"{_prefix}allocation"},
     "fulfillment.*": {"queue": f"{_prefix}maintenance"},
 }
 
@@ -51,4 +53,13 @@ beat_schedule = {
     },
     "watchdog": {"task": "fulfillment.watchdog", "schedule": _settings.watchdog_interval},
     "expire-idempotency-keys": {"task": "fulfillment.expire_idempotency_keys", "schedule": 3600.0},
+    # Stock arrives through the admin API, the CLI or a released order; PostgreSQL knows which.
+    "retry-backorders": {
+        "task": "fulfillment.retry_backorders",
+        "schedule": _settings.backorder_retry_interval,
+    },
+    "sweep-low-stock-alerts": {
+        "task": "fulfillment.sweep_low_stock_alerts",
+        "schedule": _settings.low_stock_sweep_interval,
+    },
 }

@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     # When no combination of warehouses holds an order: refuse it, or hold it until stock arrives.
     shortage_policy: Literal["reject", "backorder"] = "reject"
     low_stock_threshold: int = Field(5, ge=0)
+    backorder_retry_interval: float = Field(10.0, gt=0)
+    low_stock_sweep_interval: float = Field(30.0, gt=0)
+    # How long a worker trusts its list of warehouses before reading it again.
+    warehouse_cache_seconds: float = Field(60.0, ge=0)
     max_line_quantity: int = Field(100, ge=1)
     max_order_lines: int = Field(50, ge=1)
 

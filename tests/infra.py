@@ -152,6 +152,10 @@ def settings_for_tests(base: Settings, **overrides: Any) -> Settings:
         "payment_timeout": 3.0,
         "outbox_relay_grace_seconds": 0.0,
         "public_base_url": "http://testserver",
+        # Tests add warehouses as they go; workers must see them at once.
+        "warehouse_cache_seconds": 0.0,
+        "backorder_retry_interval": 1.0,
+        "low_stock_sweep_interval": 1.0,
     }
     values.update(overrides)
     return base.model_copy(update=values)

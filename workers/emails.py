@@ -16,6 +16,8 @@ from models.orders import Order
 
 SUBJECTS = {
     "received": "We received your order {short}",
+    "backordered": "Part of your order {short} is on backorder",
+    "back_in_stock": "Your order {short} is back in stock and on its way to you",
     "shipped": "Your order {short} is on its way",
     "rejected": "We could not fulfil your order {short}",
     "payment_failed": "Payment for your order {short} did not go through",
@@ -60,6 +62,17 @@ def _summary(session: Session, order: Order) -> list[str]:
 def _body(session: Session, order: Order, kind: str) -> list[str]:
     if kind == "received":
         return ["Thank you, we received your order.", f"Expected delivery: {order.eta}."]
+    if kind == "backordered":
+        return [
+            "Some items of your order are out of stock right now.",
+            "We are holding your order and will send it as soon as they arrive;",
+            "you will not be charged until then.",
+        ]
+    if kind == "back_in_stock":
+        return [
+            "Good news: everything in your order is in stock again.",
+            "We are preparing it now.",
+        ]
     if kind == "shipped":
         shipments = session.scalars(select(Shipment).where(Shipment.order_id == order.id)).all()
         tracking = [

@@ -10,6 +10,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.base import utcnow
+from models.catalog import StockAlert
 from models.domain.lifecycle import OrderStatus, next_step
 from models.fulfilment import Notification
 from models.infra import IdempotencyKey, Outbox
@@ -92,6 +93,19 @@ def unsent_notifications(
             .limit(limit)
         ).all()
         return [(order_id, kind) for order_id, kind in rows]
+
+
+def unsent_low_stock_alerts(sessions: sessionmaker[Session], limit: int = 200) -> list[int]:
+    """Open low-stock alerts nobody has told operations about yet."""
+    with sessions() as session:
+        return list(
+            session.scalars(
+                select(StockAlert.id)
+                .where(StockAlert.notified_at.is_(None), StockAlert.cleared_at.is_(None))
+                .order_by(StockAlert.id)
+                .limit(limit)
+            )
+        )
 
 
 def expire_idempotency_keys(sessions: sessionmaker[Session]) -> int:

@@ -13,7 +13,8 @@ from workers import maintenance
 from workers.adapters.email import MailTransient
 from workers.adapters.payments import PaymentUnavailable
 from workers.adapters.sqs import OrdersQueue
-from workers.allocating import Allocated, AllocationContended, allocate_order
+from workers.alerting import send_low_stock_alert
+from workers.allocating import Allocated, AllocationContended, allocate_order, fill_backorders
 from workers.app import app
 from workers.charging import Charged, charge_order, give_up
 from workers.context import get_context
@@ -33,15 +34,58 @@ RETRY: dict[str, Any] = {
 }
 
 
+FOLLOW_UP = {
+    Allocated.REJECTED: "rejected",
+    Allocated.BACKORDERED: "backordered",
+}
+
+
 @app.task(name="fulfillment.allocate", **RETRY)
 def allocate(order_id: str) -> str:
-    """Reserve stock for the order, then charge it or tell the customer why not."""
-    outcome = allocate_order(get_context().sessions, uuid.UUID(order_id))
-    if outcome is Allocated.ALLOCATED:
+    """Reserve stock for the order, then charge it, hold it, or tell the customer why not."""
+    ctx = get_context()
+    result = allocate_order(ctx.sessions, ctx.directory, ctx.settings, uuid.UUID(order_id))
+    if result.outcome is Allocated.ALLOCATED:
         charge.delay(order_id)
-    elif outcome is Allocated.REJECTED:
-        notify.delay(order_id, "rejected")
-    return outcome.value
+    elif kind := FOLLOW_UP.get(result.outcome):
+        notify.delay(order_id, kind)
+    for alert_id in result.alert_ids:
+        alert_low_stock.delay(alert_id)
+    return result.outcome.value
+
+
+@app.task(name="fulfillment.retry_backorders", **RETRY)
+def retry_backorders() -> int:
+    """Give arriving stock to held orders, oldest first; how many could now be allocated."""
+    ctx = get_context()
+    allocated = 0
+    for order_id, result in fill_backorders(ctx.sessions, ctx.directory, ctx.settings):
+        for alert_id in result.alert_ids:
+            alert_low_stock.delay(alert_id)
+        if result.outcome is Allocated.ALLOCATED:
+            allocated += 1
+            notify.delay(str(order_id), "back_in_stock")
+            charge.delay(str(order_id))
+    return allocated
+
+
+@app.task(
+    name="fulfillment.alert_low_stock",
+    **{**RETRY, "autoretry_for": (*TRANSIENT_DB_ERRORS, MailTransient)},
+)
+def alert_low_stock(alert_id: int) -> bool:
+    """Tell operations, once, that a product is running low in a warehouse."""
+    ctx = get_context()
+    return send_low_stock_alert(ctx.sessions, ctx.mailer, ctx.settings, alert_id)
+
+
+@app.task(name="fulfillment.sweep_low_stock_alerts", **RETRY)
+def sweep_low_stock_alerts() -> int:
+    """Send alerts opened outside the pipeline (stock set by an admin) or whose send was lost."""
+    ids = maintenance.unsent_low_stock_alerts(get_context().sessions)
+    for alert_id in ids:
+        alert_low_stock.delay(alert_id)
+    return len(ids)
 
 
 @app.task(name="fulfillment.charge", bind=True, **RETRY)

@@ -18,6 +18,8 @@ from devstack.children import Child
 from devstack.commands import app_commands, flower_environment
 from devstack.processes import free_port
 from devstack.services import http_ok
+from intake.auth import issue_admin_token
+from models.catalog import Warehouse
 from models.domain.tracking import is_valid_ups
 from settings import Settings, as_environment, child_environment
 from tests.factories import NEWARK, add_product, add_warehouse, order_body, stock_of
@@ -33,8 +35,10 @@ def stack(settings: Settings) -> Iterator[dict[str, str]]:
     """Every long-running process of the system, started as `make run` starts them."""
     intake_port, flower_port = free_port(), free_port()
     api = f"http://127.0.0.1:{intake_port}"
+    # Held orders are exercised end to end, so the stack backorders instead of rejecting.
     env = child_environment(
-        as_environment(settings) | {"PUBLIC_BASE_URL": api, "PYTHONUNBUFFERED": "1"}
+        as_environment(settings)
+        | {"PUBLIC_BASE_URL": api, "PYTHONUNBUFFERED": "1", "SHORTAGE_POLICY": "backorder"}
     )
     with tempfile.TemporaryDirectory(prefix="e2e-") as runtime, contextlib.ExitStack() as stop:
         commands = app_commands(intake_port, flower_port, Path(runtime))
@@ -63,6 +67,13 @@ def wait_for(
             return result
         time.sleep(0.2)
     pytest.fail(f"condition not met within {seconds} s")
+
+
+def warehouse_code_of(sessions: sessionmaker[Session], warehouse_id: int) -> str:
+    with sessions() as session:
+        warehouse = session.get(Warehouse, warehouse_id)
+        assert warehouse is not None
+        return warehouse.code
 
 
 def place(api: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -158,3 +169,45 @@ def test_flower_lists_the_worker_and_the_tasks_it_ran(
         "fulfillment.ship",
         "fulfillment.notify",
     } <= names
+
+
+def test_a_backordered_order_ships_when_an_admin_restocks_and_operations_hear_of_low_stock(
+    stack: dict[str, str], settings: Settings, sessions: sessionmaker[Session], mailbox: Mailbox
+) -> None:
+    bed = add_product(sessions)
+    newark = add_warehouse(sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={bed: 0})
+    placed = place(stack["api"], order_body([(bed, 2)]))
+    headers = {"Authorization": f"Bearer {placed['order_token']}"}
+
+    held = wait_for(
+        lambda: (
+            (v := requests.get(placed["status_url"], headers=headers, timeout=5).json())["status"]
+            == "backordered"
+            and v
+        ),
+        30,
+    )
+    assert held["allocation"]["outcome"] == "short"
+    assert held["allocation"]["lines"] == []
+    token = issue_admin_token(settings, "e2e-restock")
+    warehouse_code = warehouse_code_of(sessions, newark)
+    restocked = requests.put(
+        f"{stack['api']}/admin/stock/{warehouse_code}/{bed}",
+        json={"on_hand": 3, "reason": "delivery from supplier"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert restocked.status_code == 200, restocked.text
+    view = final_view(placed)
+
+    assert view["status"] == "shipped"
+    assert stock_of(sessions, newark, bed) == (1, 0)
+    mails = wait_for(lambda: (m := mailbox.for_order(placed["order_id"])) and len(m) >= 4 and m, 30)
+    subjects = " | ".join(sorted(m["Subject"] for m in mails))
+    assert "on backorder" in subjects
+    assert "back in stock" in subjects
+    assert "on its way" in subjects
+    alerts = wait_for(lambda: [m for m in mailbox.messages if bed in str(m["Subject"])], 30)
+    assert len(alerts) == 1
+    assert alerts[0]["To"] == settings.operations_email
+    assert "Low stock" in alerts[0]["Subject"]
