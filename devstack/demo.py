@@ -28,15 +28,20 @@ FINAL_STATUSES = frozenset({str(OrderStatus.SHIPPED), *(str(status) for status i
 SHIPPED_STATUSES = frozenset({str(OrderStatus.SHIPPED), str(OrderStatus.DELIVERED)})
 RETRYABLE = frozenset({409, 429, 500, 502, 503, 504})
 
+# (postal code, city, region, country); the Swedish ones are served by the Swedish warehouses.
 CITIES = [
-    ("10001", "New York", "NY"),
-    ("60601", "Chicago", "IL"),
-    ("94103", "San Francisco", "CA"),
-    ("98101", "Seattle", "WA"),
-    ("73301", "Austin", "TX"),
-    ("33101", "Miami", "FL"),
-    ("80202", "Denver", "CO"),
-    ("02108", "Boston", "MA"),
+    ("10001", "New York", "NY", "US"),
+    ("60601", "Chicago", "IL", "US"),
+    ("94103", "San Francisco", "CA", "US"),
+    ("98101", "Seattle", "WA", "US"),
+    ("73301", "Austin", "TX", "US"),
+    ("33101", "Miami", "FL", "US"),
+    ("80202", "Denver", "CO", "US"),
+    ("02108", "Boston", "MA", "US"),
+    ("211 19", "Malmö", "Skåne", "SE"),
+    ("252 25", "Helsingborg", "Skåne", "SE"),
+    ("343 30", "Älmhult", "Kronoberg", "SE"),
+    ("411 03", "Göteborg", "Västra Götaland", "SE"),
 ]
 STREETS = ["Main Street", "Oak Avenue", "Maple Drive", "Cedar Lane", "Elm Street", "Park Place"]
 FIRST_NAMES = ["Ada", "Grace", "Alan", "Linus", "Margaret", "Ken", "Barbara", "Dennis", "Frances"]
@@ -88,7 +93,7 @@ def catalogue() -> list[str]:
 def build_order(rng: random.Random, articles: Sequence[str]) -> dict[str, Any]:
     """A plausible guest order drawn from `rng`, now and then one meant to fail."""
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-    postal_code, city, region = rng.choice(CITIES)
+    postal_code, city, region, country = rng.choice(CITIES)
     chosen = rng.sample(list(articles), rng.randint(1, min(3, len(articles))))
     lines = [{"article_number": article, "quantity": rng.randint(1, 3)} for article in chosen]
     if rng.random() < OVERSIZED_SHARE:
@@ -97,7 +102,7 @@ def build_order(rng: random.Random, articles: Sequence[str]) -> dict[str, Any]:
         "line1": f"{rng.randint(1, 9999)} {rng.choice(STREETS)}",
         "city": city,
         "postal_code": postal_code,
-        "country": "US",
+        "country": country,
     }
     if rng.random() < 0.3:
         address["line2"] = f"Apt {rng.randint(1, 40)}"

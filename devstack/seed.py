@@ -25,22 +25,29 @@ PRODUCTS: list[tuple[str, str, int]] = [
     ("305.061.94", "LINNMON desk, white", 8999),
 ]
 
-# (code, name, ZIP, latitude, longitude, allows self-service pickup)
-WAREHOUSES: list[tuple[str, str, str, float, float, bool]] = [
-    ("US-NJ-ELZ", "Elizabeth, NJ", "07201", 40.6612, -74.1724, True),
-    ("US-IL-BOL", "Bolingbrook, IL", "60440", 41.6928, -88.0837, True),
-    ("US-TX-FTW", "Fort Worth, TX", "76177", 32.9627, -97.3144, False),
-    ("US-CA-TEJ", "Tejon Ranch, CA", "93243", 34.8691, -118.8751, True),
-    ("US-WA-KEN", "Kent, WA", "98032", 47.3887, -122.2613, True),
+# (code, name, country, postal code, latitude, longitude, allows self-service pickup)
+WAREHOUSES: list[tuple[str, str, str, str, float, float, bool]] = [
+    ("US-NJ-ELZ", "Elizabeth, NJ", "US", "07201", 40.6612, -74.1724, True),
+    ("US-IL-BOL", "Bolingbrook, IL", "US", "60440", 41.6928, -88.0837, True),
+    ("US-TX-FTW", "Fort Worth, TX", "US", "76177", 32.9627, -97.3144, False),
+    ("US-CA-TEJ", "Tejon Ranch, CA", "US", "93243", 34.8691, -118.8751, True),
+    ("US-WA-KEN", "Kent, WA", "US", "98032", 47.3887, -122.2613, True),
+    ("SE-ALM", "Älmhult", "SE", "34330", 56.5510, 14.1370, True),
+    ("SE-MMA", "Malmö", "SE", "21215", 55.5910, 13.0410, True),
+    ("SE-HBG", "Helsingborg", "SE", "25225", 56.0465, 12.6945, False),
 ]
 
-# Units per product per warehouse: the Kent warehouse runs short so some orders travel.
+# Units per product per warehouse. No warehouse holds 100 of anything, so the demo's
+# oversized orders find no stock, and Kent runs short early so some orders travel further.
 STOCK_UNITS = {
-    "US-NJ-ELZ": 400,
-    "US-IL-BOL": 400,
-    "US-TX-FTW": 300,
-    "US-CA-TEJ": 300,
+    "US-NJ-ELZ": 90,
+    "US-IL-BOL": 90,
+    "US-TX-FTW": 80,
+    "US-CA-TEJ": 80,
     "US-WA-KEN": 20,
+    "SE-ALM": 60,
+    "SE-MMA": 40,
+    "SE-HBG": 40,
 }
 
 
@@ -63,14 +70,14 @@ def seed(session: Session, currency: str) -> None:
                 {
                     "code": code,
                     "name": name,
-                    "postal_code": zip_code,
-                    "country": "US",
+                    "postal_code": postal_code,
+                    "country": country,
                     "latitude": lat,
                     "longitude": lon,
                     "active": True,
                     "allows_self_service": pickup,
                 }
-                for code, name, zip_code, lat, lon, pickup in WAREHOUSES
+                for code, name, country, postal_code, lat, lon, pickup in WAREHOUSES
             ]
         )
         .on_conflict_do_nothing(index_elements=["code"])

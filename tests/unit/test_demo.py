@@ -6,6 +6,7 @@ import random
 from typing import Any
 
 from devstack.demo import (
+    CITIES,
     DECLINED_CARD,
     FINAL_STATUSES,
     OVERSIZED_QUANTITY,
@@ -61,7 +62,8 @@ def test_a_few_orders_are_meant_to_be_declined_or_rejected() -> None:
 
 def test_the_orders_spread_over_cities_and_delivery_methods() -> None:
     sample = orders(300)
-    assert len({order["shipping_address"]["postal_code"] for order in sample}) == 8
+    assert len({order["shipping_address"]["postal_code"] for order in sample}) == len(CITIES)
+    assert {order["shipping_address"]["country"] for order in sample} == {"US", "SE"}
     assert {order["delivery_method"] for order in sample} == {"self_service", "curbside", "in_door"}
 
 
