@@ -75,6 +75,24 @@ def check_low_stock(
     return opened
 
 
+def open_alerts_below(
+    session: Session, rows: Iterable[tuple[int, str, int, int | None]], default_threshold: int
+) -> list[int]:
+    """Open alerts for rows already known (warehouse, article, sellable, threshold); new ids.
+
+    For callers that only ever lower stock and read the row as they changed it (a
+    reservation): rows at or above their threshold cost no statement at all.
+    """
+    opened = []
+    for warehouse_id, article_number, sellable, own in rows:
+        threshold = default_threshold if own is None else own
+        if sellable < threshold:
+            alert_id = _open_alert(session, warehouse_id, article_number, sellable, threshold)
+            if alert_id is not None:
+                opened.append(alert_id)
+    return opened
+
+
 def low_stock_metrics(session: Session) -> dict[str, int]:
     """Open alerts, and how many of them operations has not been emailed about yet."""
     row = session.execute(

@@ -1,78 +1,59 @@
-"""Where the active warehouses are, cached per process, and each customer's ranking of them."""
+"""Where the active warehouses are, cached per process."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.catalog import Warehouse
-from models.domain.allocation import Ranked, Site, rank
+from models.domain.allocation import Site
 from models.domain.geo import Point
 
-# Warehouses open and close rarely; a minute's delay before a new one is considered is fine.
+# Warehouses open and close rarely; a minute's delay before a change is seen is fine.
 REFRESH_SECONDS = 60.0
-RANKINGS_KEPT = 10_000
 
 
 class WarehouseDirectory:
-    """Active warehouses, reloaded every `refresh` seconds, and an LRU of rankings by place."""
+    """Active warehouses by id, reloaded every `refresh` seconds."""
 
     def __init__(
-        self,
-        *,
-        refresh: float = REFRESH_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
+        self, *, refresh: float = REFRESH_SECONDS, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._refresh = refresh
         self._clock = clock
         self._lock = threading.Lock()
-        self._sites: list[Site] = []
+        self._sites: dict[int, Site] = {}
         self._loaded_at = float("-inf")
-        self._rankings: OrderedDict[tuple[float, float], list[Ranked]] = OrderedDict()
-
-    def _load(self, session: Session) -> list[Site]:
-        rows = session.execute(
-            select(
-                Warehouse.id,
-                Warehouse.code,
-                Warehouse.latitude,
-                Warehouse.longitude,
-                Warehouse.allows_self_service,
-            ).where(Warehouse.active.is_(True))
-        ).all()
-        return [
-            Site(r.id, r.code, Point(r.latitude, r.longitude), r.allows_self_service) for r in rows
-        ]
 
     def invalidate(self) -> None:
         """Reload on next use (after a warehouse was added, moved or closed)."""
         with self._lock:
             self._loaded_at = float("-inf")
 
-    def ranking(self, session: Session, customer: Point) -> list[Ranked]:
-        """Every active warehouse, nearest to `customer` first; reloads through `session`.
+    def sites(self, session: Session) -> Mapping[int, Site]:
+        """Every active warehouse by id; reloads through `session` when stale.
 
         The caller's session is used so that a step never holds one connection while
         waiting for a second from the same pool.
         """
         with self._lock:
             if self._clock() - self._loaded_at > self._refresh:
-                self._sites = self._load(session)
+                rows = session.execute(
+                    select(
+                        Warehouse.id,
+                        Warehouse.code,
+                        Warehouse.latitude,
+                        Warehouse.longitude,
+                        Warehouse.allows_self_service,
+                    ).where(Warehouse.active.is_(True))
+                ).all()
+                self._sites = {
+                    r.id: Site(r.id, r.code, Point(r.latitude, r.longitude), r.allows_self_service)
+                    for r in rows
+                }
                 self._loaded_at = self._clock()
-                self._rankings.clear()
-            # Rounded to ~10 m: customers in one postal code share their ranking.
-            key = (round(customer.latitude, 4), round(customer.longitude, 4))
-            cached = self._rankings.get(key)
-            if cached is not None:
-                self._rankings.move_to_end(key)
-                return cached
-            ranked = rank(customer, self._sites)
-            self._rankings[key] = ranked
-            if len(self._rankings) > RANKINGS_KEPT:
-                self._rankings.popitem(last=False)
-            return ranked
+            return self._sites

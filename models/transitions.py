@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
 from models.domain.lifecycle import OrderStatus, can_transition
 from models.orders import Order, OrderEvent
+
+EVENTS = cast(Table, OrderEvent.__table__)
 
 
 def lock_order(session: Session, order_id: uuid.UUID, expected: OrderStatus) -> Order | None:
@@ -30,8 +32,10 @@ def record_event(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Add an entry to the order's timeline."""
-    session.add(
-        OrderEvent(
+    # A plain INSERT through the session: it flushes pending objects first, then skips the
+    # unit of work for a row nothing reads back in this transaction.
+    session.execute(
+        insert(EVENTS).values(
             order_id=order_id,
             kind=kind,
             from_status=from_status.value if from_status else None,

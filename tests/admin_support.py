@@ -72,7 +72,9 @@ def _stock(sessions: sessionmaker[Session], shelf: Shelf, on_hand: int, reserved
         )
     if reserved:
         with sessions() as session, session.begin():
-            assert reserve(session, shelf.warehouse_id, {shelf.article_number: reserved})
+            assert (
+                reserve(session, shelf.warehouse_id, {shelf.article_number: reserved}) is not None
+            )
 
 
 def movements_of(sessions: sessionmaker[Session], shelf: Shelf) -> list[StockMovement]:

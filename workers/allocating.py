@@ -7,25 +7,31 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.alerts import check_low_stock
+from models.alerts import open_alerts_below
+from models.base import utcnow
 from models.catalog import Stock
 from models.directory import WarehouseDirectory
-from models.domain.allocation import Outcome, Plan, plan_allocation
+from models.domain.allocation import Outcome, Plan, plan_allocation, rank
 from models.domain.geo import Point
 from models.domain.lifecycle import DeliveryMethod, OrderStatus
 from models.fulfilment import Allocation, AllocationReceipt
-from models.orders import Order
-from models.stock import reserve
-from models.transitions import advance, lock_order
+from models.orders import Order, OrderLine
+from models.stock import Reserved, reserve
+from models.transitions import advance
 from settings import Settings
 from workers.errors import is_lost_race
 
 log = logging.getLogger(__name__)
+
+# Tables rather than mapped classes: plain multi-row INSERTs, no unit-of-work bookkeeping.
+ALLOCATIONS = cast(Table, Allocation.__table__)
+RECEIPTS = cast(Table, AllocationReceipt.__table__)
 
 MAX_ATTEMPTS = 8
 RECEIPT_CANDIDATES = 25
@@ -69,15 +75,15 @@ def _sellable(session: Session, articles: list[str]) -> dict[int, dict[str, int]
     return stock
 
 
-def _receipt(order_id: uuid.UUID, plan: Plan) -> AllocationReceipt:
+def _receipt(order_id: uuid.UUID, plan: Plan) -> dict[str, Any]:
     # The nearest few explain the choice; chosen ones are kept even when they lie further out.
     chosen = set(plan.warehouse_ids)
     kept = [c for c in plan.candidates if c.rank <= RECEIPT_CANDIDATES or c.warehouse_id in chosen]
-    return AllocationReceipt(
-        order_id=order_id,
-        outcome=plan.outcome.value,
-        reason=plan.reason[:500],
-        candidates=[
+    return {
+        "order_id": order_id,
+        "outcome": plan.outcome.value,
+        "reason": plan.reason[:500],
+        "candidates": [
             {
                 "rank": c.rank,
                 "warehouse": c.code,
@@ -88,7 +94,7 @@ def _receipt(order_id: uuid.UUID, plan: Plan) -> AllocationReceipt:
             }
             for c in kept
         ],
-        picks=[
+        "picks": [
             {
                 "warehouse_id": p.warehouse_id,
                 "article_number": p.article_number,
@@ -96,21 +102,70 @@ def _receipt(order_id: uuid.UUID, plan: Plan) -> AllocationReceipt:
             }
             for p in plan.picks
         ],
+        "created_at": utcnow(),
+    }
+
+
+@dataclass(frozen=True)
+class _Order:
+    """The little of an order that allocation reads, fetched with its row locked."""
+
+    order_id: uuid.UUID
+    location: Point
+    self_service: bool
+    line_ids: dict[str, int]
+    wanted: dict[str, int]
+
+
+def _lock(session: Session, order_id: uuid.UUID, expected: OrderStatus) -> _Order | None:
+    # Plain rows rather than mapped objects: allocation is the hot path, and it needs few columns.
+    head = session.execute(
+        select(Order.ship_latitude, Order.ship_longitude, Order.delivery_method)
+        .where(Order.id == order_id, Order.status == expected.value)
+        .with_for_update()
+    ).first()
+    if head is None:
+        return None
+    lines = session.execute(
+        select(OrderLine.id, OrderLine.article_number, OrderLine.quantity).where(
+            OrderLine.order_id == order_id
+        )
+    ).all()
+    return _Order(
+        order_id,
+        Point(head.ship_latitude, head.ship_longitude),
+        head.delivery_method == DeliveryMethod.SELF_SERVICE,
+        {line.article_number: line.id for line in lines},
+        {line.article_number: line.quantity for line in lines},
     )
 
 
 def _short(
-    session: Session, order: Order, expected: OrderStatus, plan: Plan, settings: Settings
+    session: Session, order: _Order, expected: OrderStatus, plan: Plan, settings: Settings
 ) -> Allocated:
     if expected is OrderStatus.BACKORDERED:
         return Allocated.STILL_SHORT
-    session.add(_receipt(order.id, plan))
+    session.execute(insert(RECEIPTS), [_receipt(order.order_id, plan)])
     detail = {"reason": plan.reason, "shortages": dict(plan.shortages)}
     if settings.shortage_policy == "backorder":
-        advance(session, order.id, expected, OrderStatus.BACKORDERED, detail)
+        advance(session, order.order_id, expected, OrderStatus.BACKORDERED, detail)
         return Allocated.BACKORDERED
-    advance(session, order.id, expected, OrderStatus.REJECTED, detail)
+    advance(session, order.order_id, expected, OrderStatus.REJECTED, detail)
     return Allocated.REJECTED
+
+
+def _reserve_all(session: Session, plan: Plan) -> list[Reserved]:
+    by_warehouse: dict[int, dict[str, int]] = defaultdict(dict)
+    for pick in plan.picks:
+        by_warehouse[pick.warehouse_id][pick.article_number] = pick.quantity
+    # Warehouses in id order, articles sorted inside: every allocation locks rows in one order.
+    reserved: list[Reserved] = []
+    for warehouse_id in sorted(by_warehouse):
+        rows = reserve(session, warehouse_id, by_warehouse[warehouse_id])
+        if rows is None:
+            raise _StockMoved
+        reserved += rows
+    return reserved
 
 
 def _allocate_once(
@@ -120,39 +175,35 @@ def _allocate_once(
     expected: OrderStatus,
     settings: Settings,
 ) -> AllocationResult:
-    order = lock_order(session, order_id, expected)
+    order = _lock(session, order_id, expected)
     if order is None:
         return AllocationResult(Allocated.SKIPPED)
-    wanted = {line.article_number: line.quantity for line in order.lines}
-    ranked = directory.ranking(session, Point(order.ship_latitude, order.ship_longitude))
-    plan = plan_allocation(
-        wanted,
-        ranked,
-        _sellable(session, list(wanted)),
-        self_service=order.delivery_method == DeliveryMethod.SELF_SERVICE,
-    )
+    stock = _sellable(session, list(order.wanted))
+    # Only warehouses holding some of the order can take part, so only they are ranked:
+    # a few dozen distances instead of one per warehouse in the network.
+    sites = directory.sites(session)
+    ranked = rank(order.location, [sites[w] for w in stock if w in sites])
+    plan = plan_allocation(order.wanted, ranked, stock, self_service=order.self_service)
     if plan.outcome is Outcome.SHORT:
         return AllocationResult(_short(session, order, expected, plan, settings))
-    by_warehouse: dict[int, dict[str, int]] = defaultdict(dict)
-    for pick in plan.picks:
-        by_warehouse[pick.warehouse_id][pick.article_number] = pick.quantity
-    # Warehouses in id order, articles sorted inside: every allocation locks rows in one order.
-    for warehouse_id in sorted(by_warehouse):
-        if not reserve(session, warehouse_id, by_warehouse[warehouse_id]):
-            raise _StockMoved
-    line_ids = {line.article_number: line.id for line in order.lines}
-    session.add_all(
-        Allocation(
-            order_id=order_id,
-            order_line_id=line_ids[p.article_number],
-            warehouse_id=p.warehouse_id,
-            article_number=p.article_number,
-            quantity=p.quantity,
-        )
-        for p in plan.picks
+    reserved = _reserve_all(session, plan)
+    session.execute(
+        insert(ALLOCATIONS),
+        [
+            {
+                "order_id": order_id,
+                "order_line_id": order.line_ids[p.article_number],
+                "warehouse_id": p.warehouse_id,
+                "article_number": p.article_number,
+                "quantity": p.quantity,
+                "created_at": utcnow(),
+            }
+            for p in plan.picks
+        ],
     )
-    session.add(_receipt(order_id, plan))
-    codes = [c.code for c in plan.candidates if c.warehouse_id in set(plan.warehouse_ids)]
+    session.execute(insert(RECEIPTS), [_receipt(order_id, plan)])
+    chosen = set(plan.warehouse_ids)
+    codes = [c.code for c in plan.candidates if c.warehouse_id in chosen]
     advance(
         session,
         order_id,
@@ -160,10 +211,9 @@ def _allocate_once(
         OrderStatus.ALLOCATED,
         {"outcome": plan.outcome.value, "warehouses": codes, "reason": plan.reason},
     )
-    pairs = [(p.warehouse_id, p.article_number) for p in plan.picks]
-    return AllocationResult(
-        Allocated.ALLOCATED, check_low_stock(session, pairs, settings.low_stock_threshold)
-    )
+    below = [(r.warehouse_id, r.article_number, r.sellable, r.threshold) for r in reserved]
+    alerts = open_alerts_below(session, below, settings.low_stock_threshold)
+    return AllocationResult(Allocated.ALLOCATED, alerts)
 
 
 def allocate_order(

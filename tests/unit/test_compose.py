@@ -166,7 +166,7 @@ def test_the_compose_environment_makes_valid_production_settings() -> None:
         key.lower(): ("operator-chosen-" + key.lower()) if value.startswith("${") else value
         for key, value in environment(SERVICES["intake"]).items()
     }
-    settings = Settings(**env)
+    settings = Settings.model_validate(env)
     assert settings.environment == "production"
 
 

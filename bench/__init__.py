@@ -1,0 +1,1 @@
+"""Benchmarks of the pipeline's steps against the database limits that bound them."""
