@@ -46,6 +46,7 @@ def create_sandbox_app(
     app.after_request(lambda response: _log_answer(sandbox, response))
     routes: list[tuple[str, str, Callable[..., Any]]] = [
         ("POST", "/v1/payment_intents", lambda: _answer(sandbox, sandbox.create_intent)),
+        ("GET", "/v1/payment_intents/search", lambda: _search(sandbox)),
         ("GET", "/v1/payment_intents/<intent_id>", lambda intent_id: _get(sandbox, intent_id)),
         ("POST", "/v1/refunds", lambda: _answer(sandbox, sandbox.create_refund)),
         ("GET", "/_sandbox/health", lambda: {"status": "ok"}),
@@ -61,6 +62,11 @@ def create_sandbox_app(
 
 def _get(sandbox: Sandbox, intent_id: str) -> Response:
     return _answer(sandbox, lambda _params, _key: (200, sandbox.get_intent(intent_id)))
+
+
+def _search(sandbox: Sandbox) -> Response:
+    query = request.args.get("query")
+    return _answer(sandbox, lambda _params, _key: (200, sandbox.search_intents(query)))
 
 
 def _reset(sandbox: Sandbox) -> Json:

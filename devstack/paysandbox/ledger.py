@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import secrets
 import threading
 import time
@@ -27,6 +28,14 @@ DECLINES: dict[str, tuple[str, str | None, str]] = {
         "An error occurred while processing your card. Try again in a little bit.",
     ),
 }
+
+# The one clause of Stripe's search query language the sandbox knows: metadata['key']:'value',
+# either quote, a backslash escaping the next character.
+METADATA_CLAUSE = re.compile(
+    r"""\s*metadata\[(?P<kq>['"])(?P<key>[^'"]+)(?P=kq)\]"""
+    r"""\s*:\s*(?P<vq>['"])(?P<value>(?:\\.|(?!(?P=vq))[^\\])*)(?P=vq)\s*"""
+)
+SEARCH_URL = "/v1/payment_intents/search"
 
 
 class ApiError(Exception):
@@ -156,6 +165,25 @@ class Sandbox:
         if intent is None:
             raise invalid(f"No such payment_intent: '{intent_id}'", "id", "resource_missing", 404)
         return intent
+
+    def search_intents(self, query: str | None) -> Json:
+        """GET /v1/payment_intents/search: intents whose metadata matches, newest first."""
+        if not query:
+            raise invalid("Missing required param: query.", "query", "parameter_missing")
+        clause = METADATA_CLAUSE.fullmatch(query)
+        if clause is None:
+            supported = "The sandbox searches only metadata['key']:'value'."
+            raise invalid(f"Unsupported search query: {query}. {supported}", "query")
+        key, value = clause["key"], re.sub(r"\\(.)", r"\1", clause["value"])
+        with self.lock:
+            # Declined intents are kept too, so a caller can tell a decline from a lost request.
+            found = [
+                dict(intent)
+                for intent in reversed(self.intents.values())
+                if isinstance(intent["metadata"], dict) and intent["metadata"].get(key) == value
+            ]
+        fixed = {"object": "search_result", "url": SEARCH_URL, "has_more": False}
+        return {**fixed, "data": found, "next_page": None}
 
     def create_refund(self, params: Json, key: str | None) -> tuple[int, Json]:
         """POST /v1/refunds: return all or part of a payment intent's charge."""

@@ -2,79 +2,37 @@
 
 from __future__ import annotations
 
-import threading
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import pytest
-import requests
 from pydantic import SecretStr
-from werkzeug.serving import make_server
 
-from devstack.paysandbox import create_sandbox_app
 from settings import Settings
-from workers.adapters.payments import (
-    ChargeResult,
-    PaymentRejected,
-    PaymentUnavailable,
-    StripeGateway,
+from tests.integration.stripe_support import (
+    API_KEY,
+    NO_FAULTS,
+    charge,
+    charges_under,
+    gateway,
+    new_key,
+    requests_with,
+    served_sandbox,
+    set_faults,
 )
-
-API_KEY = "sk_test_integration"
-NO_FAULTS = {"latency": 0, "failure_rate": 0, "timeout_after_charge_rate": 0, "stall_seconds": 30}
+from workers.adapters.payments import PaymentRejected, PaymentUnavailable, StripeGateway
 
 
 @pytest.fixture(scope="module")
 def sandbox_url() -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, create_sandbox_app(seed=11), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with served_sandbox() as url:
+        yield url
 
 
 @pytest.fixture
 def sandbox(sandbox_url: str) -> Iterator[str]:
     yield sandbox_url
     set_faults(sandbox_url, **NO_FAULTS)
-
-
-def set_faults(url: str, **faults: float) -> None:
-    requests.post(f"{url}/_sandbox/faults", json=faults, timeout=5).raise_for_status()
-
-
-def charges_under(url: str, key: str) -> list[dict[str, Any]]:
-    ledger = requests.get(f"{url}/_sandbox/ledger", timeout=5).json()
-    return [entry for entry in ledger if entry["idempotency_key"] == key]
-
-
-def requests_with(url: str, key: str) -> list[dict[str, Any]]:
-    seen = requests.get(f"{url}/_sandbox/requests", timeout=5).json()
-    return [entry for entry in seen if entry["idempotency_key"] == key]
-
-
-def gateway(url: str, *, timeout: float = 5.0, attempts: int = 3) -> StripeGateway:
-    return StripeGateway(api_key=API_KEY, api_base=url, timeout=timeout, attempts=attempts)
-
-
-def charge(
-    gateway: StripeGateway, key: str, *, amount: int = 4200, method: str = "pm_card_visa"
-) -> ChargeResult:
-    return gateway.charge(
-        idempotency_key=key,
-        amount=amount,
-        currency="USD",
-        payment_method=method,
-        order_id=f"ord-{key}",
-    )
-
-
-def new_key() -> str:
-    return f"charge-{uuid.uuid4()}"
 
 
 def test_a_visa_charge_succeeds_with_the_order_in_its_metadata(sandbox: str) -> None:

@@ -1,4 +1,4 @@
-"""Helpers the payment sandbox tests share: a client, a charge form, signed posts and the ledger."""
+"""Helpers the payment sandbox tests share: a client, a charge form, signed requests, the ledger."""
 
 from __future__ import annotations
 
@@ -40,6 +40,16 @@ def post(
     if key:
         headers["Idempotency-Key"] = key
     return client.post(path, data=form, headers=headers)
+
+
+def search(client: FlaskClient, query: str, api_key: str = API_KEY) -> TestResponse:
+    headers = {"Authorization": f"Bearer {api_key}"}
+    return client.get("/v1/payment_intents/search", query_string={"query": query}, headers=headers)
+
+
+def by_order(order_id: str) -> str:
+    """The search query for intents whose metadata names `order_id`."""
+    return f"metadata['order_id']:'{order_id}'"
 
 
 def ledger(client: FlaskClient) -> list[dict[str, Any]]:

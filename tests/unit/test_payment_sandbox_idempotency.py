@@ -7,9 +7,18 @@ import time
 
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from devstack.paysandbox import create_sandbox_app
-from tests.unit.sandbox_support import charge_form, ledger, new_key, post, sandbox_client
+from tests.unit.sandbox_support import (
+    by_order,
+    charge_form,
+    ledger,
+    new_key,
+    post,
+    sandbox_client,
+    search,
+)
 
 
 @pytest.fixture
@@ -115,6 +124,42 @@ def test_a_stalled_charge_is_stored_before_the_stall_so_a_retry_gets_it() -> Non
     assert retry.headers["Idempotent-Replayed"] == "true"
     assert retry.data == stalled[0].data
     assert len(ledger(app.test_client())) == 1
+
+
+def test_a_stalled_charge_is_found_by_search_while_its_answer_is_still_missing() -> None:
+    app = create_sandbox_app(timeout_after_charge_rate=1.0, stall_seconds=0.5)
+    stalled: list[TestResponse] = []
+    thread = threading.Thread(
+        target=lambda: stalled.append(
+            post(app.test_client(), "/v1/payment_intents", charge_form(), new_key())
+        )
+    )
+    thread.start()
+    time.sleep(0.2)
+
+    found = search(app.test_client(), by_order("ord_1")).get_json()["data"]
+    answer_still_missing = thread.is_alive()
+    thread.join()
+
+    assert answer_still_missing
+    assert [intent["id"] for intent in found] == [stalled[0].get_json()["id"]]
+    assert found[0]["status"] == "succeeded"
+
+
+def test_search_suffers_latency_and_failures_but_never_the_stall_after_a_charge() -> None:
+    app = create_sandbox_app(latency=0.2, timeout_after_charge_rate=1.0, stall_seconds=5)
+    client = app.test_client()
+
+    started = time.perf_counter()
+    slow = search(client, by_order("ord_1"))
+    seconds = time.perf_counter() - started
+    client.post("/_sandbox/faults", json={"failure_rate": 1.0, "latency": 0})
+    failed = search(client, by_order("ord_1"))
+
+    assert slow.status_code == 200
+    assert 0.2 <= seconds < 1
+    assert failed.status_code == 500
+    assert failed.get_json()["error"]["type"] == "api_error"
 
 
 def test_faults_can_be_read_back_and_nonsense_is_refused(client: FlaskClient) -> None:

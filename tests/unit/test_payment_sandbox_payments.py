@@ -5,13 +5,18 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from tests.unit.sandbox_support import API_KEY, charge_form, ledger, new_key, post, sandbox_client
-from workers.adapters.payments import (
-    ChargeResult,
-    FakeGateway,
-    PaymentRejected,
-    PaymentUnavailable,
+from tests.unit.sandbox_support import (
+    API_KEY,
+    by_order,
+    charge_form,
+    ledger,
+    new_key,
+    post,
+    sandbox_client,
+    search,
 )
+from workers.adapters.fake_payments import FakeGateway
+from workers.adapters.payments import ChargeResult, PaymentRejected, PaymentUnavailable
 
 
 @pytest.fixture
@@ -104,6 +109,69 @@ def test_a_charge_can_be_retrieved_by_id_and_an_unknown_id_is_404(client: FlaskC
     assert missing.get_json()["error"]["code"] == "resource_missing"
 
 
+def test_search_by_order_finds_its_charge_and_its_decline_newest_first(
+    client: FlaskClient,
+) -> None:
+    declined = post(
+        client, "/v1/payment_intents", charge_form(payment_method="pm_card_chargeDeclined")
+    )
+    charged = post(client, "/v1/payment_intents", charge_form()).get_json()
+    post(client, "/v1/payment_intents", charge_form(**{"metadata[order_id]": "ord_other"}))
+
+    response = search(client, by_order("ord_1"))
+
+    body = response.get_json()
+    assert response.status_code == 200
+    assert {k: body[k] for k in ("object", "url", "has_more", "next_page")} == {
+        "object": "search_result",
+        "url": "/v1/payment_intents/search",
+        "has_more": False,
+        "next_page": None,
+    }
+    assert [intent["id"] for intent in body["data"]] == [
+        charged["id"],
+        declined.get_json()["error"]["payment_intent"]["id"],
+    ]
+    refused = body["data"][1]
+    assert refused["status"] == "requires_payment_method"
+    assert refused["last_payment_error"]["decline_code"] == "generic_decline"
+
+
+def test_search_accepts_double_quotes_and_finds_nothing_for_an_unknown_order(
+    client: FlaskClient,
+) -> None:
+    charged = post(client, "/v1/payment_intents", charge_form()).get_json()
+
+    quoted = search(client, 'metadata["order_id"]:"ord_1"').get_json()
+    unknown = search(client, by_order("ord_never_seen")).get_json()
+
+    assert [intent["id"] for intent in quoted["data"]] == [charged["id"]]
+    assert unknown["data"] == []
+
+
+@pytest.mark.parametrize("query", ["", "status:'succeeded'", "metadata['order_id']:ord_1"])
+def test_a_search_the_sandbox_cannot_answer_is_refused_naming_the_query(
+    client: FlaskClient, query: str
+) -> None:
+    response = search(client, query)
+
+    error = response.get_json()["error"]
+    assert response.status_code == 400
+    assert (error["type"], error["param"]) == ("invalid_request_error", "query")
+
+
+def test_search_needs_a_secret_key_and_is_logged_like_any_request(client: FlaskClient) -> None:
+    anonymous = client.get("/v1/payment_intents/search", query_string={"query": by_order("x")})
+    search(client, by_order("x"))
+
+    logged = client.get("/_sandbox/requests").get_json()
+    assert anonymous.status_code == 401
+    assert [(e["method"], e["path"], e["status"]) for e in logged] == [
+        ("GET", "/v1/payment_intents/search", 401),
+        ("GET", "/v1/payment_intents/search", 200),
+    ]
+
+
 def test_a_partial_refund_then_the_rest_then_one_more_is_already_refunded(
     client: FlaskClient,
 ) -> None:
@@ -140,9 +208,11 @@ def test_an_unknown_url_answers_in_stripes_error_shape(client: FlaskClient) -> N
     assert response.get_json()["error"]["type"] == "invalid_request_error"
 
 
-def fake_charge(gateway: FakeGateway, key: str, method: str = "pm_card_visa") -> ChargeResult:
+def fake_charge(
+    gateway: FakeGateway, key: str, method: str = "pm_card_visa", order_id: str = "ord_fake"
+) -> ChargeResult:
     return gateway.charge(
-        idempotency_key=key, amount=100, currency="USD", payment_method=method, order_id="ord_fake"
+        idempotency_key=key, amount=100, currency="USD", payment_method=method, order_id=order_id
     )
 
 
@@ -173,3 +243,16 @@ def test_the_fake_gateway_can_be_unavailable_and_refunds_once_per_key() -> None:
     assert len(gateway.refunds) == 1
     with pytest.raises(PaymentRejected):
         gateway.refund(idempotency_key="r2", payment_intent_id="pi_unknown")
+
+
+def test_the_fake_gateway_finds_a_success_over_declines_and_nothing_for_an_unknown_order() -> None:
+    gateway = FakeGateway()
+    fake_charge(gateway, "k1", "pm_card_chargeDeclined", order_id="ord_a")
+    paid = fake_charge(gateway, "k2", order_id="ord_a")
+    fake_charge(gateway, "k3", "pm_card_chargeDeclined", order_id="ord_b")
+    newest = fake_charge(gateway, "k4", "pm_card_chargeDeclinedInsufficientFunds", order_id="ord_b")
+
+    assert gateway.find_charge(order_id="ord_a") == paid
+    assert gateway.find_charge(order_id="ord_b") == newest
+    assert newest.failure_code == "insufficient_funds"
+    assert gateway.find_charge(order_id="ord_unknown") is None

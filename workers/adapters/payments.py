@@ -1,16 +1,18 @@
-"""The payment port, the Stripe adapter (official SDK) and an in-memory fake."""
+"""The payment port and its Stripe adapter (official SDK); the fake is in fake_payments."""
 
 from __future__ import annotations
 
 import logging
-import secrets
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar
 
 import stripe
-from stripe.params import PaymentIntentCreateParams, RefundCreateParams
+from stripe.params import (
+    PaymentIntentCreateParams,
+    PaymentIntentSearchParams,
+    RefundCreateParams,
+)
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from settings import Settings
@@ -60,6 +62,9 @@ class PaymentGateway(Protocol):
         order_id: str | None = None,
     ) -> str:
         """Refund all or `amount` of a charge once per key; returns the refund id."""
+
+    def find_charge(self, *, order_id: str) -> ChargeResult | None:
+        """What became of the order's charges: a success, else the newest decline, else None."""
 
 
 def is_transient(error: BaseException) -> bool:
@@ -150,6 +155,26 @@ class StripeGateway:
         log.info("refunded %s as %s", payment_intent_id, refund.id, extra={"order_id": order_id})
         return refund.id
 
+    def find_charge(self, *, order_id: str) -> ChargeResult | None:
+        """Search intents by metadata order_id: a success, else the newest decline, else None."""
+        # In the search language a backslash escapes the quote and itself.
+        quoted = order_id.replace("\\", "\\\\").replace("'", "\\'")
+        params: PaymentIntentSearchParams = {"query": f"metadata['order_id']:'{quoted}'"}
+        found = self._call(lambda: self._client.v1.payment_intents.search(params), order_id)
+        # Newest first, as search answers; one success outranks any number of declines.
+        succeeded = next((i for i in found.data if i.status == "succeeded"), None)
+        if succeeded is not None:
+            log.info("found charge %s", succeeded.id, extra={"order_id": order_id})
+            return ChargeResult("succeeded", succeeded.id)
+        declined = next((i for i in found.data if i.last_payment_error), None)
+        if declined is None or declined.last_payment_error is None:
+            log.info("found no charge", extra={"order_id": order_id})
+            return None
+        error = declined.last_payment_error
+        code = error.decline_code or error.code
+        log.info("found decline %s: %s", declined.id, code, extra={"order_id": order_id})
+        return ChargeResult("declined", declined.id, code, error.message)
+
     def _call(self, request: Callable[[], T], order_id: str | None) -> T:
         """Send `request` (same key every time) until it is answered, retrying transient errors."""
         retrying = Retrying(
@@ -182,104 +207,3 @@ def _declined(error: stripe.CardError, order_id: str) -> ChargeResult:
     code = (details.decline_code if details else None) or error.code
     log.info("payment declined: %s", code, extra={"order_id": order_id})
     return ChargeResult("declined", intent.id if intent else None, code, error.user_message)
-
-
-@dataclass(frozen=True)
-class FakeCharge:
-    """A charge the fake gateway took."""
-
-    idempotency_key: str
-    payment_intent_id: str
-    amount: int
-    currency: str
-    payment_method: str
-    order_id: str
-
-
-@dataclass(frozen=True)
-class FakeRefund:
-    """A refund the fake gateway made."""
-
-    refund_id: str
-    payment_intent_id: str
-    amount: int | None
-
-
-class FakeGateway:
-    """In-memory gateway for unit tests: idempotent by key, declines methods named *Declined*."""
-
-    def __init__(self, *, unavailable_times: int = 0) -> None:
-        self.unavailable_times = unavailable_times
-        self.calls = 0
-        self.charges: list[FakeCharge] = []
-        self.refunds: dict[str, FakeRefund] = {}
-        self._results: dict[str, ChargeResult] = {}
-        self._lock = threading.Lock()
-
-    def fail_next(self, times: int) -> None:
-        """Make the next `times` calls raise PaymentUnavailable, as after a timeout."""
-        with self._lock:
-            self.unavailable_times = times
-
-    def charge(
-        self,
-        *,
-        idempotency_key: str,
-        amount: int,
-        currency: str,
-        payment_method: str,
-        order_id: str,
-    ) -> ChargeResult:
-        """Record one charge per key and return the same result for every repeat."""
-        with self._lock:
-            self._count_call()
-            if idempotency_key not in self._results:
-                intent_id = _fake_id("pi")
-                charge = FakeCharge(
-                    idempotency_key, intent_id, amount, currency, payment_method, order_id
-                )
-                self._results[idempotency_key] = self._decide(charge)
-            return self._results[idempotency_key]
-
-    def refund(
-        self,
-        *,
-        idempotency_key: str,
-        payment_intent_id: str,
-        amount: int | None = None,
-        order_id: str | None = None,
-    ) -> str:
-        """Record one refund per key; returns its id."""
-        with self._lock:
-            self._count_call()
-            if not any(c.payment_intent_id == payment_intent_id for c in self.charges):
-                raise PaymentRejected(f"No such payment_intent: '{payment_intent_id}'")
-            if idempotency_key not in self.refunds:
-                refund = FakeRefund(_fake_id("re"), payment_intent_id, amount)
-                self.refunds[idempotency_key] = refund
-            return self.refunds[idempotency_key].refund_id
-
-    def _count_call(self) -> None:
-        self.calls += 1
-        if self.unavailable_times > 0:
-            self.unavailable_times -= 1
-            raise PaymentUnavailable("the fake gateway was told to be unavailable")
-
-    def _decide(self, charge: FakeCharge) -> ChargeResult:
-        method = charge.payment_method
-        if "Declined" not in method:
-            self.charges.append(charge)
-            return ChargeResult("succeeded", charge.payment_intent_id)
-        code = next((c for name, c in FAKE_DECLINES.items() if method.endswith(name)), None)
-        message = "Your card was declined."
-        return ChargeResult(
-            "declined", charge.payment_intent_id, code or "generic_decline", message
-        )
-
-
-# The decline codes the sandbox gives Stripe's test payment methods of the same names.
-FAKE_DECLINES = {"InsufficientFunds": "insufficient_funds", "ProcessingError": "processing_error"}
-
-
-def _fake_id(prefix: str) -> str:
-    return f"{prefix}_fake_{secrets.token_hex(8)}"
