@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 from flask import Flask, Response, jsonify
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
+
+from intake.card_data import mask_card_numbers
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +101,10 @@ def register_problem_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
-        log.exception("unhandled error")
+        # An exception's message can quote what it was given, the request body included:
+        # the traceback is logged with anything that looks like a card number masked.
+        trace = mask_card_numbers("".join(traceback.format_exception(exc)))
+        log.error("unhandled error: %s", type(exc).__name__, extra={"exc": trace})
         # Our failure, not the client's: 503 invites a retry, which Idempotency-Key makes safe.
         return Problem(
             503, "Service unavailable", detail="please retry with the same Idempotency-Key"

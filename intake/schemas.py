@@ -11,10 +11,13 @@ from pydantic import (
     EmailStr,
     Field,
     StringConstraints,
+    ValidationError,
     ValidationInfo,
     field_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from intake.card_data import Location, card_number_locations
 from models.catalog import ARTICLE_NUMBER
 from models.domain.lifecycle import DeliveryMethod
 
@@ -90,7 +93,22 @@ class OrderRequest(Strict):
         return lines
 
 
+CARD_NUMBER_REASON = "looks like a card number: send a payment method token (pm_...) instead"
+
+
+def _card_data_refused(locations: list[Location]) -> ValidationError:
+    # The value is left out of the error, so neither a response nor a log line can repeat it.
+    errors: list[InitErrorDetails] = [
+        {"type": PydanticCustomError("card_number", CARD_NUMBER_REASON), "loc": loc, "input": None}
+        for loc in locations
+    ]
+    return ValidationError.from_exception_data(OrderRequest.__name__, errors, hide_input=True)
+
+
 def validate_order(body: Any, *, max_line_quantity: int, max_order_lines: int) -> OrderRequest:
-    """Validate a decoded JSON body against the order schema and the configured limits."""
+    """Validate a decoded JSON body, refusing card data anywhere, against schema and limits."""
+    # The raw body, not the model: unknown fields must not carry card data past the check.
+    if locations := card_number_locations(body):
+        raise _card_data_refused(locations)
     context = {"max_line_quantity": max_line_quantity, "max_order_lines": max_order_lines}
     return OrderRequest.model_validate(body, context=context)

@@ -1,0 +1,98 @@
+"""Spotting card numbers in request text, so card data is refused before anything keeps it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+Location = tuple[int | str, ...]
+
+MIN_DIGITS = 13
+MAX_DIGITS = 19
+MASK = "[card number removed]"
+
+# Digit groups joined by single spaces or dashes, the ways people write card numbers.
+_RUN = re.compile(r"\d+(?:[ -]\d+)*")
+_GROUP = re.compile(r"\d+")
+
+
+def luhn_valid(digits: str) -> bool:
+    """Whether a string of digits passes the Luhn check that every card number passes."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char)
+        if position % 2:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def _candidates(run: str) -> Iterator[str]:
+    # Any whole groups of a run, so a number followed by its CVV or expiry is still found;
+    # a number is never split inside a group, which keeps long references from matching.
+    groups = _GROUP.findall(run)
+    for start in range(len(groups)):
+        digits = ""
+        for group in groups[start:]:
+            digits += group
+            if len(digits) > MAX_DIGITS:
+                break
+            if len(digits) >= MIN_DIGITS:
+                yield digits
+
+
+def _is_card_number(digits: str) -> bool:
+    # No card scheme issues numbers starting with 0; zero-padded references are not cards.
+    return not digits.startswith("0") and luhn_valid(digits)
+
+
+def _card_runs(text: str) -> Iterator[re.Match[str]]:
+    for run in _RUN.finditer(text):
+        if any(_is_card_number(digits) for digits in _candidates(run.group())):
+            yield run
+
+
+def looks_like_card_number(text: str) -> bool:
+    """Whether the text holds 13 to 19 digits, maybe grouped, that pass the Luhn check."""
+    return next(_card_runs(text), None) is not None
+
+
+def mask_card_numbers(text: str) -> str:
+    """The text with every digit run that holds a card number replaced by a marker."""
+    for run in reversed(list(_card_runs(text))):
+        text = text[: run.start()] + MASK + text[run.end() :]
+    return text
+
+
+def _scalar_text(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    # A card number sent as a JSON number is card data all the same; booleans are ints too.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def card_number_locations(document: Any) -> list[Location]:
+    """Where in a decoded JSON document a value or key looks like a card number, in order."""
+    found: list[Location] = []
+    # A stack, not recursion: a deeply nested body must not exhaust the interpreter's stack.
+    pending: list[tuple[Location, Any]] = [((), document)]
+    while pending:
+        location, value = pending.pop()
+        children: list[tuple[Location, Any]] = []
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if looks_like_card_number(str(key)):
+                    # The key itself would be echoed in a path: name the object holding it.
+                    if location not in found:
+                        found.append(location)
+                    continue
+                children.append(((*location, key), item))
+        elif isinstance(value, list):
+            children = [((*location, index), item) for index, item in enumerate(value)]
+        elif (text := _scalar_text(value)) is not None and looks_like_card_number(text):
+            found.append(location)
+        pending.extend(reversed(children))
+    return found
