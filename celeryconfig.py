@@ -5,11 +5,10 @@ from __future__ import annotations
 from kombu import Queue
 
 from settings import get_settings
+from workers.queue_names import QUEUES
 
 _settings = get_settings()
 _prefix = _settings.celery_queue_prefix
-
-QUEUES = ("allocation", "payments", "shipping", "notifications", "maintenance")
 
 broker_url = _settings.require_redis_url()
 broker_connection_retry_on_startup = True
@@ -39,6 +38,7 @@ task_default_queue = f"{_prefix}maintenance"
 task_routes = {
     "fulfillment.allocate": {"queue": f"{_prefix}allocation"},
     "fulfillment.charge": {"queue": f"{_prefix}payments"},
+    "fulfillment.refund": {"queue": f"{_prefix}payments"},
     "fulfillment.ship": {"queue": f"{_prefix}shipping"},
     "fulfillment.notify": {"queue": f"{_prefix}notifications"},
     "fulfillment.alert_low_stock": {"queue": f"{_prefix}notifications"},

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from settings import Settings
+from workers.queue_names import PAYMENTS, QUEUES, queue_name
 
 
 def python_module(module: str, *args: str) -> list[str]:
@@ -13,19 +14,34 @@ def python_module(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
 
 
-def app_commands(intake_port: int, flower_port: int, runtime: Path) -> dict[str, list[str]]:
-    """The long-running processes by name: intake, dispatcher, worker, beat, Flower."""
+def celery_worker(queues: list[str], node: str, *pool: str) -> list[str]:
+    """A worker on just these queues, named `node@host` so Flower tells the workers apart."""
+    named = ["-Q", ",".join(queues), "-n", f"{node}@%h"]
+    return python_module(
+        "celery", "-A", "workers.app", "worker", *named, *pool, "-E", "--loglevel", "INFO"
+    )
+
+
+def app_commands(
+    intake_port: int, flower_port: int, runtime: Path, settings: Settings
+) -> dict[str, list[str]]:
+    """The long-running processes by name: intake, dispatcher, two workers, beat, Flower."""
     celery = python_module("celery", "-A", "workers.app")
+    prefix = settings.celery_queue_prefix
+    general = [queue_name(prefix, name) for name in QUEUES if name != PAYMENTS]
     # No control socket: it would live in the home folder, shared by every run.
     web = ["--workers", "2", "--threads", "4", "--access-logfile", "-", "--no-control-socket"]
     schedule = str(runtime / "beat-schedule")
+    threads = ["--pool", "threads", "--concurrency", str(settings.payments_concurrency)]
     return {
         "intake": python_module(
             "gunicorn", "--bind", f"127.0.0.1:{intake_port}", *web, "intake:create_app()"
         ),
         "dispatcher": python_module("workers.dispatcher"),
-        # Without -Q a worker consumes every queue celeryconfig declares.
-        "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "4", "-E"],
+        "worker": celery_worker(general, "worker", "--concurrency", "4"),
+        # Charges mostly wait on the gateway: threads overlap those waits, and a slow gateway
+        # holds up only this queue while the general worker keeps the other steps moving.
+        "payments": celery_worker([queue_name(prefix, PAYMENTS)], "payments", *threads),
         "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", schedule],
         "flower": [*celery, "flower", "--address=127.0.0.1", f"--port={flower_port}"],
     }

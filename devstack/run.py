@@ -110,7 +110,7 @@ def _run(
             return 0 if stopping.is_set() else 1
     runtime = Path(tempfile.mkdtemp(prefix="devstack-run-"))
     stack.folders.append(runtime)
-    for name, argv in app_commands(intake_port, flower_port, runtime).items():
+    for name, argv in app_commands(intake_port, flower_port, runtime, settings).items():
         child_env = flower_environment(env, settings) if name == "flower" else env
         stack.children.append(Child(name, argv, child_env))
     long_running = list(stack.children)

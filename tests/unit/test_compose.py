@@ -11,11 +11,22 @@ import pytest
 import yaml
 
 from settings import Settings
+from workers.queue_names import PAYMENTS, QUEUES
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
-APP_SERVICES = ["paysandbox", "migrate", "intake", "dispatcher", "worker", "beat", "flower"]
+APP_SERVICES = [
+    "paysandbox",
+    "migrate",
+    "intake",
+    "dispatcher",
+    "worker",
+    "payments-worker",
+    "beat",
+    "flower",
+]
+WORKERS = {"worker": "worker", "payments-worker": "payments"}
 BACKING_SERVICES = ["postgres", "redis", "elasticmq", "mailpit"]
 ONE_SHOT = {"migrate"}
 LONG_RUNNING = [name for name in SERVICES if name not in ONE_SHOT]
@@ -105,7 +116,7 @@ def test_every_long_running_service_has_a_healthcheck_and_restarts(name: str) ->
 
 def test_the_migration_runs_once_and_every_app_service_waits_for_it() -> None:
     assert SERVICES["migrate"].get("restart") == "no"
-    for name in ["intake", "dispatcher", "worker", "beat"]:
+    for name in ["intake", "dispatcher", *WORKERS, "beat"]:
         depends = SERVICES[name]["depends_on"]
         assert depends["migrate"]["condition"] == "service_completed_successfully", name
 
@@ -131,11 +142,42 @@ def test_intake_is_ready_only_once_readyz_answers() -> None:
     assert "/readyz" in healthcheck_line(SERVICES["intake"])
 
 
-def test_the_worker_healthcheck_pings_its_own_node_with_a_timeout() -> None:
-    check = healthcheck_line(SERVICES["worker"])
+def option(line: str, *flags: str) -> str | None:
+    """The value after the first of `flags` in a command line, if any is there."""
+    words = shlex.split(line)
+    return next((words[i + 1] for i, word in enumerate(words[:-1]) if word in flags), None)
+
+
+@pytest.mark.parametrize(("service", "node"), WORKERS.items())
+def test_each_worker_healthcheck_pings_its_own_named_node_with_a_timeout(
+    service: str, node: str
+) -> None:
+    check = healthcheck_line(SERVICES[service])
+    assert option(command_line(SERVICES[service]["command"]), "-n", "--hostname") == f"{node}@%h"
     assert "inspect ping" in check
-    assert "celery@$$HOSTNAME" in check
+    assert f"{node}@$$HOSTNAME" in check
     assert "--timeout" in check
+
+
+def test_the_payments_worker_overlaps_gateway_waits_on_the_payments_queue_only() -> None:
+    line = command_line(SERVICES["payments-worker"]["command"])
+    assert option(line, "-P", "--pool") in {"threads", "gevent"}
+    assert option(line, "-Q", "--queues") == PAYMENTS
+    default = Settings.model_fields["payments_concurrency"].default
+    assert f"${{PAYMENTS_CONCURRENCY:-{default}}}" in line
+
+
+def test_the_general_worker_consumes_every_queue_but_payments_in_processes() -> None:
+    line = command_line(SERVICES["worker"]["command"])
+    queues = (option(line, "-Q", "--queues") or "").split(",")
+    assert sorted(queues) == sorted(name for name in QUEUES if name != PAYMENTS)
+    assert option(line, "-P", "--pool") in {None, "prefork"}
+
+
+def test_both_workers_stop_gracefully_and_reach_the_gateway_and_the_mail_server() -> None:
+    for name in WORKERS:
+        assert SERVICES[name]["stop_grace_period"] == "60s"
+        assert {"paysandbox", "mailpit"} <= set(SERVICES[name]["depends_on"])
 
 
 def test_flower_asks_for_a_password_from_the_settings_variables() -> None:
