@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     payment_api_key: SecretStr = SecretStr(DEV_PAYMENT_KEY)
     payment_timeout: float = Field(10.0, gt=0)
     payment_attempts: int = Field(3, ge=1, le=10)
+    # Threads on the payments worker: a charge mostly waits on the gateway, not the CPU.
+    payments_concurrency: int = Field(16, ge=1, le=256)
 
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
     delivery_cost_self_service: int = Field(0, ge=0)

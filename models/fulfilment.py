@@ -50,11 +50,19 @@ class AllocationReceipt(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+PAYMENT_STATUSES = ("pending", "succeeded", "failed", "refund_pending", "refunded")
+
+
 class Payment(Base):
-    """The charge of an order at the payment gateway."""
+    """The charge of an order at the payment gateway, and its refund if the order is cancelled."""
 
     __tablename__ = "payment"
-    __table_args__ = (CheckConstraint("amount >= 0", name="amount_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+        CheckConstraint(
+            f"status IN ({', '.join(repr(s) for s in PAYMENT_STATUSES)})", name="status_known"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("order.id"), unique=True)
@@ -66,6 +74,8 @@ class Payment(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     failure_code: Mapped[str | None] = mapped_column(String(100))
     failure_message: Mapped[str | None] = mapped_column(String(500))
+    refund_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    refunded_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

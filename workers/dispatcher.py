@@ -23,7 +23,7 @@ from models.base import utcnow
 from models.db import session_factory
 from models.domain.lifecycle import OrderStatus
 from models.logs import configure_logging
-from models.messages import MalformedMessage, parse_order_placed
+from models.messages import MalformedMessage, OrderCancelled, OrderMessage, parse_message
 from models.orders import Order
 from models.transitions import record_event
 from settings import get_settings
@@ -50,7 +50,7 @@ class Dispatcher:
         self,
         queue: OrdersQueue,
         sessions: sessionmaker[Session],
-        start: Callable[[str], None],
+        start: Callable[[OrderMessage], None],
         *,
         wait_seconds: int,
         visibility_timeout: int,
@@ -78,23 +78,34 @@ class Dispatcher:
             if first:
                 record_event(session, order_id, "dispatched")
 
+    def _dead_letter(self, message: Received, reason: str, order_id: str | None = None) -> Handled:
+        self._queue.dead_letter(message, reason)
+        log.error(
+            "dead-lettered message %s: %s", message.message_id, reason, extra={"order_id": order_id}
+        )
+        return Handled.DEAD_LETTERED
+
     def handle(self, message: Received) -> Handled:
-        """Start the pipeline for one message, or say why not."""
+        """Start the work one message asks for, or say why not."""
         try:
-            event = parse_order_placed(message.body)
+            event = parse_message(message.body)
         except MalformedMessage as exc:
-            self._queue.dead_letter(message, f"malformed: {exc}")
-            log.error("dead-lettered malformed message %s: %s", message.message_id, exc)
-            return Handled.DEAD_LETTERED
+            return self._dead_letter(message, f"malformed: {exc}")
         order_id = str(event.order_id)
         status = self._status(event.order_id)
         if status is None:
-            self._queue.dead_letter(message, f"unknown order {order_id}")
-            log.error("dead-lettered message for unknown order", extra={"order_id": order_id})
-            return Handled.DEAD_LETTERED
+            return self._dead_letter(message, f"unknown order {order_id}", order_id)
+        if isinstance(event, OrderCancelled):
+            if status != OrderStatus.CANCELLED:
+                return self._dead_letter(
+                    message, f"order {order_id} is {status}, not cancelled", order_id
+                )
+            self._start(event)
+            log.info("cancellation started", extra={"order_id": order_id})
+            return Handled.STARTED
         if status != OrderStatus.RECEIVED:
             return Handled.ALREADY_MOVING
-        self._start(order_id)
+        self._start(event)
         self._record_dispatch(event.order_id)
         log.info("pipeline started", extra={"order_id": order_id})
         return Handled.STARTED

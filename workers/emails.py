@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
@@ -21,9 +22,14 @@ SUBJECTS = {
     "shipped": "Your order {short} is on its way",
     "rejected": "We could not fulfil your order {short}",
     "payment_failed": "Payment for your order {short} did not go through",
+    "cancelled": "Your order {short} was cancelled",
+    "refunded": "Your refund for order {short}",
+    "payment_abandoned": "Payment abandoned for order {short}: the gateway stayed unreachable",
 }
 
 KINDS = frozenset(SUBJECTS)
+# Mails about an order that go to operations, not to the customer.
+OPERATIONS_KINDS = frozenset({"payment_abandoned"})
 
 
 @dataclass(frozen=True)
@@ -59,34 +65,66 @@ def _summary(session: Session, order: Order) -> list[str]:
     ]
 
 
-def _body(session: Session, order: Order, kind: str) -> list[str]:
-    if kind == "received":
-        return ["Thank you, we received your order.", f"Expected delivery: {order.eta}."]
-    if kind == "backordered":
-        return [
-            "Some items of your order are out of stock right now.",
-            "We are holding your order and will send it as soon as they arrive;",
-            "you will not be charged until then.",
-        ]
-    if kind == "back_in_stock":
-        return [
-            "Good news: everything in your order is in stock again.",
-            "We are preparing it now.",
-        ]
-    if kind == "shipped":
-        shipments = session.scalars(select(Shipment).where(Shipment.order_id == order.id)).all()
-        tracking = [
-            f"  {s.carrier.upper()} {s.tracking_number}: {s.tracking_url}" for s in shipments
-        ]
-        return ["Your order has shipped.", *tracking, f"Expected delivery: {order.eta}."]
-    if kind == "rejected":
-        return [
-            "We are sorry: we do not have the stock to fulfil this order.",
-            "You were not charged.",
-        ]
-    payment = session.scalar(select(Payment).where(Payment.order_id == order.id))
+def _payment(session: Session, order: Order) -> Payment | None:
+    return session.scalar(select(Payment).where(Payment.order_id == order.id))
+
+
+def _shipped(session: Session, order: Order) -> list[str]:
+    shipments = session.scalars(select(Shipment).where(Shipment.order_id == order.id)).all()
+    tracking = [f"  {s.carrier.upper()} {s.tracking_number}: {s.tracking_url}" for s in shipments]
+    return ["Your order has shipped.", *tracking, f"Expected delivery: {order.eta}."]
+
+
+def _payment_failed(session: Session, order: Order) -> list[str]:
+    payment = _payment(session, order)
     reason = payment.failure_code if payment and payment.failure_code else "payment failed"
     return [f"Your payment could not be completed ({reason}).", "You were not charged."]
+
+
+def _cancelled(session: Session, order: Order) -> list[str]:
+    payment = _payment(session, order)
+    paid = payment is not None and payment.status in {"refund_pending", "refunded"}
+    refund = f"A refund of {_money(order.total, order.currency)} is on its way."
+    return [
+        "Your order was cancelled and will not be sent.",
+        refund if paid else "You were not charged.",
+    ]
+
+
+def _payment_abandoned(session: Session, order: Order) -> list[str]:
+    attempts = payment.attempts if (payment := _payment(session, order)) else 0
+    return [
+        f"The payment gateway could not be reached after {attempts} attempts.",
+        "The payment was marked failed and the stock released; the customer was told.",
+        f"Check the gateway for a charge under key order-{order.id}-charge.",
+    ]
+
+
+BODIES: dict[str, Callable[[Session, Order], list[str]]] = {
+    "received": lambda _, o: ["Thank you, we received your order.", f"Expected delivery: {o.eta}."],
+    "backordered": lambda _, o: [
+        "Some items of your order are out of stock right now.",
+        "We are holding your order and will send it as soon as they arrive;",
+        "you will not be charged until then.",
+    ],
+    "back_in_stock": lambda _, o: [
+        "Good news: everything in your order is in stock again.",
+        "We are preparing it now.",
+    ],
+    "shipped": _shipped,
+    "rejected": lambda _, o: [
+        "We are sorry: we do not have the stock to fulfil this order.",
+        "You were not charged.",
+    ],
+    "payment_failed": _payment_failed,
+    "cancelled": _cancelled,
+    "refunded": lambda _, o: [f"We refunded {_money(o.total, o.currency)} to your payment method."],
+    "payment_abandoned": _payment_abandoned,
+}
+
+
+def _body(session: Session, order: Order, kind: str) -> list[str]:
+    return BODIES[kind](session, order)
 
 
 def render(session: Session, order: Order, kind: str) -> Mail:

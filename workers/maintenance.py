@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models.base import utcnow
 from models.catalog import StockAlert
 from models.domain.lifecycle import OrderStatus, next_step
-from models.fulfilment import Notification
+from models.fulfilment import Notification, Payment
 from models.infra import IdempotencyKey, Outbox
 from models.orders import Order
 from models.transitions import record_event
@@ -93,6 +93,22 @@ def unsent_notifications(
             .limit(limit)
         ).all()
         return [(order_id, kind) for order_id, kind in rows]
+
+
+def pending_refunds(
+    sessions: sessionmaker[Session], *, sla_seconds: int, limit: int = 200
+) -> list[uuid.UUID]:
+    """Orders whose refund has waited longer than the SLA (its task lost, or the gateway down)."""
+    cutoff = utcnow() - timedelta(seconds=sla_seconds)
+    with sessions() as session:
+        return list(
+            session.scalars(
+                select(Payment.order_id)
+                .where(Payment.status == "refund_pending", Payment.updated_at < cutoff)
+                .order_by(Payment.updated_at)
+                .limit(limit)
+            )
+        )
 
 
 def unsent_low_stock_alerts(sessions: sessionmaker[Session], limit: int = 200) -> list[int]:

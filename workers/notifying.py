@@ -16,7 +16,7 @@ from models.orders import Order
 from models.transitions import record_event
 from settings import Settings
 from workers.adapters.email import Mailer, MailRejected, MailTransient
-from workers.emails import build_message, message_id, render
+from workers.emails import OPERATIONS_KINDS, build_message, message_id, render
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,9 @@ def _claim(session: Session, order: Order, kind: str, settings: Settings) -> Non
             order_id=order.id,
             kind=kind,
             dedupe_key=f"{order.id}:{kind}",
-            recipient=order.customer_email,
+            recipient=settings.operations_email
+            if kind in OPERATIONS_KINDS
+            else order.customer_email,
             message_id=message_id(order.id, kind, settings.mail_from),
             status="pending",
             attempts=0,

@@ -9,6 +9,7 @@ from typing import Any
 from celery import Task
 
 from models.domain.backoff import backoff
+from models.messages import OrderCancelled, OrderMessage
 from workers import maintenance
 from workers.adapters.email import MailTransient
 from workers.adapters.payments import PaymentUnavailable
@@ -20,6 +21,7 @@ from workers.charging import Charged, charge_order, give_up
 from workers.context import get_context
 from workers.errors import TRANSIENT_DB_ERRORS
 from workers.notifying import send_notification
+from workers.refunding import Refunded, refund_order
 from workers.shipping import Shipped, ship_order
 
 log = logging.getLogger(__name__)
@@ -96,16 +98,23 @@ def charge(self: Task[Any, Any], order_id: str) -> str:
     try:
         outcome = charge_order(ctx.sessions, ctx.gateway, key)
     except PaymentUnavailable as exc:
-        if self.request.retries >= RETRY["max_retries"]:
-            if give_up(ctx.sessions, key, str(exc)):
-                notify.delay(order_id, "payment_failed")
-            return Charged.ABANDONED.value
-        raise self.retry(exc=exc, countdown=backoff(self.request.retries, cap=60)) from exc
+        if self.request.retries < RETRY["max_retries"]:
+            raise self.retry(exc=exc, countdown=backoff(self.request.retries, cap=60)) from exc
+        outcome = give_up(ctx.sessions, ctx.gateway, key, str(exc))
+    _after_charge(order_id, outcome)
+    return outcome.value
+
+
+def _after_charge(order_id: str, outcome: Charged) -> None:
     if outcome is Charged.PAID:
         ship.delay(order_id)
-    elif outcome is Charged.DECLINED:
+    elif outcome is Charged.REFUND_NEEDED:
+        refund.delay(order_id)
+    elif outcome in (Charged.DECLINED, Charged.ABANDONED):
         notify.delay(order_id, "payment_failed")
-    return outcome.value
+    if outcome is Charged.ABANDONED:
+        # The customer hears it failed; operations hear the gateway stayed unreachable.
+        notify.delay(order_id, "payment_abandoned")
 
 
 @app.task(name="fulfillment.ship", **RETRY)
@@ -130,10 +139,28 @@ def notify(order_id: str, kind: str) -> str:
     ).value
 
 
-def start_pipeline(order_id: str) -> None:
-    """Acknowledge the order to the customer and start fulfilling it."""
+def start_pipeline(message: OrderMessage) -> None:
+    """Start what the message asks for: fulfil a placed order, or refund a cancelled one."""
+    order_id = str(message.order_id)
+    if isinstance(message, OrderCancelled):
+        notify.delay(order_id, "cancelled")
+        refund.delay(order_id)
+        return
     notify.delay(order_id, "received")
     allocate.delay(order_id)
+
+
+@app.task(name="fulfillment.refund", bind=True, **RETRY)
+def refund(self: Task[Any, Any], order_id: str) -> str:
+    """Give a cancelled order's money back, once; retry while the gateway is unreachable."""
+    ctx = get_context()
+    try:
+        outcome = refund_order(ctx.sessions, ctx.gateway, uuid.UUID(order_id))
+    except PaymentUnavailable as exc:
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries, cap=60)) from exc
+    if outcome is Refunded.REFUNDED:
+        notify.delay(order_id, "refunded")
+    return outcome.value
 
 
 STEPS = {"allocate": allocate, "charge": charge, "ship": ship}
@@ -160,7 +187,10 @@ def watchdog() -> int:
     unsent = maintenance.unsent_notifications(ctx.sessions, sla_seconds=sla)
     for order_id, kind in unsent:
         notify.delay(str(order_id), kind)
-    return len(stuck) + len(unsent)
+    refunds = maintenance.pending_refunds(ctx.sessions, sla_seconds=sla)
+    for order_id in refunds:
+        refund.delay(str(order_id))
+    return len(stuck) + len(unsent) + len(refunds)
 
 
 @app.task(name="fulfillment.expire_idempotency_keys", **RETRY)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, g, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
-from intake.problems import Problem
+from intake.problems import Problem, from_validation_error
 from intake.reading import order_view
 from intake.runtime import runtime
+from models.base import utcnow
+from models.cancellation import CannotCancel, cancel_order
 from models.fulfilment import AllocationReceipt
 from models.orders import Order
 
@@ -28,13 +31,17 @@ def _receipt_view(receipt: AllocationReceipt) -> dict[str, Any]:
     }
 
 
+def _order_key(order_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(order_id)
+    except ValueError:
+        raise Problem(404, "Order not found") from None
+
+
 @bp.get("/orders/<order_id>")
 def get_order(order_id: str) -> Response:
     """The order as its customer sees it, with every allocation receipt, oldest first."""
-    try:
-        key = uuid.UUID(order_id)
-    except ValueError:
-        raise Problem(404, "Order not found") from None
+    key = _order_key(order_id)
     with runtime().sessions() as session:
         order = session.get(Order, key)
         if order is None:
@@ -47,3 +54,45 @@ def get_order(order_id: str) -> Response:
         return jsonify(
             {**order_view(session, order), "receipts": [_receipt_view(r) for r in receipts]}
         )
+
+
+class CancelRequest(BaseModel):
+    """Why the order is cancelled."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(min_length=1, max_length=200)
+
+
+@bp.post("/orders/<order_id>/cancel")
+def cancel(order_id: str) -> Response:
+    """Cancel an order that has not shipped: stock released, a refund queued if it was paid."""
+    key = _order_key(order_id)
+    body = request.get_json(silent=True)
+    try:
+        wanted = CancelRequest.model_validate(body if body is not None else {})
+    except ValidationError as exc:
+        raise from_validation_error(exc) from None
+    rt = runtime()
+    with rt.sessions() as session, session.begin():
+        try:
+            done = cancel_order(
+                session, key, reason=wanted.reason, actor=str(g.admin_subject), now=utcnow()
+            )
+        except LookupError:
+            raise Problem(404, "Order not found") from None
+        except CannotCancel as exc:
+            raise Problem(409, "Order cannot be cancelled", detail=str(exc)) from None
+    if done.outbox_id is not None and done.message is not None:
+        rt.publish_after_commit(done.outbox_id, str(key), done.message)
+    response = jsonify(
+        {
+            "order_id": str(key),
+            "status": "cancelled",
+            "already_cancelled": done.already,
+            "refund": "pending" if done.refund else "none",
+            "units_released": done.units_released,
+        }
+    )
+    response.status_code = 200 if done.already else 202
+    return response

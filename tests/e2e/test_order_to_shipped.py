@@ -1,4 +1,4 @@
-"""The whole system as processes: intake (gunicorn), dispatcher, a Celery worker, beat, Flower."""
+"""The whole system as processes: intake, dispatcher, two Celery workers, beat, Flower."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def stack(settings: Settings) -> Iterator[dict[str, str]]:
         | {"PUBLIC_BASE_URL": api, "PYTHONUNBUFFERED": "1", "SHORTAGE_POLICY": "backorder"}
     )
     with tempfile.TemporaryDirectory(prefix="e2e-") as runtime, contextlib.ExitStack() as stop:
-        commands = app_commands(intake_port, flower_port, Path(runtime))
+        commands = app_commands(intake_port, flower_port, Path(runtime), settings)
         children: list[Child] = []
         for name, argv in commands.items():
             child_env = flower_environment(env, settings) if name == "flower" else env
@@ -211,3 +211,44 @@ def test_a_backordered_order_ships_when_an_admin_restocks_and_operations_hear_of
     assert len(alerts) == 1
     assert alerts[0]["To"] == settings.operations_email
     assert "Low stock" in alerts[0]["Subject"]
+
+
+def test_a_cancelled_order_releases_its_stock_and_the_customer_is_told(
+    stack: dict[str, str], settings: Settings, sessions: sessionmaker[Session], mailbox: Mailbox
+) -> None:
+    bed = add_product(sessions)
+    newark = add_warehouse(sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={bed: 1})
+    placed = place(stack["api"], order_body([(bed, 3)]))
+    headers = {"Authorization": f"Bearer {placed['order_token']}"}
+    wait_for(
+        lambda: (
+            requests.get(placed["status_url"], headers=headers, timeout=5).json()["status"]
+            == "backordered"
+        ),
+        30,
+    )
+    admin = {"Authorization": f"Bearer {issue_admin_token(settings, 'e2e-cancel')}"}
+
+    first = requests.post(
+        f"{stack['api']}/admin/orders/{placed['order_id']}/cancel",
+        json={"reason": "customer changed their mind"},
+        headers=admin,
+        timeout=10,
+    )
+    again = requests.post(
+        f"{stack['api']}/admin/orders/{placed['order_id']}/cancel",
+        json={"reason": "customer changed their mind"},
+        headers=admin,
+        timeout=10,
+    )
+
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert first.json()["refund"] == "none"
+    assert final_view(placed)["status"] == "cancelled"
+    assert stock_of(sessions, newark, bed) == (1, 0)
+    mails = wait_for(
+        lambda: [m for m in mailbox.for_order(placed["order_id"]) if "cancelled" in m["Subject"]],
+        30,
+    )
+    assert len(mails) == 1
+    assert "You were not charged" in message_text(mails[0])

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models.base import utcnow
 from models.infra import Outbox
-from models.messages import OrderPlaced, parse_order_placed
+from models.messages import OrderCancelled, OrderMessage, OrderPlaced, parse_order_placed
 from models.orders import Order, OrderEvent
 from settings import Settings
 from tests.factories import add_product, order_body
@@ -38,10 +38,10 @@ class Starts:
         self.started: list[str] = []
         self.failing = False
 
-    def __call__(self, order_id: str) -> None:
+    def __call__(self, message: OrderMessage) -> None:
         if self.failing:
             raise ConnectionError("broker unreachable")
-        self.started.append(order_id)
+        self.started.append(str(message.order_id))
 
 
 def dispatcher(queue: OrdersQueue, sessions: sessionmaker[Session], starts: Starts) -> Dispatcher:
@@ -209,3 +209,24 @@ def test_the_relay_keeps_rows_while_sqs_is_down(
         ).one()
         assert oldest.attempts >= 1
         assert oldest.last_error
+
+
+def test_a_cancellation_message_starts_the_refund_and_a_stale_one_is_dead_lettered(
+    client: FlaskClient, sessions: sessionmaker[Session], private_queue: OrdersQueue
+) -> None:
+    cancelled, still_open = placed_order(client, sessions), placed_order(client, sessions)
+    with sessions() as session, session.begin():
+        session.execute(
+            update(Order).where(Order.id == uuid.UUID(cancelled)).values(status="cancelled")
+        )
+    for order_id in (cancelled, still_open):
+        private_queue.publish(OrderCancelled(uuid.UUID(order_id), utcnow()).to_json())
+    starts = Starts()
+
+    outcomes = dispatcher(private_queue, sessions, starts).run_once()
+
+    assert sorted(outcomes) == sorted([Handled.STARTED, Handled.DEAD_LETTERED])
+    assert starts.started == [cancelled]
+    assert [reason for _, reason in private_queue.dead_letters(wait_seconds=2)] == [
+        f"order {still_open} is received, not cancelled"
+    ]

@@ -1,0 +1,73 @@
+"""Cancelling an order before it ships: stock back on the shelf, a refund queued if it was paid."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from models.domain.lifecycle import OrderStatus
+from models.fulfilment import Payment
+from models.infra import Outbox
+from models.messages import OrderCancelled
+from models.orders import Order
+from models.stock import release
+from models.transitions import advance
+
+CANCELLABLE = frozenset(
+    {OrderStatus.RECEIVED, OrderStatus.BACKORDERED, OrderStatus.ALLOCATED, OrderStatus.PAID}
+)
+
+
+class CannotCancel(Exception):
+    """The order is past the point where it can be cancelled."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"an order that is {status} cannot be cancelled")
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """What cancelling did: nothing (it was already cancelled), or a change to publish."""
+
+    order_id: uuid.UUID
+    already: bool
+    refund: bool
+    units_released: int = 0
+    outbox_id: int | None = None
+    message: dict[str, Any] | None = None
+
+
+def cancel_order(
+    session: Session, order_id: uuid.UUID, *, reason: str, actor: str, now: datetime
+) -> Cancellation:
+    """Cancel the order in the caller's transaction; asking twice cancels once."""
+    # The row lock makes a second cancel, a ship or a charge being recorded wait their turn.
+    order = session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+    if order is None:
+        raise LookupError(str(order_id))
+    status = OrderStatus(order.status)
+    if status is OrderStatus.CANCELLED:
+        paid = session.scalar(select(Payment.status).where(Payment.order_id == order_id))
+        return Cancellation(order_id, already=True, refund=paid in {"refund_pending", "refunded"})
+    if status not in CANCELLABLE:
+        raise CannotCancel(status.value)
+    advance(session, order_id, status, OrderStatus.CANCELLED, {"reason": reason, "by": actor})
+    units = release(session, order_id)
+    # A charge still in flight is caught when its result is recorded (workers/charging.py).
+    refunding = session.execute(
+        update(Payment)
+        .where(Payment.order_id == order_id, Payment.status == "succeeded")
+        .values(status="refund_pending", updated_at=now)
+        .returning(Payment.id)
+    ).first()
+    message = OrderCancelled(order_id, now).to_json()
+    outbox = Outbox(topic="orders", message_key=str(order_id), payload=message, created_at=now)
+    session.add(outbox)
+    session.flush()
+    return Cancellation(order_id, False, refunding is not None, units, outbox.id, message)
