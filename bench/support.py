@@ -103,10 +103,15 @@ def machine_facts(url: str, embedded: bool) -> list[tuple[str, str]]:
     return facts
 
 
-def timed_threads(count: int, prepare: Callable[[int], Callable[[], R]]) -> tuple[float, list[R]]:
+def timed_threads(
+    count: int,
+    prepare: Callable[[int], Callable[[], R]],
+    on_start: Callable[[], object] | None = None,
+) -> tuple[float, list[R]]:
     """Run `count` threads; each prepares untimed, then all start together; wall seconds, results.
 
-    `prepare(i)` opens connections and the like and returns the work to time.
+    `prepare(i)` opens connections and the like and returns the work to time; `on_start()` runs
+    as the clock starts, to take other readings (CPU time, say) over the same span.
     """
     barrier = threading.Barrier(count + 1)
     results: list[R | None] = [None] * count
@@ -126,6 +131,8 @@ def timed_threads(count: int, prepare: Callable[[int], Callable[[], R]]) -> tupl
         t.start()
     with contextlib.suppress(threading.BrokenBarrierError):
         barrier.wait()
+    if on_start is not None:
+        on_start()
     started = time.perf_counter()
     for t in threads:
         t.join()
