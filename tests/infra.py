@@ -55,13 +55,14 @@ class Mailbox:
             return [m for m in self.messages if order_id in _text(m)]
 
 
+def _body(part: Message) -> str:
+    payload = part.get_payload(decode=True)
+    return payload.decode(errors="replace") if isinstance(payload, bytes) else str(payload or "")
+
+
 def _text(message: Message) -> str:
-    payload = message.get_payload(decode=True)
-    body = (
-        payload.decode(errors="replace")
-        if isinstance(payload, bytes)
-        else str(message.get_payload())
-    )
+    # A multipart message (text with an HTML alternative) reads as all its parts in order.
+    body = "\n".join(_body(part) for part in message.walk() if not part.is_multipart())
     return f"{message.get('Subject', '')}\n{body}"
 
 
