@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_FLOWER_PASSWORD = "fulfillment"  # noqa: S105 - a development default, refused in production
 DEV_PAYMENT_KEY = "sk_test_sandbox"
 DEV_ADMIN_SECRET = "development-admin-secret-change-me"  # noqa: S105 - refused in production
+DEV_WEBHOOK_SECRET = "development-webhook-secret-change-me"  # noqa: S105 - refused in production
 
 
 class Settings(BaseSettings):
@@ -48,6 +49,10 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_ssl: bool = False
     smtp_timeout: float = 10.0
+    # How mail leaves: an SMTP server, or Amazon SES with the AWS_* credentials and region.
+    mail_transport: Literal["smtp", "ses"] = "smtp"
+    # None talks to AWS SES; a URL points the SES client at moto or another local endpoint.
+    ses_endpoint_url: str | None = None
     mail_from: str = "Fulfillment <orders@fulfillment.example>"
     operations_email: str = "operations@fulfillment.example"
 
@@ -90,6 +95,9 @@ class Settings(BaseSettings):
     # Admin API tokens are HS256 JWTs signed with this secret (`flask --app intake admin token`).
     admin_jwt_secret: SecretStr = SecretStr(DEV_ADMIN_SECRET)
     admin_token_minutes: int = Field(60, ge=1)
+    # Carrier tracking webhooks are HMAC-SHA256 signed with this secret; older ones are refused.
+    carrier_webhook_secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
+    carrier_webhook_tolerance_seconds: int = Field(300, ge=1)
 
     flower_user: str = "admin"
     flower_password: SecretStr = SecretStr(DEV_FLOWER_PASSWORD)
@@ -104,6 +112,8 @@ class Settings(BaseSettings):
             raise ValueError("PAYMENT_API_KEY must be set in production")
         if self.admin_jwt_secret.get_secret_value() == DEV_ADMIN_SECRET:
             raise ValueError("ADMIN_JWT_SECRET must be set in production")
+        if self.carrier_webhook_secret.get_secret_value() == DEV_WEBHOOK_SECRET:
+            raise ValueError("CARRIER_WEBHOOK_SECRET must be set in production")
         return self
 
     def require_database_url(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from intake import health, metrics, orders
+from intake import health, metrics, orders, tracking
 from intake.admin import register_admin
 from intake.cli import admin_cli
 from intake.problems import register_problem_handlers
@@ -27,6 +27,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(orders.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)
+    app.register_blueprint(tracking.admin_bp)
+    app.register_blueprint(tracking.webhook_bp)
     register_admin(app)
     app.cli.add_command(admin_cli)
     return app

@@ -122,6 +122,8 @@ def order_view(session: Session, order: Order) -> dict[str, Any]:
                 "tracking_number": s.tracking_number,
                 "tracking_url": s.tracking_url,
                 "status": s.status,
+                "eta": s.eta.isoformat() if s.eta else None,
+                "delivered_at": s.delivered_at.isoformat() if s.delivered_at else None,
             }
             for s in shipments
         ],

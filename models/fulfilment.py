@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
@@ -80,11 +80,19 @@ class Payment(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+SHIPMENT_STATUSES = ("label_created", "in_transit", "delivered")
+
+
 class Shipment(Base):
     """A parcel leaving one warehouse for the customer."""
 
     __tablename__ = "shipment"
-    __table_args__ = (UniqueConstraint("order_id", "warehouse_id"),)
+    __table_args__ = (
+        UniqueConstraint("order_id", "warehouse_id"),
+        CheckConstraint(
+            f"status IN ({', '.join(repr(s) for s in SHIPMENT_STATUSES)})", name="status_known"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("order.id"), index=True)
@@ -93,7 +101,23 @@ class Shipment(Base):
     tracking_number: Mapped[str] = mapped_column(String(40), unique=True)
     tracking_url: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(20), default="label_created")
+    eta: Mapped[date | None]
+    in_transit_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CarrierEvent(Base):
+    """A tracking event a carrier sent us; its id makes a replay recognisable."""
+
+    __tablename__ = "carrier_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(100), unique=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipment.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    occurred_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Notification(Base):

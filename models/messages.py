@@ -10,6 +10,7 @@ from typing import Any
 
 ORDER_PLACED = "order.placed"
 ORDER_CANCELLED = "order.cancelled"
+ORDER_DELIVERED = "order.delivered"
 VERSION = 1
 
 
@@ -50,7 +51,18 @@ class OrderCancelled(OrderMessage):
     type = ORDER_CANCELLED
 
 
-KINDS: dict[str, type[OrderMessage]] = {ORDER_PLACED: OrderPlaced, ORDER_CANCELLED: OrderCancelled}
+@dataclass(frozen=True)
+class OrderDelivered(OrderMessage):
+    """Every parcel of an order arrived: the customer is told."""
+
+    type = ORDER_DELIVERED
+
+
+KINDS: dict[str, type[OrderMessage]] = {
+    ORDER_PLACED: OrderPlaced,
+    ORDER_CANCELLED: OrderCancelled,
+    ORDER_DELIVERED: OrderDelivered,
+}
 
 
 def parse_message(body: str) -> OrderMessage:

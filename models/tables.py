@@ -2,7 +2,14 @@
 
 from models.base import Base
 from models.catalog import PostalCode, Product, Stock, StockAlert, StockMovement, Warehouse
-from models.fulfilment import Allocation, AllocationReceipt, Notification, Payment, Shipment
+from models.fulfilment import (
+    Allocation,
+    AllocationReceipt,
+    CarrierEvent,
+    Notification,
+    Payment,
+    Shipment,
+)
 from models.infra import IdempotencyKey, Outbox
 from models.orders import Order, OrderEvent, OrderLine
 
@@ -10,6 +17,7 @@ __all__ = [
     "Allocation",
     "AllocationReceipt",
     "Base",
+    "CarrierEvent",
     "IdempotencyKey",
     "Notification",
     "Order",

@@ -24,7 +24,7 @@ from tests.infra import (
     settings_for_tests,
     smtp_server,
 )
-from workers.adapters.carrier import UpsCarrier
+from workers.adapters.carrier import choose_carrier
 from workers.adapters.email import SmtpMailer
 from workers.adapters.payments import StripeGateway
 from workers.adapters.sqs import OrdersQueue
@@ -98,7 +98,7 @@ def context(
         sessions=sessions,
         gateway=StripeGateway.from_settings(settings),
         mailer=SmtpMailer(settings),
-        carrier=UpsCarrier(),
+        carriers=choose_carrier,
         directory=directory,
     )
 

@@ -38,6 +38,7 @@ def add_warehouse(
     longitude: float,
     stock: dict[str, int] | None = None,
     self_service: bool = True,
+    country: str = "US",
 ) -> int:
     """A new active warehouse at the given place, holding `stock`; its id."""
     code = f"T-{uuid.uuid4().hex[:10]}"
@@ -46,7 +47,7 @@ def add_warehouse(
             code=code,
             name=code,
             postal_code="00000",
-            country="US",
+            country=country,
             latitude=latitude,
             longitude=longitude,
             allows_self_service=self_service,
@@ -91,3 +92,4 @@ NEW_YORK = (40.7484, -73.9967)
 NEWARK = (40.7357, -74.1724)
 CHICAGO = (41.8781, -87.6298)
 SEATTLE = (47.6062, -122.3321)
+MALMO = (55.6059, 13.0007)

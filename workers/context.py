@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -10,8 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from models.db import session_factory
 from models.directory import WarehouseDirectory
 from settings import Settings, get_settings
-from workers.adapters.carrier import Carrier, UpsCarrier
-from workers.adapters.email import Mailer, SmtpMailer
+from workers.adapters.carrier import Carrier, choose_carrier
+from workers.adapters.email import Mailer, mailer_from_settings
 from workers.adapters.payments import PaymentGateway, StripeGateway
 
 
@@ -23,7 +24,8 @@ class Context:
     sessions: sessionmaker[Session]
     gateway: PaymentGateway
     mailer: Mailer
-    carrier: Carrier
+    # The carrier for a parcel from one country to another.
+    carriers: Callable[..., Carrier]
     directory: WarehouseDirectory
 
 
@@ -34,8 +36,8 @@ def build_context(settings: Settings) -> Context:
         settings=settings,
         sessions=sessions,
         gateway=StripeGateway.from_settings(settings),
-        mailer=SmtpMailer(settings),
-        carrier=UpsCarrier(),
+        mailer=mailer_from_settings(settings),
+        carriers=choose_carrier,
         directory=WarehouseDirectory(refresh=settings.warehouse_cache_seconds),
     )
 

@@ -23,7 +23,14 @@ from models.base import utcnow
 from models.db import session_factory
 from models.domain.lifecycle import OrderStatus
 from models.logs import configure_logging
-from models.messages import MalformedMessage, OrderCancelled, OrderMessage, parse_message
+from models.messages import (
+    MalformedMessage,
+    OrderCancelled,
+    OrderDelivered,
+    OrderMessage,
+    OrderPlaced,
+    parse_message,
+)
 from models.orders import Order
 from models.transitions import record_event
 from settings import get_settings
@@ -32,6 +39,12 @@ from workers.adapters.sqs import OrdersQueue, Received
 log = logging.getLogger(__name__)
 
 STOP_GRACE_SECONDS = 3.0
+
+# Messages about a change already made: the status the order must be in for them to apply.
+AFTERMATH: dict[type[OrderMessage], str] = {
+    OrderCancelled: OrderStatus.CANCELLED.value,
+    OrderDelivered: OrderStatus.DELIVERED.value,
+}
 
 
 class Handled(StrEnum):
@@ -95,13 +108,14 @@ class Dispatcher:
         status = self._status(event.order_id)
         if status is None:
             return self._dead_letter(message, f"unknown order {order_id}", order_id)
-        if isinstance(event, OrderCancelled):
-            if status != OrderStatus.CANCELLED:
-                return self._dead_letter(
-                    message, f"order {order_id} is {status}, not cancelled", order_id
-                )
+        if not isinstance(event, OrderPlaced):
+            # Written in the transaction that made the change, so the status must match.
+            wanted = AFTERMATH[type(event)]
+            if status != wanted:
+                reason = f"order {order_id} is {status}, not {wanted}"
+                return self._dead_letter(message, reason, order_id)
             self._start(event)
-            log.info("cancellation started", extra={"order_id": order_id})
+            log.info("%s started", event.type, extra={"order_id": order_id})
             return Handled.STARTED
         if status != OrderStatus.RECEIVED:
             return Handled.ALREADY_MOVING

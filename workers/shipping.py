@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -26,18 +27,21 @@ class Shipped(StrEnum):
     SKIPPED = "skipped"
 
 
-def _ship_once(session: Session, carrier: Carrier, order_id: uuid.UUID) -> Shipped:
-    if lock_order(session, order_id, OrderStatus.PAID) is None:
+def _ship_once(session: Session, carriers: Callable[..., Carrier], order_id: uuid.UUID) -> Shipped:
+    order = lock_order(session, order_id, OrderStatus.PAID)
+    if order is None:
         return Shipped.SKIPPED
     warehouses = session.execute(
-        select(Warehouse.id, Warehouse.code)
+        select(Warehouse.id, Warehouse.code, Warehouse.country)
         .join(Allocation, Allocation.warehouse_id == Warehouse.id)
         .where(Allocation.order_id == order_id, Allocation.released_at.is_(None))
         .distinct()
         .order_by(Warehouse.id)
     ).all()
     tracking = []
-    for warehouse_id, code in warehouses:
+    for warehouse_id, code, country in warehouses:
+        # A split order ships one parcel per warehouse, each with the carrier for its route.
+        carrier = carriers(origin_country=country, destination_country=order.ship_country)
         label = carrier.create_label(order_id=str(order_id), warehouse_code=code)
         session.add(
             Shipment(
@@ -46,6 +50,7 @@ def _ship_once(session: Session, carrier: Carrier, order_id: uuid.UUID) -> Shipp
                 carrier=label.carrier,
                 tracking_number=label.tracking_number,
                 tracking_url=label.tracking_url,
+                eta=order.eta,
             )
         )
         tracking.append(label.tracking_number)
@@ -54,9 +59,11 @@ def _ship_once(session: Session, carrier: Carrier, order_id: uuid.UUID) -> Shipp
     return Shipped.SHIPPED
 
 
-def ship_order(sessions: sessionmaker[Session], carrier: Carrier, order_id: uuid.UUID) -> Shipped:
+def ship_order(
+    sessions: sessionmaker[Session], carriers: Callable[..., Carrier], order_id: uuid.UUID
+) -> Shipped:
     """Create the order's shipments and mark it shipped, in one transaction."""
     with sessions() as session, session.begin():
-        outcome = _ship_once(session, carrier, order_id)
+        outcome = _ship_once(session, carriers, order_id)
     log.info("ship: %s", outcome, extra={"order_id": str(order_id)})
     return outcome

@@ -9,7 +9,7 @@ from typing import Any
 from celery import Task
 
 from models.domain.backoff import backoff
-from models.messages import OrderCancelled, OrderMessage
+from models.messages import OrderCancelled, OrderDelivered, OrderMessage
 from workers import maintenance
 from workers.adapters.email import MailTransient
 from workers.adapters.payments import PaymentUnavailable
@@ -107,6 +107,7 @@ def charge(self: Task[Any, Any], order_id: str) -> str:
 
 def _after_charge(order_id: str, outcome: Charged) -> None:
     if outcome is Charged.PAID:
+        notify.delay(order_id, "paid")
         ship.delay(order_id)
     elif outcome is Charged.REFUND_NEEDED:
         refund.delay(order_id)
@@ -121,7 +122,7 @@ def _after_charge(order_id: str, outcome: Charged) -> None:
 def ship(order_id: str) -> str:
     """Create the shipments, then tell the customer how to track them."""
     ctx = get_context()
-    outcome = ship_order(ctx.sessions, ctx.carrier, uuid.UUID(order_id))
+    outcome = ship_order(ctx.sessions, ctx.carriers, uuid.UUID(order_id))
     if outcome is Shipped.SHIPPED:
         notify.delay(order_id, "shipped")
     return outcome.value
@@ -142,6 +143,9 @@ def notify(order_id: str, kind: str) -> str:
 def start_pipeline(message: OrderMessage) -> None:
     """Start what the message asks for: fulfil a placed order, or refund a cancelled one."""
     order_id = str(message.order_id)
+    if isinstance(message, OrderDelivered):
+        notify.delay(order_id, "delivered")
+        return
     if isinstance(message, OrderCancelled):
         notify.delay(order_id, "cancelled")
         refund.delay(order_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response
 
-from intake.admin import orders, products, stock, warehouses
+from intake.admin import orders, products, shipments, stock, warehouses
 from intake.admin.changes import install_default_hook
 from intake.admin.http import problem
 from intake.auth import require_admin
@@ -21,7 +21,7 @@ def register_admin(app: Flask) -> None:
     admin = Blueprint("admin", __name__, url_prefix="/admin")
     admin.before_request(require_admin)
     admin.register_error_handler(InventoryError, _refused)
-    for child in (warehouses.bp, products.bp, stock.bp, orders.bp):
+    for child in (warehouses.bp, products.bp, stock.bp, orders.bp, shipments.bp):
         admin.register_blueprint(child)
     app.register_blueprint(admin)
     rt = app.extensions[EXTENSION]

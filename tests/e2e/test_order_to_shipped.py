@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import tempfile
 import time
 import uuid
@@ -20,6 +21,7 @@ from devstack.processes import free_port
 from devstack.services import http_ok
 from intake.auth import issue_admin_token
 from models.catalog import Warehouse
+from models.domain.signatures import sign
 from models.domain.tracking import is_valid_ups
 from settings import Settings, as_environment, child_environment
 from tests.factories import NEWARK, add_product, add_warehouse, order_body, stock_of
@@ -117,11 +119,12 @@ def test_an_order_goes_from_post_to_a_shipped_email(
     assert is_valid_ups(tracking)
     assert view["payment"]["status"] == "succeeded"
     assert stock_of(sessions, newark, bed) == (3, 0)
-    mails = wait_for(lambda: (m := mailbox.for_order(placed["order_id"])) and len(m) >= 2 and m, 30)
+    mails = wait_for(lambda: (m := mailbox.for_order(placed["order_id"])) and len(m) >= 3 and m, 30)
     subjects = sorted(m["Subject"] for m in mails)
-    assert len(mails) == 2
+    assert len(mails) == 3
     assert any("on its way" in s for s in subjects)
     assert any("received your order" in s for s in subjects)
+    assert any("Payment received" in s for s in subjects)
     shipped = next(m for m in mails if "on its way" in m["Subject"])
     assert tracking in message_text(shipped)
 
@@ -252,3 +255,39 @@ def test_a_cancelled_order_releases_its_stock_and_the_customer_is_told(
     )
     assert len(mails) == 1
     assert "You were not charged" in message_text(mails[0])
+
+
+def test_a_carrier_delivery_event_delivers_the_order_and_the_customer_is_told(
+    stack: dict[str, str], settings: Settings, sessions: sessionmaker[Session], mailbox: Mailbox
+) -> None:
+    bed = add_product(sessions)
+    add_warehouse(sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={bed: 5})
+    placed = place(stack["api"], order_body([(bed, 1)]))
+    tracking = final_view(placed)["shipments"][0]["tracking_number"]
+    body = json.dumps(
+        {
+            "id": f"evt_{uuid.uuid4().hex}",
+            "type": "shipment.delivered",
+            "tracking_number": tracking,
+            "occurred_at": "2026-11-21T12:00:00+00:00",
+        }
+    ).encode()
+    secret = settings.carrier_webhook_secret.get_secret_value()
+
+    response = requests.post(
+        f"{stack['api']}/webhooks/carrier",
+        data=body,
+        headers={"Carrier-Signature": sign(secret, body, int(time.time()))},
+        timeout=10,
+    )
+
+    assert response.status_code == 200, response.text
+    headers = {"Authorization": f"Bearer {placed['order_token']}"}
+    view = requests.get(placed["status_url"], headers=headers, timeout=5).json()
+    assert view["status"] == "delivered"
+    assert view["shipments"][0]["delivered_at"]
+    mails = wait_for(
+        lambda: [m for m in mailbox.for_order(placed["order_id"]) if "delivered" in m["Subject"]],
+        30,
+    )
+    assert len(mails) == 1

@@ -160,7 +160,7 @@ def test_a_paid_order_ships_with_a_valid_tracking_number_and_leaves_the_shelf(
     order_id, newark, bed = allocated_order(client, sessions, "pm_card_visa")
 
     assert charge_order(sessions, context.gateway, order_id) is Charged.PAID
-    assert ship_order(sessions, context.carrier, order_id) is Shipped.SHIPPED
+    assert ship_order(sessions, context.carriers, order_id) is Shipped.SHIPPED
 
     assert status(sessions, order_id) == "shipped"
     assert stock_of(sessions, newark, bed) == (3, 0)

@@ -198,7 +198,12 @@ def test_the_app_services_run_in_production_with_required_secrets() -> None:
     env = environment(SERVICES["intake"])
     assert env["ENVIRONMENT"] == "production"
     assert env["LOG_FORMAT"] == "json"
-    for secret in ["FLOWER_PASSWORD", "PAYMENT_API_KEY", "ADMIN_JWT_SECRET"]:
+    for secret in [
+        "FLOWER_PASSWORD",
+        "PAYMENT_API_KEY",
+        "ADMIN_JWT_SECRET",
+        "CARRIER_WEBHOOK_SECRET",
+    ]:
         assert re.fullmatch(rf"\$\{{{secret}:\?[^}}]+\}}", env[secret]), secret
 
 

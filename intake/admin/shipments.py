@@ -1,0 +1,53 @@
+"""GET /admin/shipments/<id>/label.pdf: the parcel's label, drawn from what is stored."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+from sqlalchemy import select
+
+from intake.problems import Problem
+from intake.runtime import runtime
+from models.catalog import Product, Warehouse
+from models.domain.label import render_label
+from models.fulfilment import Allocation, Shipment
+from models.orders import Order
+
+bp = Blueprint("shipments", __name__)
+
+
+@bp.get("/shipments/<int:shipment_id>/label.pdf")
+def label(shipment_id: int) -> Response:
+    """A 4x6 inch PDF label for the shipment."""
+    with runtime().sessions() as session:
+        shipment = session.get(Shipment, shipment_id)
+        if shipment is None:
+            raise Problem(404, "Shipment not found")
+        order = session.get(Order, shipment.order_id)
+        warehouse = session.get(Warehouse, shipment.warehouse_id)
+        assert order is not None
+        assert warehouse is not None
+        contents = session.execute(
+            select(Allocation.quantity, Product.name, Product.article_number)
+            .join(Product, Product.article_number == Allocation.article_number)
+            .where(Allocation.order_id == order.id, Allocation.warehouse_id == warehouse.id)
+            .order_by(Product.article_number)
+        ).all()
+        pdf = render_label(
+            tracking_number=shipment.tracking_number,
+            carrier=shipment.carrier,
+            ship_from=[warehouse.name, f"{warehouse.postal_code} {warehouse.country}"],
+            ship_to=[
+                order.customer_name,
+                order.ship_line1,
+                *([order.ship_line2] if order.ship_line2 else []),
+                f"{order.ship_postal_code} {order.ship_city}",
+                order.ship_country,
+            ],
+            order_id=str(order.id),
+            lines=[f"{q} x {name} ({number})" for q, name, number in contents],
+        )
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="label-{shipment.tracking_number}.pdf"'
+    )
+    return response

@@ -1,0 +1,140 @@
+"""Tracking updates: an admin's PATCH, and the carriers' signed webhook."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Annotated, Literal, TypeVar
+
+from flask import Blueprint, Response, jsonify, request
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationError
+from sqlalchemy.orm import Session
+
+from intake.auth import require_admin
+from intake.problems import field_error, from_validation_error
+from intake.runtime import runtime
+from models.base import utcnow
+from models.domain.signatures import BadSignature, verify
+from models.domain.tracking import identify, normalize_tracking_number
+from models.tracking_updates import (
+    TrackingResult,
+    UnknownShipment,
+    apply_tracking,
+    claim_event,
+    shipment_id_for,
+)
+
+SIGNATURE_HEADER = "Carrier-Signature"
+
+
+def _known_format(number: str) -> str:
+    # Every number we accept from outside must be one a real carrier could have issued.
+    if identify(number) is None:
+        raise ValueError("not a valid UPS, USPS or UPU S10 tracking number (check digit included)")
+    return normalize_tracking_number(number)
+
+
+TrackingNumber = Annotated[str, AfterValidator(_known_format)]
+
+
+class TrackingPatch(BaseModel):
+    """An admin moving one shipment of an order along."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tracking_number: TrackingNumber
+    status: Literal["in_transit", "delivered"]
+
+
+class CarrierEvent(BaseModel):
+    """A carrier's tracking event."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    type: Literal["shipment.in_transit", "shipment.delivered"]
+    tracking_number: TrackingNumber
+    occurred_at: datetime
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _validated(model: type[M]) -> M:
+    try:
+        return model.model_validate_json(request.get_data() or b"{}")
+    except ValidationError as exc:
+        raise from_validation_error(exc) from None
+
+
+def _answer(result: TrackingResult, session_order: str) -> Response:
+    return jsonify(
+        {
+            "order_id": session_order,
+            "shipment_status": result.shipment_status,
+            "changed": result.changed,
+            "order_status": "delivered" if result.order_delivered else None,
+        }
+    )
+
+
+def _publish(result: TrackingResult) -> None:
+    if result.outbox_id is not None and result.message is not None:
+        runtime().publish_after_commit(result.outbox_id, str(result.order_id), result.message)
+
+
+admin_bp = Blueprint("tracking", __name__)
+admin_bp.before_request(require_admin)
+
+
+@admin_bp.patch("/orders/<order_id>/tracking")
+def patch_tracking(order_id: str) -> Response:
+    """Move one shipment of the order to in transit or delivered."""
+    patch = _validated(TrackingPatch)
+    rt = runtime()
+    with rt.sessions() as session, session.begin():
+        result = _apply(session, patch.tracking_number, patch.status, utcnow(), "admin")
+        if str(result.order_id) != order_id:
+            raise field_error("tracking_number", "belongs to another order", status=404)
+    _publish(result)
+    return _answer(result, order_id)
+
+
+def _apply(session: Session, number: str, status: str, at: datetime, source: str) -> TrackingResult:
+    try:
+        return apply_tracking(session, number, status, at=at, source=source)
+    except UnknownShipment:
+        raise field_error(
+            "tracking_number", "no shipment carries this number", status=404
+        ) from None
+
+
+webhook_bp = Blueprint("carrier_webhook", __name__)
+
+
+@webhook_bp.post("/webhooks/carrier")
+def carrier_webhook() -> Response:
+    """A signed tracking event from a carrier; a replay or a forgery is refused."""
+    rt = runtime()
+    body = request.get_data()
+    try:
+        verify(
+            rt.settings.carrier_webhook_secret.get_secret_value(),
+            request.headers.get(SIGNATURE_HEADER),
+            body,
+            now=time.time(),
+            tolerance=rt.settings.carrier_webhook_tolerance_seconds,
+        )
+    except BadSignature as exc:
+        raise field_error(SIGNATURE_HEADER, str(exc), status=401) from None
+    event = _validated(CarrierEvent)
+    status = event.type.removeprefix("shipment.")
+    with rt.sessions() as session, session.begin():
+        shipment_id = shipment_id_for(session, event.tracking_number)
+        if shipment_id is None:
+            raise field_error("tracking_number", "no shipment carries this number", status=404)
+        if not claim_event(session, event.id, shipment_id, event.type, event.occurred_at):
+            raise field_error("id", "this event was already received", status=409)
+        result = _apply(session, event.tracking_number, status, event.occurred_at, "carrier")
+    _publish(result)
+    return _answer(result, str(result.order_id))

@@ -1,0 +1,233 @@
+"""Shipments on their way: carriers per route, labels, admin updates and signed carrier webhooks."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from models.domain.signatures import sign
+from models.domain.tracking import identify, ups_tracking_number
+from models.fulfilment import Shipment
+from models.geonames import SWEDEN, import_file
+from models.infra import Outbox
+from models.orders import Order
+from settings import Settings
+from tests.factories import CHICAGO, MALMO, NEWARK, add_product, add_warehouse, order_body
+from workers.allocating import Allocated, allocate_order
+from workers.charging import Charged, charge_order
+from workers.context import Context
+from workers.shipping import Shipped, ship_order
+
+pytest_plugins = ["tests.admin_fixtures"]
+
+SWEDISH_ADDRESS = {
+    "line1": "Storgatan 1",
+    "city": "Malmö",
+    "postal_code": "211 19",
+    "country": "SE",
+}
+
+
+def shipped_order(
+    client: FlaskClient, context: Context, lines: list[tuple[str, int]], **overrides: Any
+) -> uuid.UUID:
+    response = client.post("/orders", json=order_body(lines, **overrides))
+    assert response.status_code == 202, response.get_json()
+    order_id = uuid.UUID(response.get_json()["order_id"])
+    sessions = context.sessions
+    assert (
+        allocate_order(sessions, context.directory, context.settings, order_id).outcome
+        is Allocated.ALLOCATED
+    )
+    assert charge_order(sessions, context.gateway, order_id) is Charged.PAID
+    assert ship_order(sessions, context.carriers, order_id) is Shipped.SHIPPED
+    return order_id
+
+
+def shipments(sessions: sessionmaker[Session], order_id: uuid.UUID) -> list[Shipment]:
+    with sessions() as session:
+        return list(
+            session.scalars(
+                select(Shipment).where(Shipment.order_id == order_id).order_by(Shipment.id)
+            )
+        )
+
+
+def order_status(sessions: sessionmaker[Session], order_id: uuid.UUID) -> str:
+    with sessions() as session:
+        order = session.get(Order, order_id)
+        assert order is not None
+        return order.status
+
+
+def signed(
+    settings: Settings, event: dict[str, Any], at: float | None = None
+) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(event).encode()
+    header = sign(settings.carrier_webhook_secret.get_secret_value(), body, int(at or time.time()))
+    return body, {"Carrier-Signature": header, "Content-Type": "application/json"}
+
+
+def event(number: str, kind: str = "shipment.delivered") -> dict[str, Any]:
+    return {
+        "id": f"evt_{uuid.uuid4().hex}",
+        "type": kind,
+        "tracking_number": number,
+        "occurred_at": "2026-11-21T12:00:00+00:00",
+    }
+
+
+@pytest.fixture(scope="module")
+def sweden(sessions: sessionmaker[Session]) -> None:
+    """Swedish postal codes, from the file the project ships (an idempotent upsert)."""
+    with sessions() as session, session.begin():
+        import_file(session, SWEDEN)
+
+
+@pytest.mark.usefixtures("sweden")
+def test_each_route_gets_its_carrier_and_a_valid_tracking_number(
+    client: FlaskClient, context: Context
+) -> None:
+    lamp = add_product(context.sessions)
+    add_warehouse(context.sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={lamp: 5})
+    add_warehouse(
+        context.sessions, latitude=MALMO[0], longitude=MALMO[1], stock={lamp: 5}, country="SE"
+    )
+
+    domestic = shipments(context.sessions, shipped_order(client, context, [(lamp, 1)]))
+    swedish = shipments(
+        context.sessions,
+        shipped_order(client, context, [(lamp, 1)], shipping_address=SWEDISH_ADDRESS),
+    )
+
+    assert [(s.carrier, identify(s.tracking_number)) for s in domestic] == [("ups", "ups")]
+    assert [(s.carrier, identify(s.tracking_number)) for s in swedish] == [("post", "s10")]
+    assert swedish[0].tracking_number.endswith("SE")
+    assert "postnord" in swedish[0].tracking_url
+    assert domestic[0].eta is not None
+
+
+def test_a_split_order_is_delivered_when_its_last_parcel_arrives(
+    client: FlaskClient, context: Context, admin_headers: dict[str, str]
+) -> None:
+    bed, lamp = add_product(context.sessions), add_product(context.sessions)
+    add_warehouse(context.sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={bed: 5})
+    add_warehouse(context.sessions, latitude=CHICAGO[0], longitude=CHICAGO[1], stock={lamp: 5})
+    order_id = shipped_order(client, context, [(bed, 1), (lamp, 1)])
+    first, second = shipments(context.sessions, order_id)
+    url = f"/orders/{order_id}/tracking"
+
+    moving = client.patch(
+        url,
+        json={"tracking_number": first.tracking_number, "status": "in_transit"},
+        headers=admin_headers,
+    )
+    one = client.patch(
+        url,
+        json={"tracking_number": first.tracking_number, "status": "delivered"},
+        headers=admin_headers,
+    )
+    assert order_status(context.sessions, order_id) == "shipped"
+    both = client.patch(
+        url,
+        json={"tracking_number": second.tracking_number, "status": "delivered"},
+        headers=admin_headers,
+    )
+
+    assert (moving.status_code, one.status_code, both.status_code) == (200, 200, 200)
+    assert both.get_json()["order_status"] == "delivered"
+    assert order_status(context.sessions, order_id) == "delivered"
+    with context.sessions() as session:
+        kinds = [
+            o.payload["type"]
+            for o in session.scalars(select(Outbox).where(Outbox.message_key == str(order_id)))
+        ]
+    assert kinds.count("order.delivered") == 1
+
+
+@pytest.mark.parametrize(
+    ("number", "status", "field"),
+    [
+        ("1Z8X4F2A0300000010", 422, "tracking_number"),  # wrong check digit
+        ("not a number", 422, "tracking_number"),
+        (ups_tracking_number("8X4F2A", "03", 9_999_999), 404, "tracking_number"),  # valid, not ours
+    ],
+)
+def test_an_admin_update_with_a_bad_or_unknown_number_is_refused(
+    client: FlaskClient,
+    context: Context,
+    admin_headers: dict[str, str],
+    number: str,
+    status: int,
+    field: str,
+) -> None:
+    response = client.patch(
+        f"/orders/{uuid.uuid4()}/tracking",
+        json={"tracking_number": number, "status": "delivered"},
+        headers=admin_headers,
+    )
+
+    assert response.status_code == status
+    assert response.get_json()["errors"][0]["field"] == field
+
+
+def test_tracking_updates_need_an_admin_token(client: FlaskClient) -> None:
+    response = client.patch(f"/orders/{uuid.uuid4()}/tracking", json={})
+
+    assert response.status_code == 401
+
+
+def test_a_signed_carrier_event_delivers_and_a_replay_or_forgery_is_refused(
+    client: FlaskClient, context: Context, settings: Settings
+) -> None:
+    lamp = add_product(context.sessions)
+    add_warehouse(context.sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={lamp: 5})
+    order_id = shipped_order(client, context, [(lamp, 1)])
+    (parcel,) = shipments(context.sessions, order_id)
+    delivered = event(parcel.tracking_number)
+    body, headers = signed(settings, delivered)
+
+    accepted = client.post("/webhooks/carrier", data=body, headers=headers)
+    replayed = client.post("/webhooks/carrier", data=body, headers=headers)
+    forged = client.post(
+        "/webhooks/carrier", data=body.replace(b"delivered", b"in_transit"), headers=headers
+    )
+    stale_body, stale_headers = signed(
+        settings, event(parcel.tracking_number), at=time.time() - 3600
+    )
+    stale = client.post("/webhooks/carrier", data=stale_body, headers=stale_headers)
+    unsigned = client.post(
+        "/webhooks/carrier", data=body, headers={"Content-Type": "application/json"}
+    )
+
+    assert accepted.status_code == 200
+    assert order_status(context.sessions, order_id) == "delivered"
+    assert (replayed.status_code, replayed.get_json()["errors"][0]["field"]) == (409, "id")
+    assert [r.status_code for r in (forged, stale, unsigned)] == [401, 401, 401]
+    assert {r.get_json()["errors"][0]["field"] for r in (forged, stale, unsigned)} == {
+        "Carrier-Signature"
+    }
+
+
+def test_an_admin_downloads_a_pdf_label_with_the_tracking_number(
+    client: FlaskClient, context: Context, admin_headers: dict[str, str]
+) -> None:
+    lamp = add_product(context.sessions)
+    add_warehouse(context.sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={lamp: 5})
+    (parcel,) = shipments(context.sessions, shipped_order(client, context, [(lamp, 2)]))
+
+    response = client.get(f"/admin/shipments/{parcel.id}/label.pdf", headers=admin_headers)
+    missing = client.get("/admin/shipments/999999999/label.pdf", headers=admin_headers)
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF-1.4")
+    assert parcel.tracking_number.encode() in response.data
+    assert missing.status_code == 404
