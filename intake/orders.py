@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from pydantic import ValidationError
 
 from intake import idempotency
+from intake.bodies import json_body
 from intake.placing import place_order
-from intake.problems import Problem, from_validation_error
+from intake.problems import from_validation_error
 from intake.reading import load_for_guest, order_view
 from intake.runtime import runtime
 from intake.schemas import validate_order
@@ -19,19 +19,6 @@ from models.base import utcnow
 log = logging.getLogger(__name__)
 
 bp = Blueprint("orders", __name__)
-
-
-def _json_body() -> Any:
-    if not request.is_json:
-        raise Problem(
-            415,
-            "Unsupported media type",
-            errors=[{"field": "Content-Type", "reason": "must be application/json"}],
-        )
-    body = request.get_json(silent=True)
-    if body is None:
-        raise Problem(400, "Malformed JSON", errors=[{"field": "body", "reason": "not valid JSON"}])
-    return body
 
 
 def _respond(stored: idempotency.StoredResponse, *, replayed: bool) -> Response:
@@ -48,7 +35,7 @@ def create_order() -> Response:
     """Record a guest order and queue it for fulfilment."""
     rt = runtime()
     key = idempotency.parse_key(request.headers.get(idempotency.HEADER))
-    body = _json_body()
+    body = json_body()
     try:
         order_request = validate_order(
             body,

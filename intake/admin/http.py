@@ -1,40 +1,14 @@
-"""Request plumbing shared by the admin views: bodies, validation, refusals as problems."""
+"""Request plumbing shared by the admin views: paths, refusals as problems, the actor."""
 
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
 
-from flask import g, request
-from pydantic import BaseModel, ValidationError
+from flask import g
 
-from intake.problems import Problem, field_error, from_validation_error
+from intake.problems import Problem, field_error
 from models.catalog import ARTICLE_NUMBER
 from models.inventory import Conflict, InventoryError, NotFound
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def json_body() -> Any:
-    """The decoded JSON body, or a 415 / 400 problem."""
-    if not request.is_json:
-        raise Problem(
-            415,
-            "Unsupported media type",
-            errors=[{"field": "Content-Type", "reason": "must be application/json"}],
-        )
-    body = request.get_json(silent=True)
-    if body is None:
-        raise Problem(400, "Malformed JSON", errors=[{"field": "body", "reason": "not valid JSON"}])
-    return body
-
-
-def validated(model: type[M]) -> M:
-    """The JSON body as `model`, or a 422 naming every faulty field."""
-    try:
-        return model.model_validate(json_body())
-    except ValidationError as exc:
-        raise from_validation_error(exc) from None
 
 
 def article_number(value: str) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 from sqlalchemy import select
 
-from intake.admin.http import article_number, validated
+from intake.admin.http import article_number
 from intake.admin.schemas import ProductIn
 from intake.admin.views import product_view, stock_view
+from intake.bodies import validated
 from intake.problems import Problem
 from intake.runtime import runtime
 from models.catalog import Product, Stock, Warehouse

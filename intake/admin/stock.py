@@ -7,9 +7,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.admin.changes import commit_stock_changes
-from intake.admin.http import actor, article_number, validated
+from intake.admin.http import actor, article_number
 from intake.admin.schemas import Adjustment, StockCount
 from intake.admin.views import movement_view, stock_view
+from intake.bodies import validated
 from intake.problems import Problem, field_error
 from intake.runtime import runtime
 from models.catalog import StockMovement

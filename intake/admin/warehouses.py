@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 from sqlalchemy import select
 
-from intake.admin.http import validated
 from intake.admin.schemas import WarehouseIn, WarehousePatch
 from intake.admin.views import warehouse_view
+from intake.bodies import validated
 from intake.runtime import runtime
 from models.catalog import Warehouse
 from models.inventory import create_warehouse, update_warehouse
