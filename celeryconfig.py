@@ -39,6 +39,7 @@ task_routes = {
     "fulfillment.allocate": {"queue": f"{_prefix}allocation"},
     "fulfillment.charge": {"queue": f"{_prefix}payments"},
     "fulfillment.refund": {"queue": f"{_prefix}payments"},
+    "fulfillment.reconcile_abandoned_payments": {"queue": f"{_prefix}payments"},
     "fulfillment.ship": {"queue": f"{_prefix}shipping"},
     "fulfillment.notify": {"queue": f"{_prefix}notifications"},
     "fulfillment.alert_low_stock": {"queue": f"{_prefix}notifications"},
@@ -53,6 +54,10 @@ beat_schedule = {
     },
     "watchdog": {"task": "fulfillment.watchdog", "schedule": _settings.watchdog_interval},
     "expire-idempotency-keys": {"task": "fulfillment.expire_idempotency_keys", "schedule": 3600.0},
+    "reconcile-abandoned-payments": {
+        "task": "fulfillment.reconcile_abandoned_payments",
+        "schedule": 600.0,
+    },
     # Stock arrives through the admin API, the CLI or a released order; PostgreSQL knows which.
     "retry-backorders": {
         "task": "fulfillment.retry_backorders",

@@ -76,6 +76,8 @@ class Payment(Base):
     failure_message: Mapped[str | None] = mapped_column(String(500))
     refund_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     refunded_at: Mapped[datetime | None]
+    # When an abandoned payment was last checked against the gateway for a late charge.
+    reconciled_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

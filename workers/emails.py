@@ -26,11 +26,12 @@ SUBJECTS = {
     "cancelled": "Your order {short} was cancelled",
     "refunded": "Your refund for order {short}",
     "payment_abandoned": "Payment abandoned for order {short}: the gateway stayed unreachable",
+    "charged_after_abandon": "Order {short} was charged after its payment was abandoned",
 }
 
 KINDS = frozenset(SUBJECTS)
 # Mails about an order that go to operations, not to the customer.
-OPERATIONS_KINDS = frozenset({"payment_abandoned"})
+OPERATIONS_KINDS = frozenset({"payment_abandoned", "charged_after_abandon"})
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "email"
 

@@ -10,7 +10,7 @@ from celery import Task
 
 from models.domain.backoff import backoff
 from models.messages import OrderCancelled, OrderDelivered, OrderMessage
-from workers import maintenance
+from workers import maintenance, reconciling
 from workers.adapters.email import MailTransient
 from workers.adapters.payments import PaymentUnavailable
 from workers.adapters.sqs import OrdersQueue
@@ -195,6 +195,23 @@ def watchdog() -> int:
     for order_id in refunds:
         refund.delay(str(order_id))
     return len(stuck) + len(unsent) + len(refunds)
+
+
+@app.task(name="fulfillment.reconcile_abandoned_payments", **RETRY)
+def reconcile_abandoned_payments() -> int:
+    """Refund any charge the gateway took for a payment we gave up on; how many were found."""
+    ctx = get_context()
+    found = 0
+    for order_id in reconciling.due(ctx.sessions):
+        try:
+            late = reconciling.reconcile(ctx.sessions, ctx.gateway, order_id)
+        except PaymentUnavailable:
+            break  # still unreachable: the next round tries again
+        if late:
+            found += 1
+            refund.delay(str(order_id))
+            notify.delay(str(order_id), "charged_after_abandon")
+    return found
 
 
 @app.task(name="fulfillment.expire_idempotency_keys", **RETRY)
