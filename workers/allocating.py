@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, cast
@@ -14,23 +13,20 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.alerts import open_alerts_below
+from models.allocation_store import read_for_allocation, record_plan
 from models.base import utcnow
-from models.catalog import Stock
 from models.directory import WarehouseDirectory
 from models.domain.allocation import Outcome, Plan, plan_allocation, rank
-from models.domain.geo import Point
-from models.domain.lifecycle import DeliveryMethod, OrderStatus
-from models.fulfilment import Allocation, AllocationReceipt
-from models.orders import Order, OrderLine
-from models.stock import Reserved, reserve
+from models.domain.lifecycle import OrderStatus
+from models.fulfilment import AllocationReceipt
+from models.orders import Order
 from models.transitions import advance
 from settings import Settings
 from workers.errors import is_lost_race
 
 log = logging.getLogger(__name__)
 
-# Tables rather than mapped classes: plain multi-row INSERTs, no unit-of-work bookkeeping.
-ALLOCATIONS = cast(Table, Allocation.__table__)
+# A table rather than the mapped class: a plain INSERT, no unit-of-work bookkeeping.
 RECEIPTS = cast(Table, AllocationReceipt.__table__)
 
 MAX_ATTEMPTS = 8
@@ -61,18 +57,6 @@ class AllocationContended(Exception):
 
 class _StockMoved(Exception):
     """Stock read as sellable was taken before it could be reserved."""
-
-
-def _sellable(session: Session, articles: list[str]) -> dict[int, dict[str, int]]:
-    stock: dict[int, dict[str, int]] = defaultdict(dict)
-    rows = session.execute(
-        select(Stock.warehouse_id, Stock.article_number, Stock.on_hand - Stock.reserved).where(
-            Stock.article_number.in_(articles), Stock.on_hand > Stock.reserved
-        )
-    ).all()
-    for warehouse_id, article, sellable in rows:
-        stock[warehouse_id][article] = sellable
-    return stock
 
 
 def _receipt(order_id: uuid.UUID, plan: Plan) -> dict[str, Any]:
@@ -106,66 +90,18 @@ def _receipt(order_id: uuid.UUID, plan: Plan) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class _Order:
-    """The little of an order that allocation reads, fetched with its row locked."""
-
-    order_id: uuid.UUID
-    location: Point
-    self_service: bool
-    line_ids: dict[str, int]
-    wanted: dict[str, int]
-
-
-def _lock(session: Session, order_id: uuid.UUID, expected: OrderStatus) -> _Order | None:
-    # Plain rows rather than mapped objects: allocation is the hot path, and it needs few columns.
-    head = session.execute(
-        select(Order.ship_latitude, Order.ship_longitude, Order.delivery_method)
-        .where(Order.id == order_id, Order.status == expected.value)
-        .with_for_update()
-    ).first()
-    if head is None:
-        return None
-    lines = session.execute(
-        select(OrderLine.id, OrderLine.article_number, OrderLine.quantity).where(
-            OrderLine.order_id == order_id
-        )
-    ).all()
-    return _Order(
-        order_id,
-        Point(head.ship_latitude, head.ship_longitude),
-        head.delivery_method == DeliveryMethod.SELF_SERVICE,
-        {line.article_number: line.id for line in lines},
-        {line.article_number: line.quantity for line in lines},
-    )
-
-
 def _short(
-    session: Session, order: _Order, expected: OrderStatus, plan: Plan, settings: Settings
+    session: Session, order_id: uuid.UUID, expected: OrderStatus, plan: Plan, settings: Settings
 ) -> Allocated:
     if expected is OrderStatus.BACKORDERED:
         return Allocated.STILL_SHORT
-    session.execute(insert(RECEIPTS), [_receipt(order.order_id, plan)])
+    session.execute(insert(RECEIPTS), [_receipt(order_id, plan)])
     detail = {"reason": plan.reason, "shortages": dict(plan.shortages)}
     if settings.shortage_policy == "backorder":
-        advance(session, order.order_id, expected, OrderStatus.BACKORDERED, detail)
+        advance(session, order_id, expected, OrderStatus.BACKORDERED, detail)
         return Allocated.BACKORDERED
-    advance(session, order.order_id, expected, OrderStatus.REJECTED, detail)
+    advance(session, order_id, expected, OrderStatus.REJECTED, detail)
     return Allocated.REJECTED
-
-
-def _reserve_all(session: Session, plan: Plan) -> list[Reserved]:
-    by_warehouse: dict[int, dict[str, int]] = defaultdict(dict)
-    for pick in plan.picks:
-        by_warehouse[pick.warehouse_id][pick.article_number] = pick.quantity
-    # Warehouses in id order, articles sorted inside: every allocation locks rows in one order.
-    reserved: list[Reserved] = []
-    for warehouse_id in sorted(by_warehouse):
-        rows = reserve(session, warehouse_id, by_warehouse[warehouse_id])
-        if rows is None:
-            raise _StockMoved
-        reserved += rows
-    return reserved
 
 
 def _allocate_once(
@@ -175,42 +111,29 @@ def _allocate_once(
     expected: OrderStatus,
     settings: Settings,
 ) -> AllocationResult:
-    order = _lock(session, order_id, expected)
+    order = read_for_allocation(session, order_id, expected)
     if order is None:
         return AllocationResult(Allocated.SKIPPED)
-    stock = _sellable(session, list(order.wanted))
     # Only warehouses holding some of the order can take part, so only they are ranked:
     # a few dozen distances instead of one per warehouse in the network.
     sites = directory.sites(session)
-    ranked = rank(order.location, [sites[w] for w in stock if w in sites])
-    plan = plan_allocation(order.wanted, ranked, stock, self_service=order.self_service)
+    ranked = rank(order.location, [sites[w] for w in order.stock if w in sites])
+    plan = plan_allocation(order.wanted, ranked, order.stock, self_service=order.self_service)
     if plan.outcome is Outcome.SHORT:
-        return AllocationResult(_short(session, order, expected, plan, settings))
-    reserved = _reserve_all(session, plan)
-    session.execute(
-        insert(ALLOCATIONS),
-        [
-            {
-                "order_id": order_id,
-                "order_line_id": order.line_ids[p.article_number],
-                "warehouse_id": p.warehouse_id,
-                "article_number": p.article_number,
-                "quantity": p.quantity,
-                "created_at": utcnow(),
-            }
-            for p in plan.picks
-        ],
-    )
-    session.execute(insert(RECEIPTS), [_receipt(order_id, plan)])
+        return AllocationResult(_short(session, order.order_id, expected, plan, settings))
     chosen = set(plan.warehouse_ids)
     codes = [c.code for c in plan.candidates if c.warehouse_id in chosen]
-    advance(
+    reserved = record_plan(
         session,
-        order_id,
+        order,
         expected,
-        OrderStatus.ALLOCATED,
-        {"outcome": plan.outcome.value, "warehouses": codes, "reason": plan.reason},
+        plan,
+        receipt=_receipt(order_id, plan),
+        detail={"outcome": plan.outcome.value, "warehouses": codes, "reason": plan.reason},
+        now=utcnow(),
     )
+    if reserved is None:
+        raise _StockMoved
     below = [(r.warehouse_id, r.article_number, r.sellable, r.threshold) for r in reserved]
     alerts = open_alerts_below(session, below, settings.low_stock_threshold)
     return AllocationResult(Allocated.ALLOCATED, alerts)

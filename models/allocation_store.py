@@ -1,0 +1,168 @@
+"""The allocate step's reads and writes, two statements in all: allocation is the hot path.
+
+One statement locks the order and reads its lines with every warehouse's sellable units;
+the other reserves every pick (rows locked in (warehouse, article) order, so concurrent
+allocations cannot deadlock), records the allocations, the receipt, the status change
+and its timeline entry, and only does the recording when every reservation held.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from models.domain.allocation import Plan
+from models.domain.geo import Point
+from models.domain.lifecycle import DeliveryMethod, OrderStatus
+from models.stock import Reserved
+
+READ = text(
+    """
+    SELECT o.ship_latitude, o.ship_longitude, o.delivery_method,
+           l.id AS line_id, l.article_number, l.quantity,
+           s.warehouse_id, s.on_hand - s.reserved AS sellable
+    FROM "order" o
+    JOIN order_line l ON l.order_id = o.id
+    LEFT JOIN stock s ON s.article_number = l.article_number AND s.on_hand > s.reserved
+    WHERE o.id = CAST(:order_id AS uuid) AND o.status = :expected
+    FOR UPDATE OF o
+    """
+)
+
+WRITE = text(
+    """
+    WITH picks AS (
+        SELECT * FROM jsonb_to_recordset(CAST(:picks AS jsonb))
+            AS p(warehouse_id integer, article_number text, quantity integer, line_id integer)
+    ),
+    locked AS (
+        SELECT s.warehouse_id FROM stock s
+        JOIN picks p ON p.warehouse_id = s.warehouse_id AND p.article_number = s.article_number
+        ORDER BY s.warehouse_id, s.article_number
+        FOR UPDATE OF s
+    ),
+    reserved AS (
+        UPDATE stock s SET reserved = s.reserved + p.quantity, updated_at = :now
+        FROM picks p
+        WHERE s.warehouse_id = p.warehouse_id AND s.article_number = p.article_number
+          AND s.on_hand - s.reserved >= p.quantity
+          AND (SELECT count(*) FROM locked) = :n
+        RETURNING s.warehouse_id, s.article_number,
+                  s.on_hand - s.reserved AS sellable, s.low_stock_threshold
+    ),
+    complete AS (SELECT count(*) = :n AS ok FROM reserved),
+    allocations AS (
+        INSERT INTO allocation
+            (order_id, order_line_id, warehouse_id, article_number, quantity, created_at)
+        SELECT CAST(:order_id AS uuid), p.line_id, p.warehouse_id, p.article_number,
+               p.quantity, :now
+        FROM picks p, complete WHERE complete.ok
+    ),
+    receipt AS (
+        INSERT INTO allocation_receipt (order_id, outcome, reason, candidates, picks, created_at)
+        SELECT CAST(:order_id AS uuid), :outcome, :reason, CAST(:candidates AS jsonb),
+               CAST(:receipt_picks AS jsonb), :now
+        FROM complete WHERE complete.ok
+    ),
+    moved AS (
+        UPDATE "order" SET status = 'allocated', updated_at = :now
+        WHERE id = CAST(:order_id AS uuid) AND status = :expected
+          AND (SELECT ok FROM complete)
+        RETURNING id
+    ),
+    event AS (
+        INSERT INTO order_event (order_id, kind, from_status, to_status, detail, created_at)
+        SELECT id, 'allocated', :expected, 'allocated', CAST(:detail AS jsonb), :now FROM moved
+    )
+    SELECT r.warehouse_id, r.article_number, r.sellable, r.low_stock_threshold,
+           (SELECT count(*) FROM moved) AS moved
+    FROM reserved r
+    """
+)
+
+
+@dataclass(frozen=True)
+class OrderToAllocate:
+    """The little of an order that allocation needs, read with the order row locked."""
+
+    order_id: uuid.UUID
+    location: Point
+    self_service: bool
+    line_ids: dict[str, int]
+    wanted: dict[str, int]
+    stock: dict[int, dict[str, int]]
+
+
+def read_for_allocation(
+    session: Session, order_id: uuid.UUID, expected: OrderStatus
+) -> OrderToAllocate | None:
+    """Lock the order if it is in `expected`; its lines and the sellable stock of each."""
+    rows = session.execute(READ, {"order_id": str(order_id), "expected": expected.value}).all()
+    if not rows:
+        return None
+    stock: dict[int, dict[str, int]] = defaultdict(dict)
+    line_ids: dict[str, int] = {}
+    wanted: dict[str, int] = {}
+    for row in rows:
+        line_ids[row.article_number] = row.line_id
+        wanted[row.article_number] = row.quantity
+        if row.warehouse_id is not None:
+            stock[row.warehouse_id][row.article_number] = row.sellable
+    head = rows[0]
+    return OrderToAllocate(
+        order_id,
+        Point(head.ship_latitude, head.ship_longitude),
+        head.delivery_method == DeliveryMethod.SELF_SERVICE,
+        line_ids,
+        wanted,
+        dict(stock),
+    )
+
+
+def record_plan(
+    session: Session,
+    order: OrderToAllocate,
+    expected: OrderStatus,
+    plan: Plan,
+    *,
+    receipt: dict[str, Any],
+    detail: dict[str, Any],
+    now: datetime,
+) -> list[Reserved] | None:
+    """Reserve and record the plan; None when a pick could not be reserved (roll back then)."""
+    picks = [
+        {
+            "warehouse_id": p.warehouse_id,
+            "article_number": p.article_number,
+            "quantity": p.quantity,
+            "line_id": order.line_ids[p.article_number],
+        }
+        for p in plan.picks
+    ]
+    rows = session.execute(
+        WRITE,
+        {
+            "order_id": str(order.order_id),
+            "expected": expected.value,
+            "picks": json.dumps(picks),
+            "n": len(picks),
+            "now": now,
+            "outcome": receipt["outcome"],
+            "reason": receipt["reason"],
+            "candidates": json.dumps(receipt["candidates"]),
+            "receipt_picks": json.dumps(receipt["picks"]),
+            "detail": json.dumps(detail),
+        },
+    ).all()
+    if len(rows) != len(picks) or not rows or rows[0].moved != 1:
+        return None
+    return [
+        Reserved(r.warehouse_id, r.article_number, r.sellable, r.low_stock_threshold) for r in rows
+    ]
