@@ -39,6 +39,11 @@ typecheck: $(INSTALLED)
 unit: $(INSTALLED)
 	$(BIN)/python -m pytest tests/unit
 
+## Print the benchmarks' figures (a throwaway database on the local PostgreSQL, or an embedded one).
+bench: $(INSTALLED)
+	$(BIN)/python -m bench.allocation
+	$(BIN)/python -m bench.payments
+
 ## List the mails the local SMTP sink received (N=3 shows the third).
 mail: $(INSTALLED)
 	$(BIN)/python -m devstack.mailbox $(if $(N),--show $(N),)
