@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     smtp_ssl: bool = False
+    smtp_ca_file: str | None = None
     smtp_timeout: float = 10.0
     # How mail leaves: an SMTP server, or Amazon SES with the AWS_* credentials and region.
     mail_transport: Literal["smtp", "ses"] = "smtp"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -42,7 +43,19 @@ def build_context(settings: Settings) -> Context:
     )
 
 
+_building = threading.Lock()
+
+
 @lru_cache(maxsize=1)
-def get_context() -> Context:
-    """The process's context, built on first use (after a prefork worker has forked)."""
+def _context() -> Context:
     return build_context(get_settings())
+
+
+def get_context() -> Context:
+    """The process's context, built once on first use (after a prefork worker has forked).
+
+    The lock keeps the threads of a thread-pool worker from each building one on their
+    first task; lru_cache alone would let them race.
+    """
+    with _building:
+        return _context()

@@ -57,18 +57,19 @@ class SmtpMailer:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
+    def _tls(self) -> ssl.SSLContext:
+        # Always verified; a private CA (a company relay) is trusted through SMTP_CA_FILE.
+        return ssl.create_default_context(cafile=self._settings.smtp_ca_file)
+
     def _connect(self) -> smtplib.SMTP:
         s = self._settings
         if s.smtp_ssl:
             return smtplib.SMTP_SSL(
-                s.smtp_host,
-                s.smtp_port,
-                timeout=s.smtp_timeout,
-                context=ssl.create_default_context(),
+                s.smtp_host, s.smtp_port, timeout=s.smtp_timeout, context=self._tls()
             )
         client = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout)
         if s.smtp_starttls:
-            client.starttls(context=ssl.create_default_context())
+            client.starttls(context=self._tls())
         return client
 
     def send(self, message: EmailMessage) -> None:
