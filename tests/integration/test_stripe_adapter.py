@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -11,28 +10,14 @@ from pydantic import SecretStr
 from settings import Settings
 from tests.integration.stripe_support import (
     API_KEY,
-    NO_FAULTS,
     charge,
     charges_under,
     gateway,
     new_key,
     requests_with,
-    served_sandbox,
     set_faults,
 )
 from workers.adapters.payments import PaymentRejected, PaymentUnavailable, StripeGateway
-
-
-@pytest.fixture(scope="module")
-def sandbox_url() -> Iterator[str]:
-    with served_sandbox() as url:
-        yield url
-
-
-@pytest.fixture
-def sandbox(sandbox_url: str) -> Iterator[str]:
-    yield sandbox_url
-    set_faults(sandbox_url, **NO_FAULTS)
 
 
 def test_a_visa_charge_succeeds_with_the_order_in_its_metadata(sandbox: str) -> None:

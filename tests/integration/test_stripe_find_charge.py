@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.integration.stripe_support import (
-    NO_FAULTS,
     charge,
     charges_under,
     gateway,
     new_key,
     requests_with,
     search_statuses,
-    served_sandbox,
     set_faults,
 )
 from workers.adapters.payments import ChargeResult, PaymentUnavailable
-
-
-@pytest.fixture(scope="module")
-def sandbox_url() -> Iterator[str]:
-    with served_sandbox() as url:
-        yield url
-
-
-@pytest.fixture
-def sandbox(sandbox_url: str) -> Iterator[str]:
-    yield sandbox_url
-    set_faults(sandbox_url, **NO_FAULTS)
 
 
 def test_finding_a_paid_order_gives_its_charge(sandbox: str) -> None:
