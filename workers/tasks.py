@@ -141,7 +141,7 @@ def notify(order_id: str, kind: str) -> str:
 
 
 def start_pipeline(message: OrderMessage) -> None:
-    """Start what the message asks for: fulfil a placed order, or refund a cancelled one."""
+    """Start what the message asks for: fulfil, refund a cancellation, or announce a delivery."""
     order_id = str(message.order_id)
     if isinstance(message, OrderDelivered):
         notify.delay(order_id, "delivered")
