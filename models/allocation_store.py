@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from models.domain.allocation import Plan
 from models.domain.geo import Point
 from models.domain.lifecycle import DeliveryMethod, OrderStatus
-from models.stock import Reserved
 
 READ = text(
     """
@@ -86,6 +85,16 @@ WRITE = text(
     FROM reserved r
     """
 )
+
+
+@dataclass(frozen=True)
+class Reserved:
+    """A stock row just after a reservation: what is left to sell, and its alert threshold."""
+
+    warehouse_id: int
+    article_number: str
+    sellable: int
+    threshold: int | None
 
 
 @dataclass(frozen=True)

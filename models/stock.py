@@ -1,10 +1,8 @@
-"""Reserving, releasing and shipping stock with conditional updates that cannot oversell."""
+"""Releasing and shipping reserved stock; reserving is the allocate step's (allocation_store)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -12,43 +10,6 @@ from sqlalchemy.orm import Session
 from models.base import utcnow
 from models.catalog import Stock
 from models.fulfilment import Allocation
-
-
-@dataclass(frozen=True)
-class Reserved:
-    """A stock row just after a reservation: what is left to sell, and its alert threshold."""
-
-    warehouse_id: int
-    article_number: str
-    sellable: int
-    threshold: int | None
-
-
-def reserve(
-    session: Session, warehouse_id: int, wanted: Mapping[str, int]
-) -> list[Reserved] | None:
-    """Reserve every wanted quantity in the warehouse; None if one is short.
-
-    Rows are touched in article order so that concurrent reservations lock them in the
-    same order and cannot deadlock each other. On None the caller must roll back.
-    """
-    rows: list[Reserved] = []
-    for article_number in sorted(wanted):
-        quantity = wanted[article_number]
-        row = session.execute(
-            update(Stock)
-            .where(
-                Stock.warehouse_id == warehouse_id,
-                Stock.article_number == article_number,
-                Stock.on_hand - Stock.reserved >= quantity,
-            )
-            .values(reserved=Stock.reserved + quantity, updated_at=utcnow())
-            .returning(Stock.on_hand - Stock.reserved, Stock.low_stock_threshold)
-        ).first()
-        if row is None:
-            return None
-        rows.append(Reserved(warehouse_id, article_number, row[0], row[1]))
-    return rows
 
 
 def _open_allocations(session: Session, order_id: uuid.UUID) -> list[Allocation]:

@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.catalog import Stock, StockMovement, Warehouse
-from models.stock import reserve
 from tests.factories import NEWARK, add_product
 
 ADMIN = "alice@back-office"
@@ -67,14 +66,9 @@ def _stock(sessions: sessionmaker[Session], shelf: Shelf, on_hand: int, reserved
                 warehouse_id=shelf.warehouse_id,
                 article_number=shelf.article_number,
                 on_hand=on_hand,
-                reserved=0,
+                reserved=reserved,
             )
         )
-    if reserved:
-        with sessions() as session, session.begin():
-            assert (
-                reserve(session, shelf.warehouse_id, {shelf.article_number: reserved}) is not None
-            )
 
 
 def movements_of(sessions: sessionmaker[Session], shelf: Shelf) -> list[StockMovement]:
