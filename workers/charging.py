@@ -32,6 +32,10 @@ class Charged(StrEnum):
     SKIPPED = "skipped"
 
 
+# The failure code of a payment given up on because the gateway stayed unreachable.
+GATEWAY_UNAVAILABLE = "gateway_unavailable"
+
+
 def charge_key(order_id: uuid.UUID) -> str:
     """The gateway idempotency key: derived from the order, the same on every attempt."""
     return f"order-{order_id}-charge"
@@ -169,6 +173,6 @@ def give_up(
     with sessions() as session, session.begin():
         if known is not None:
             return _record(session, order_id, known)
-        failed = _fail(session, order_id, "gateway_unavailable", reason[:500])
+        failed = _fail(session, order_id, GATEWAY_UNAVAILABLE, reason[:500])
     log.error("payment abandoned: %s", reason, extra={"order_id": str(order_id)})
     return Charged.ABANDONED if failed else Charged.SKIPPED

@@ -18,10 +18,10 @@ from models.base import utcnow
 from models.fulfilment import Payment
 from models.transitions import record_event
 from workers.adapters.payments import PaymentGateway
+from workers.charging import GATEWAY_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
-ABANDONED = "gateway_unavailable"
 # Search results can trail a charge by up to an hour; idempotency keys live 24 hours.
 SETTLE = timedelta(minutes=65)
 WINDOW = timedelta(hours=24)
@@ -36,7 +36,7 @@ def due(sessions: sessionmaker[Session], limit: int = 100) -> list[uuid.UUID]:
                 select(Payment.order_id)
                 .where(
                     Payment.status == "failed",
-                    Payment.failure_code == ABANDONED,
+                    Payment.failure_code == GATEWAY_UNAVAILABLE,
                     Payment.reconciled_at.is_(None),
                     Payment.updated_at < now - SETTLE,
                     Payment.updated_at > now - WINDOW,
