@@ -39,7 +39,8 @@ task_routes = {
     "fulfillment.allocate": {"queue": f"{_prefix}allocation"},
     "fulfillment.charge": {"queue": f"{_prefix}payments"},
     "fulfillment.refund": {"queue": f"{_prefix}payments"},
-    "fulfillment.reconcile_abandoned_payments": {"queue": f"{_prefix}payments"},
+    "fulfillment.settle_payment": {"queue": f"{_prefix}payments"},
+    "fulfillment.reconcile_payments": {"queue": f"{_prefix}payments"},
     "fulfillment.ship": {"queue": f"{_prefix}shipping"},
     "fulfillment.notify": {"queue": f"{_prefix}notifications"},
     "fulfillment.alert_low_stock": {"queue": f"{_prefix}notifications"},
@@ -47,24 +48,21 @@ task_routes = {
     "fulfillment.*": {"queue": f"{_prefix}maintenance"},
 }
 
+
+def _every(task: str, seconds: float) -> dict[str, object]:
+    # Expires before the next is sent: a worker that was down does not wake to a pile of them.
+    return {"task": task, "schedule": seconds, "options": {"expires": seconds}}
+
+
 beat_schedule = {
-    "relay-outbox": {
-        "task": "fulfillment.relay_outbox",
-        "schedule": _settings.outbox_relay_interval,
-    },
-    "watchdog": {"task": "fulfillment.watchdog", "schedule": _settings.watchdog_interval},
-    "expire-idempotency-keys": {"task": "fulfillment.expire_idempotency_keys", "schedule": 3600.0},
-    "reconcile-abandoned-payments": {
-        "task": "fulfillment.reconcile_abandoned_payments",
-        "schedule": 600.0,
-    },
+    # The guarantee behind publishing after commit: every due follow-up, every few seconds.
+    "relay-outbox": _every("fulfillment.relay_outbox", _settings.outbox_relay_interval),
+    "watchdog": _every("fulfillment.watchdog", _settings.watchdog_interval),
+    "expire-idempotency-keys": _every("fulfillment.expire_idempotency_keys", 3600.0),
+    "reconcile-payments": _every("fulfillment.reconcile_payments", _settings.reconcile_interval),
     # Stock arrives through the admin API, the CLI or a released order; PostgreSQL knows which.
-    "retry-backorders": {
-        "task": "fulfillment.retry_backorders",
-        "schedule": _settings.backorder_retry_interval,
-    },
-    "sweep-low-stock-alerts": {
-        "task": "fulfillment.sweep_low_stock_alerts",
-        "schedule": _settings.low_stock_sweep_interval,
-    },
+    "retry-backorders": _every("fulfillment.retry_backorders", _settings.backorder_retry_interval),
+    "sweep-low-stock-alerts": _every(
+        "fulfillment.sweep_low_stock_alerts", _settings.low_stock_sweep_interval
+    ),
 }

@@ -36,7 +36,8 @@ class Settings(BaseSettings):
     orders_dlq: str = "fulfillment-orders-dlq"
     sqs_max_receive_count: int = Field(5, ge=1, le=1000)
     sqs_wait_seconds: int = Field(20, ge=0, le=20)
-    sqs_visibility_timeout: int = Field(60, ge=1)
+    # Short, so a message held by a dispatcher that died comes back well within a minute.
+    sqs_visibility_timeout: int = Field(30, ge=1)
     sqs_publish_timeout: float = Field(3.0, gt=0)
 
     celery_queue_prefix: str = ""
@@ -82,10 +83,15 @@ class Settings(BaseSettings):
 
     public_base_url: str = "http://127.0.0.1:8000"
     idempotency_key_ttl_hours: int = Field(24, ge=24)
+    # The intake publishes its own messages; the relay leaves them this long before it does.
     outbox_relay_grace_seconds: float = Field(5.0, ge=0)
-    outbox_relay_interval: float = Field(5.0, gt=0)
+    outbox_relay_interval: float = Field(2.0, gt=0)
+    # How long a published task may take before the relay publishes it again: a task lost
+    # with the broker's memory runs again after this, so recovery takes about this long.
+    follow_up_lease_seconds: float = Field(40.0, gt=0)
     watchdog_interval: float = Field(30.0, gt=0)
     step_sla_seconds: int = Field(300, ge=1)
+    reconcile_interval: float = Field(60.0, gt=0)
 
     # The test suite uses these servers when they answer, and embedded ones when they do not
     # (or always, with TEST_EMBEDDED=1, so both paths are exercised).

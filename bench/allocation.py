@@ -20,6 +20,7 @@ from models.db import get_engine, session_factory
 from models.directory import WarehouseDirectory
 from models.domain.allocation import Site, plan_allocation, rank
 from models.domain.geo import Point
+from models.unit_of_work import Work
 from settings import Settings
 from workers.allocating import allocate_order
 
@@ -142,7 +143,8 @@ def allocate_run(url: str, order_ids: list[uuid.UUID], threads: int) -> tuple[fl
 
     def prepare(index: int) -> Callable[[], Counter[str]]:
         return lambda: Counter(
-            allocate_order(sessions, directory, settings, o).outcome.value for o in parts[index]
+            allocate_order(Work(sessions), directory, settings, o).outcome.value
+            for o in parts[index]
         )
 
     seconds, counters = support.timed_threads(threads, prepare)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench import support
 from devstack.services import RunningService, start_payment_sandbox
 from models.db import normalise_url
+from models.unit_of_work import Work
 from settings import Settings
 from workers.adapters.payments import ChargeResult, StripeGateway
 from workers.charging import charge_order
@@ -176,7 +177,9 @@ def charge_run(url: str, sandbox: RunningService, order_ids: Sequence[uuid.UUID]
     with bench_sessions(url, pool) as sessions:
 
         def prepare(index: int) -> Callable[[], Counter[str]]:
-            return lambda: Counter(charge_order(sessions, gateway, o).value for o in parts[index])
+            return lambda: Counter(
+                charge_order(Work(sessions), gateway, o).value for o in parts[index]
+            )
 
         seconds, counters = support.timed_threads(
             pool, prepare, on_start=lambda: readings.append(Cpu.now(watched))

@@ -45,7 +45,7 @@ def create_order() -> Response:
     except ValidationError as exc:
         raise from_validation_error(exc) from None
     fingerprint = idempotency.fingerprint(body)
-    with rt.sessions() as session, session.begin():
+    with rt.work() as session:
         if key and (stored := idempotency.claim(session, key, fingerprint)):
             return _respond(stored, replayed=True)
         placed = place_order(session, order_request, rt.settings, utcnow())
@@ -65,7 +65,6 @@ def create_order() -> Response:
                 session, key, fingerprint, response, rt.settings.idempotency_key_ttl_hours
             )
     log.info("order received", extra={"order_id": str(placed.order_id)})
-    rt.publish_after_commit(placed.outbox_id, str(placed.order_id), placed.message)
     return _respond(response, replayed=False)
 
 

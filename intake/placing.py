@@ -17,8 +17,8 @@ from models.catalog import Product
 from models.domain.geo import Point
 from models.domain.lifecycle import OrderStatus
 from models.domain.pricing import PricedLine, delivery_eta, order_totals
+from models.follow_ups import send
 from models.geodata import locate, normalise_postal_code
-from models.infra import Outbox
 from models.messages import OrderPlaced
 from models.orders import Order, OrderEvent, OrderLine
 from settings import Settings
@@ -30,8 +30,6 @@ class PlacedOrder:
 
     order_id: uuid.UUID
     token: str
-    outbox_id: int
-    message: dict[str, object]
 
 
 def hash_token(token: str) -> str:
@@ -121,9 +119,7 @@ def place_order(
         )
         for i, line in enumerate(lines, start=1)
     ]
-    message = OrderPlaced(order.id, now).to_json()
-    outbox = Outbox(topic="orders", message_key=str(order.id), payload=message, created_at=now)
-    session.add_all([order, outbox])
+    session.add(order)
     session.add(
         OrderEvent(
             order_id=order.id,
@@ -134,4 +130,5 @@ def place_order(
         )
     )
     session.flush()
-    return PlacedOrder(order.id, token, outbox.id, message)
+    send(session, OrderPlaced(order.id, now).to_json(), subject=order.id)
+    return PlacedOrder(order.id, token)

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import cast
 
 from flask import Flask, current_app
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.base import utcnow
 from models.db import session_factory
-from models.infra import Outbox
+from models.unit_of_work import Work
 from settings import Settings
 from workers.adapters.sqs import OrdersQueue
-
-log = logging.getLogger(__name__)
+from workers.follow_ups import MessagePublisher
 
 EXTENSION = "fulfillment"
 
@@ -28,6 +24,8 @@ class Runtime:
     settings: Settings
     sessions: sessionmaker[Session]
     queue: OrdersQueue
+    # Units of work whose SQS messages are published right after commit.
+    work: Work
     extras: dict[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -37,26 +35,13 @@ class Runtime:
         queue = OrdersQueue.from_settings(
             settings, timeout=settings.sqs_publish_timeout, attempts=1
         )
-        return cls(settings, session_factory(settings.require_database_url()), queue)
-
-    def publish_after_commit(
-        self, outbox_id: int, order_id: str, message: dict[str, object]
-    ) -> bool:
-        """Publish a committed order's message and mark it sent; False leaves it to the relay."""
-        try:
-            self.queue.publish(message)
-        except Exception as exc:  # any failure is the relay's to retry, none is the client's
-            log.warning(
-                "publish failed, outbox relay will retry: %s", exc, extra={"order_id": order_id}
-            )
-            return False
-        with self.sessions() as session, session.begin():
-            session.execute(
-                update(Outbox)
-                .where(Outbox.id == outbox_id, Outbox.published_at.is_(None))
-                .values(published_at=utcnow(), attempts=Outbox.attempts + 1)
-            )
-        return True
+        sessions = session_factory(settings.require_database_url())
+        work = Work(
+            sessions,
+            MessagePublisher(queue, sessions),
+            lease_seconds=settings.outbox_relay_grace_seconds,
+        )
+        return cls(settings, sessions, queue, work)
 
 
 def runtime() -> Runtime:

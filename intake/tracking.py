@@ -77,11 +77,6 @@ def _answer(result: TrackingResult, session_order: str) -> Response:
     )
 
 
-def _publish(result: TrackingResult) -> None:
-    if result.outbox_id is not None and result.message is not None:
-        runtime().publish_after_commit(result.outbox_id, str(result.order_id), result.message)
-
-
 admin_bp = Blueprint("tracking", __name__)
 admin_bp.before_request(require_admin)
 
@@ -91,11 +86,10 @@ def patch_tracking(order_id: str) -> Response:
     """Move one shipment of the order to in transit or delivered."""
     patch = validated(TrackingPatch)
     rt = runtime()
-    with rt.sessions() as session, session.begin():
+    with rt.work() as session:
         result = _apply(session, patch.tracking_number, patch.status, utcnow(), "admin")
         if str(result.order_id) != order_id:
             raise field_error("tracking_number", "belongs to another order", status=404)
-    _publish(result)
     return _answer(result, order_id)
 
 
@@ -128,12 +122,11 @@ def carrier_webhook() -> Response:
         raise field_error(SIGNATURE_HEADER, str(exc), status=401) from None
     event = _event()
     status = event.type.removeprefix("shipment.")
-    with rt.sessions() as session, session.begin():
+    with rt.work() as session:
         shipment_id = shipment_id_for(session, event.tracking_number)
         if shipment_id is None:
             raise field_error("tracking_number", "no shipment carries this number", status=404)
         if not claim_event(session, event.id, shipment_id, event.type, event.occurred_at):
             raise field_error("id", "this event was already received", status=409)
         result = _apply(session, event.tracking_number, status, event.occurred_at, "carrier")
-    _publish(result)
     return _answer(result, str(result.order_id))

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from models.base import utcnow
 from models.catalog import Stock, StockAlert
+from models.follow_ups import later
+from models.steps import ALERT_LOW_STOCK
 
 _OPEN = StockAlert.cleared_at.is_(None)
 
@@ -18,7 +20,7 @@ def _open_alert(
     session: Session, warehouse_id: int, article_number: str, sellable: int, threshold: int
 ) -> int | None:
     # The partial unique index admits one open alert per row: a second insert does nothing.
-    return session.execute(
+    alert_id = session.execute(
         insert(StockAlert)
         .values(
             warehouse_id=warehouse_id,
@@ -33,6 +35,10 @@ def _open_alert(
         )
         .returning(StockAlert.id)
     ).scalar()
+    if alert_id is not None:
+        # Operations hear of it however the stock fell: the mail commits with the alert.
+        later(session, ALERT_LOW_STOCK, alert_id)
+    return alert_id
 
 
 def _clear_alert(session: Session, warehouse_id: int, article_number: str) -> None:

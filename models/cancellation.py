@@ -5,14 +5,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from models.domain.lifecycle import OrderStatus
+from models.follow_ups import send
 from models.fulfilment import Payment
-from models.infra import Outbox
 from models.messages import OrderCancelled
 from models.orders import Order
 from models.stock import release
@@ -39,8 +38,6 @@ class Cancellation:
     already: bool
     refund: bool
     units_released: int = 0
-    outbox_id: int | None = None
-    message: dict[str, Any] | None = None
 
 
 def cancel_order(
@@ -66,8 +63,6 @@ def cancel_order(
         .values(status="refund_pending", updated_at=now)
         .returning(Payment.id)
     ).first()
-    message = OrderCancelled(order_id, now).to_json()
-    outbox = Outbox(topic="orders", message_key=str(order_id), payload=message, created_at=now)
-    session.add(outbox)
-    session.flush()
-    return Cancellation(order_id, False, refunding is not None, units, outbox.id, message)
+    # The message carries the cancellation to the workers: the mail, and settling the money.
+    send(session, OrderCancelled(order_id, now).to_json(), subject=order_id)
+    return Cancellation(order_id, False, refunding is not None, units)

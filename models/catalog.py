@@ -107,6 +107,11 @@ class StockAlert(Base):
     fired_at: Mapped[datetime] = mapped_column(default=utcnow)
     notified_at: Mapped[datetime | None]
     cleared_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    claimed_at: Mapped[datetime | None]
+    # The mail server refused the alert for good; it is not sent again.
+    failed_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
 
 
 class PostalCode(Base):

@@ -50,7 +50,15 @@ class AllocationReceipt(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-PAYMENT_STATUSES = ("pending", "succeeded", "failed", "refund_pending", "refunded")
+PAYMENT_STATUSES = (
+    "pending",
+    "succeeded",
+    "failed",
+    "refund_pending",
+    "refunded",
+    # The gateway refused the refund for good: operations were told, a person takes it on.
+    "refund_failed",
+)
 
 
 class Payment(Base):
@@ -75,6 +83,7 @@ class Payment(Base):
     failure_code: Mapped[str | None] = mapped_column(String(100))
     failure_message: Mapped[str | None] = mapped_column(String(500))
     refund_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    refund_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     refunded_at: Mapped[datetime | None]
     # When an abandoned payment was last checked against the gateway for a late charge.
     reconciled_at: Mapped[datetime | None]
@@ -122,10 +131,19 @@ class CarrierEvent(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+NOTIFICATION_STATUSES = ("pending", "sending", "sent", "rejected", "failed")
+
+
 class Notification(Base):
     """One email about one event of an order; the dedupe key makes it one."""
 
     __tablename__ = "notification"
+    __table_args__ = (
+        CheckConstraint(
+            f"status IN ({', '.join(repr(s) for s in NOTIFICATION_STATUSES)})",
+            name="status_known",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("order.id"), index=True)
@@ -136,5 +154,7 @@ class Notification(Base):
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # When a sender took it: a claim older than a send can take was left by a dead worker.
+    claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

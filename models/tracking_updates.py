@@ -5,15 +5,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from models.domain.lifecycle import OrderStatus
+from models.follow_ups import send
 from models.fulfilment import CarrierEvent, Shipment
-from models.infra import Outbox
 from models.messages import OrderDelivered
 from models.transitions import advance, record_event
 
@@ -33,8 +32,6 @@ class TrackingResult:
     shipment_status: str
     changed: bool
     order_delivered: bool
-    outbox_id: int | None = None
-    message: dict[str, Any] | None = None
 
 
 def _move(shipment: Shipment, status: str, at: datetime) -> bool:
@@ -82,13 +79,8 @@ def apply_tracking(
     delivered = advance(session, shipment.order_id, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
     if not delivered:
         return TrackingResult(shipment.order_id, shipment.status, True, False)
-    message = OrderDelivered(shipment.order_id, at).to_json()
-    outbox = Outbox(
-        topic="orders", message_key=str(shipment.order_id), payload=message, created_at=at
-    )
-    session.add(outbox)
-    session.flush()
-    return TrackingResult(shipment.order_id, shipment.status, True, True, outbox.id, message)
+    send(session, OrderDelivered(shipment.order_id, at).to_json(), subject=shipment.order_id)
+    return TrackingResult(shipment.order_id, shipment.status, True, True)
 
 
 def claim_event(session: Session, event_id: str, shipment_id: int, kind: str, at: datetime) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +15,8 @@ from devstack.services import start_moto, start_payment_sandbox
 from intake import create_app
 from models.db import session_factory
 from models.directory import WarehouseDirectory
-from settings import Settings
+from models.unit_of_work import Work
+from settings import Settings, get_settings
 from tests.infra import (
     Mailbox,
     fresh_database,
@@ -28,7 +30,8 @@ from workers.adapters.carrier import choose_carrier
 from workers.adapters.email import SmtpMailer
 from workers.adapters.payments import StripeGateway
 from workers.adapters.sqs import OrdersQueue
-from workers.context import Context
+from workers.context import Context, install_context
+from workers.follow_ups import MessagePublisher, Publishers
 
 
 @pytest.fixture(scope="session")
@@ -51,6 +54,11 @@ def infra() -> Iterator[tuple[Settings, Mailbox]]:
             smtp_host="127.0.0.1",
             smtp_port=smtp_port,
         )
+        # The tasks read their broker settings from the environment when first imported.
+        os.environ.update(
+            {"REDIS_URL": redis_url, "CELERY_QUEUE_PREFIX": settings.celery_queue_prefix}
+        )
+        get_settings.cache_clear()
         OrdersQueue.from_settings(settings, timeout=5).ensure(
             max_receive_count=settings.sqs_max_receive_count,
             visibility_timeout=settings.sqs_visibility_timeout,
@@ -90,17 +98,34 @@ def directory() -> WarehouseDirectory:
 
 @pytest.fixture(scope="session")
 def context(
-    settings: Settings, sessions: sessionmaker[Session], directory: WarehouseDirectory
-) -> Context:
-    """Real adapters: the payment sandbox over HTTP, the SMTP server, the carrier."""
-    return Context(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    directory: WarehouseDirectory,
+    queue: OrdersQueue,
+) -> Iterator[Context]:
+    """Real adapters: the payment sandbox over HTTP, the SMTP server, the carrier.
+
+    Follow-ups are recorded but not sent to a broker: tests run them in this process
+    (tests/follow_up_support.py), or start real workers that the relay feeds.
+    """
+    context = Context(
         settings=settings,
-        sessions=sessions,
+        work=Work(sessions, lease_seconds=settings.follow_up_lease_seconds),
         gateway=StripeGateway.from_settings(settings),
         mailer=SmtpMailer(settings),
         carriers=choose_carrier,
         directory=directory,
+        relay_publisher=Publishers(MessagePublisher(queue, sessions)),
     )
+    install_context(context)
+    yield context
+    install_context(None)
+
+
+@pytest.fixture(scope="session")
+def work(context: Context) -> Work:
+    """Units of work on this run's database; their follow-ups wait for the test to run them."""
+    return context.work
 
 
 @pytest.fixture(scope="session")

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import parseaddr
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from models.base import utcnow
 from models.catalog import Product, Stock, StockAlert, StockMovement, Warehouse
+from models.domain.backoff import backoff
+from models.follow_ups import TryLater, finish_current
+from models.unit_of_work import Work
 from settings import Settings
-from workers.adapters.email import Mailer
+from workers.adapters.email import Mailer, MailRejected, MailTransient
 from workers.emails import Mail, build_message
 
 log = logging.getLogger(__name__)
 
 RECENT_MOVEMENTS = 5
+MAX_ATTEMPTS = 12
 
 
 def alert_message_id(alert_id: int, mail_from: str) -> str:
@@ -76,30 +81,72 @@ def render_alert(session: Session, alert: StockAlert) -> Mail:
     return Mail(subject, text)
 
 
-def send_low_stock_alert(
-    sessions: sessionmaker[Session], mailer: Mailer, settings: Settings, alert_id: int
-) -> bool:
-    """Email operations about the alert unless that was done; MailTransient/MailRejected raise."""
-    with sessions() as session, session.begin():
-        # The row lock makes a concurrent duplicate wait here and then find the mail sent.
-        alert = session.scalars(
-            select(StockAlert).where(StockAlert.id == alert_id).with_for_update()
-        ).one_or_none()
-        if alert is None:
+def _claim(work: Work, settings: Settings, alert_id: int) -> tuple[EmailMessage, int] | None:
+    """Take the alert for sending and build its mail; None if there is nothing to send."""
+    now = utcnow()
+    stale = now - timedelta(seconds=settings.smtp_timeout * 3 + 30)
+    with work() as session:
+        if session.get(StockAlert, alert_id) is None:
             raise LookupError(f"no stock alert {alert_id}")
-        if alert.notified_at is not None:
-            return False
-        # Restocked before the mail went out: there is nothing left to warn about.
-        if alert.cleared_at is not None:
-            log.info("low-stock alert %s cleared before it was sent", alert_id)
-            return False
-        message: EmailMessage = build_message(
+        claimed = session.execute(
+            update(StockAlert)
+            .where(
+                StockAlert.id == alert_id,
+                StockAlert.notified_at.is_(None),
+                StockAlert.failed_at.is_(None),
+                # Restocked before the mail went out: there is nothing left to warn about.
+                StockAlert.cleared_at.is_(None),
+                or_(StockAlert.claimed_at.is_(None), StockAlert.claimed_at < stale),
+            )
+            .values(claimed_at=now, attempts=StockAlert.attempts + 1)
+            .returning(StockAlert.attempts)
+        ).scalar()
+        if claimed is None:
+            finish_current(session)
+            return None
+        alert = session.get(StockAlert, alert_id)
+        assert alert is not None
+        message = build_message(
             render_alert(session, alert),
             sender=settings.mail_from,
             recipient=settings.operations_email,
             msgid=alert_message_id(alert.id, settings.mail_from),
         )
+    return message, int(claimed)
+
+
+def _end(work: Work, alert_id: int, **values: object) -> None:
+    with work() as session:
+        session.execute(update(StockAlert).where(StockAlert.id == alert_id).values(**values))
+        finish_current(session)
+
+
+def send_low_stock_alert(work: Work, mailer: Mailer, settings: Settings, alert_id: int) -> bool:
+    """Email operations about the alert unless that was done; TryLater while the server is away.
+
+    Claimed, sent with nothing locked (a restock never waits on the mail server), recorded.
+    """
+    claimed = _claim(work, settings, alert_id)
+    if claimed is None:
+        return False
+    message, attempts = claimed
+    try:
         mailer.send(message)
-        alert.notified_at = utcnow()
+    except MailRejected as exc:
+        _end(work, alert_id, failed_at=utcnow(), last_error=str(exc)[:500])
+        log.error("low-stock alert %s refused for good: %s", alert_id, exc)
+        return False
+    except MailTransient as exc:
+        if attempts >= MAX_ATTEMPTS:
+            _end(work, alert_id, failed_at=utcnow(), last_error=str(exc)[:500])
+            log.error("low-stock alert %s failed for good: %s", alert_id, exc)
+            return False
+        _end_claim = {"claimed_at": None, "last_error": str(exc)[:500]}
+        with work() as session:
+            session.execute(
+                update(StockAlert).where(StockAlert.id == alert_id).values(**_end_claim)
+            )
+        raise TryLater(str(exc), delay=backoff(attempts, base=2, cap=300)) from exc
+    _end(work, alert_id, notified_at=utcnow())
     log.info("low-stock alert %s sent to operations", alert_id)
     return True

@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from models.alerts import open_alerts_below
 from models.allocation_store import read_for_allocation, record_plan
@@ -18,9 +18,12 @@ from models.base import utcnow
 from models.directory import WarehouseDirectory
 from models.domain.allocation import Outcome, Plan, plan_allocation, rank
 from models.domain.lifecycle import OrderStatus
+from models.follow_ups import finish_current, later
 from models.fulfilment import AllocationReceipt
 from models.orders import Order
+from models.steps import CHARGE, mail
 from models.transitions import advance
+from models.unit_of_work import Work
 from settings import Settings
 from workers.errors import is_lost_race
 
@@ -98,9 +101,11 @@ def _short(
     session.execute(insert(RECEIPTS), [_receipt(order_id, plan)])
     detail = {"reason": plan.reason, "shortages": dict(plan.shortages)}
     if settings.shortage_policy == "backorder":
-        advance(session, order_id, expected, OrderStatus.BACKORDERED, detail)
+        if advance(session, order_id, expected, OrderStatus.BACKORDERED, detail):
+            mail(session, order_id, "backordered")
         return Allocated.BACKORDERED
-    advance(session, order_id, expected, OrderStatus.REJECTED, detail)
+    if advance(session, order_id, expected, OrderStatus.REJECTED, detail):
+        mail(session, order_id, "rejected")
     return Allocated.REJECTED
 
 
@@ -136,22 +141,29 @@ def _allocate_once(
         raise _StockMoved
     below = [(r.warehouse_id, r.article_number, r.sellable, r.threshold) for r in reserved]
     alerts = open_alerts_below(session, below, settings.low_stock_threshold)
+    if expected is OrderStatus.BACKORDERED:
+        mail(session, order_id, "back_in_stock")
+    later(session, CHARGE, str(order_id))
     return AllocationResult(Allocated.ALLOCATED, alerts)
 
 
 def allocate_order(
-    sessions: sessionmaker[Session],
+    work: Work,
     directory: WarehouseDirectory,
     settings: Settings,
     order_id: uuid.UUID,
     *,
     expected: OrderStatus = OrderStatus.RECEIVED,
 ) -> AllocationResult:
-    """Allocate the order in one transaction, again from the start when it loses a race."""
+    """Allocate the order in one transaction, again from the start when it loses a race.
+
+    The same transaction records what follows: the charge, or the customer's email.
+    """
     for _attempt in range(MAX_ATTEMPTS):
         try:
-            with sessions() as session, session.begin():
+            with work() as session:
                 result = _allocate_once(session, directory, order_id, expected, settings)
+                finish_current(session)
         except _StockMoved:
             continue
         except DBAPIError as exc:
@@ -168,27 +180,32 @@ BACKORDER_LOCK = 0x6261636B6F726472  # "backordr"
 
 
 def fill_backorders(
-    sessions: sessionmaker[Session],
-    directory: WarehouseDirectory,
-    settings: Settings,
-    limit: int = 500,
+    work: Work, directory: WarehouseDirectory, settings: Settings, limit: int = 500
 ) -> list[tuple[uuid.UUID, AllocationResult]]:
-    """Offer sellable stock to held orders, oldest first; what happened to each."""
-    with sessions() as guard, guard.begin():
-        if not guard.execute(select(func.pg_try_advisory_xact_lock(BACKORDER_LOCK))).scalar_one():
+    """Offer sellable stock to held orders, oldest first; what happened to each.
+
+    The lock is a session-level advisory lock on a connection with no transaction open:
+    each order is allocated in a transaction of its own, so a long round holds no rows.
+    """
+    engine = work.sessions.kw["bind"]
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as guard:
+        if not guard.execute(select(func.pg_try_advisory_lock(BACKORDER_LOCK))).scalar_one():
             return []
-        waiting = guard.scalars(
-            select(Order.id)
-            .where(Order.status == OrderStatus.BACKORDERED.value)
-            .order_by(Order.created_at, Order.id)
-            .limit(limit)
-        ).all()
-        return [
-            (
-                order_id,
-                allocate_order(
-                    sessions, directory, settings, order_id, expected=OrderStatus.BACKORDERED
-                ),
-            )
-            for order_id in waiting
-        ]
+        try:
+            waiting = guard.scalars(
+                select(Order.id)
+                .where(Order.status == OrderStatus.BACKORDERED.value)
+                .order_by(Order.created_at, Order.id)
+                .limit(limit)
+            ).all()
+            return [
+                (
+                    order_id,
+                    allocate_order(
+                        work, directory, settings, order_id, expected=OrderStatus.BACKORDERED
+                    ),
+                )
+                for order_id in waiting
+            ]
+        finally:
+            guard.execute(select(func.pg_advisory_unlock(BACKORDER_LOCK)))

@@ -1,9 +1,11 @@
 """The SQS consumer: each `order.placed` message starts the Celery pipeline, then is deleted.
 
-`python -m workers.dispatcher`. A message is deleted only after the pipeline's first tasks
-are on the broker and the dispatch is recorded; until then SQS will deliver it again, and
-every step is idempotent, so a second delivery changes nothing. A message that cannot be
-understood goes to the dead-letter queue with its reason; the loop never stops for one.
+`python -m workers.dispatcher`. A message is deleted only after the work it asks for is
+recorded as follow-up rows, in the transaction that records the dispatch; until then SQS
+delivers it again, and every step is idempotent, so a second delivery changes nothing. The
+rows are sent to the broker right after commit, and by the relay until done. A message that
+cannot be understood goes to the dead-letter queue with its reason; the loop never stops
+for one.
 """
 
 from __future__ import annotations
@@ -11,16 +13,14 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-import uuid
 from collections.abc import Callable
 from enum import StrEnum
 from types import FrameType
 
-from sqlalchemy import update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from models.base import utcnow
-from models.db import session_factory
 from models.domain.lifecycle import OrderStatus
 from models.logs import configure_logging
 from models.messages import (
@@ -32,9 +32,12 @@ from models.messages import (
     parse_message,
 )
 from models.orders import Order
+from models.steps import follow_message
 from models.transitions import record_event
+from models.unit_of_work import Work
 from settings import get_settings
 from workers.adapters.sqs import OrdersQueue, Received
+from workers.context import get_context
 
 log = logging.getLogger(__name__)
 
@@ -62,34 +65,38 @@ class Dispatcher:
     def __init__(
         self,
         queue: OrdersQueue,
-        sessions: sessionmaker[Session],
-        start: Callable[[OrderMessage], None],
+        work: Work,
         *,
         wait_seconds: int,
         visibility_timeout: int,
+        follow: Callable[[Session, OrderMessage], None] = follow_message,
     ) -> None:
         self._queue = queue
-        self._sessions = sessions
-        self._start = start
+        self._work = work
+        self._follow = follow
         self._wait = wait_seconds
         self._visibility = visibility_timeout
         self.stopping = threading.Event()
 
-    def _status(self, order_id: uuid.UUID) -> str | None:
-        with self._sessions() as session:
-            order = session.get(Order, order_id)
-            return order.status if order else None
-
-    def _record_dispatch(self, order_id: uuid.UUID) -> None:
-        with self._sessions() as session, session.begin():
-            first = session.execute(
-                update(Order)
-                .where(Order.id == order_id, Order.dispatched_at.is_(None))
-                .values(dispatched_at=utcnow())
-                .returning(Order.id)
-            ).first()
-            if first:
-                record_event(session, order_id, "dispatched")
+    def _dispatch(self, session: Session, event: OrderMessage, status: str) -> Handled:
+        """Record the work the message asks for; whether it was new."""
+        order_id = event.order_id
+        if not isinstance(event, OrderPlaced):
+            self._follow(session, event)
+            return Handled.STARTED
+        if status != OrderStatus.RECEIVED:
+            return Handled.ALREADY_MOVING
+        first = session.execute(
+            update(Order)
+            .where(Order.id == order_id, Order.dispatched_at.is_(None))
+            .values(dispatched_at=utcnow())
+            .returning(Order.id)
+        ).first()
+        if first is None:
+            return Handled.ALREADY_MOVING
+        record_event(session, order_id, "dispatched")
+        self._follow(session, event)
+        return Handled.STARTED
 
     def _dead_letter(self, message: Received, reason: str, order_id: str | None = None) -> Handled:
         self._queue.dead_letter(message, reason)
@@ -105,24 +112,22 @@ class Dispatcher:
         except MalformedMessage as exc:
             return self._dead_letter(message, f"malformed: {exc}")
         order_id = str(event.order_id)
-        status = self._status(event.order_id)
+        with self._work() as session:
+            status = session.scalar(select(Order.status).where(Order.id == event.order_id))
+            wanted = AFTERMATH.get(type(event))
+            # Written in the transaction that made the change, so the status must match.
+            if status is None or (wanted is not None and status != wanted):
+                outcome = Handled.DEAD_LETTERED
+            else:
+                outcome = self._dispatch(session, event, status)
         if status is None:
             return self._dead_letter(message, f"unknown order {order_id}", order_id)
-        if not isinstance(event, OrderPlaced):
-            # Written in the transaction that made the change, so the status must match.
-            wanted = AFTERMATH[type(event)]
-            if status != wanted:
-                reason = f"order {order_id} is {status}, not {wanted}"
-                return self._dead_letter(message, reason, order_id)
-            self._start(event)
+        if outcome is Handled.DEAD_LETTERED:
+            reason = f"order {order_id} is {status}, not {wanted}"
+            return self._dead_letter(message, reason, order_id)
+        if outcome is Handled.STARTED:
             log.info("%s started", event.type, extra={"order_id": order_id})
-            return Handled.STARTED
-        if status != OrderStatus.RECEIVED:
-            return Handled.ALREADY_MOVING
-        self._start(event)
-        self._record_dispatch(event.order_id)
-        log.info("pipeline started", extra={"order_id": order_id})
-        return Handled.STARTED
+        return outcome
 
     def run_once(self) -> list[Handled]:
         """One long poll: handle up to ten messages, delete the handled ones in one call."""
@@ -154,15 +159,11 @@ class Dispatcher:
 
 def main() -> None:
     """Run the dispatcher with the configured queue, database and broker."""
-    # Imported here so the Dispatcher class itself needs no broker configuration.
-    from workers.tasks import start_pipeline  # noqa: PLC0415
-
     settings = get_settings()
     configure_logging(settings)
     dispatcher = Dispatcher(
         OrdersQueue.from_settings(settings, timeout=settings.sqs_wait_seconds + 10),
-        session_factory(settings.require_database_url()),
-        start_pipeline,
+        get_context().work,
         wait_seconds=settings.sqs_wait_seconds,
         visibility_timeout=settings.sqs_visibility_timeout,
     )

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.catalog import Product
-from models.fulfilment import Payment, Shipment
-from models.orders import Order
+from models.fulfilment import Notification, Payment, Shipment
+from models.orders import Order, OrderEvent
 from workers.charging import charge_key
 
 # Currencies whose minor unit is the whole unit (Stripe's list); every other one has cents.
@@ -93,6 +93,8 @@ class EmailView:
     failure_reason: str
     payment_attempts: int
     charge_key: str
+    # For operations: the newest failure recorded on the order, in one line.
+    problem: str = ""
 
 
 def _names(session: Session, order: Order) -> dict[str, str]:
@@ -124,6 +126,29 @@ def _shipments(session: Session, order: Order) -> tuple[ShipmentView, ...]:
     )
 
 
+# Timeline entries that record a failure operations must act on.
+PROBLEM_EVENTS = ("step_failed", "refund_failed", "shipping_failed")
+
+
+def _problem(session: Session, order: Order) -> str:
+    event = session.scalars(
+        select(OrderEvent)
+        .where(OrderEvent.order_id == order.id, OrderEvent.kind.in_(PROBLEM_EVENTS))
+        .order_by(OrderEvent.id.desc())
+        .limit(1)
+    ).first()
+    if event is not None:
+        task = event.detail.get("task")
+        return f"{task}: {event.detail.get('error')}" if task else str(event.detail.get("error"))
+    failed = session.scalars(
+        select(Notification)
+        .where(Notification.order_id == order.id, Notification.status == "failed")
+        .order_by(Notification.id.desc())
+        .limit(1)
+    ).first()
+    return f"the {failed.kind} email: {failed.last_error}" if failed is not None else ""
+
+
 def build_view(session: Session, order: Order) -> EmailView:
     """The view of the order for its emails."""
     names = _names(session, order)
@@ -152,4 +177,5 @@ def build_view(session: Session, order: Order) -> EmailView:
         failure_reason=failure_reason(payment.failure_code if payment else None),
         payment_attempts=payment.attempts if payment else 0,
         charge_key=charge_key(order.id),
+        problem=_problem(session, order),
     )

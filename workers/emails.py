@@ -27,11 +27,24 @@ SUBJECTS = {
     "refunded": "Your refund for order {short}",
     "payment_abandoned": "Payment abandoned for order {short}: the gateway stayed unreachable",
     "charged_after_abandon": "Order {short} was charged after its payment was abandoned",
+    "refund_failed": "Refund for order {short} failed: a person must return the money",
+    "shipping_failed": "Order {short} could not be shipped: its route is not served",
+    "mail_failed": "An email about order {short} could not be sent",
+    "step_failed": "Order {short} is stuck: a step failed for good",
 }
 
 KINDS = frozenset(SUBJECTS)
 # Mails about an order that go to operations, not to the customer.
-OPERATIONS_KINDS = frozenset({"payment_abandoned", "charged_after_abandon"})
+OPERATIONS_KINDS = frozenset(
+    {
+        "payment_abandoned",
+        "charged_after_abandon",
+        "refund_failed",
+        "shipping_failed",
+        "mail_failed",
+        "step_failed",
+    }
+)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "email"
 

@@ -1,24 +1,42 @@
-"""The notify step: one email per (order, kind), however often the task runs."""
+"""The notify step: one email per (order, kind), sent outside any lock, recorded at once.
+
+The sender claims the notification row in a short transaction, sends with nothing locked,
+and records `sent` in a new transaction the moment the server has accepted. SMTP cannot be
+exactly-once: a worker that dies between the server's acceptance and that record leaves a
+claim that another sender takes over once it is older than any send can take, and the mail
+goes out again with the same Message-ID, derived from (order, kind), so the duplicate is
+recognisably the same message. That moment is the only way to get two.
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
+from email.message import EmailMessage
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from models.base import utcnow
+from models.domain.backoff import backoff
+from models.follow_ups import TryLater, finish_current
 from models.fulfilment import Notification
 from models.orders import Order
+from models.steps import mail as mail_later
 from models.transitions import record_event
+from models.unit_of_work import Work
 from settings import Settings
 from workers.adapters.email import Mailer, MailRejected, MailTransient
 from workers.emails import OPERATIONS_KINDS, build_message, message_id, render
 
 log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12
+# Operations hear of a customer mail that could not be sent at all.
+MAIL_FAILED = "mail_failed"
 
 
 class Notified(StrEnum):
@@ -27,9 +45,15 @@ class Notified(StrEnum):
     SENT = "sent"
     ALREADY_SENT = "already_sent"
     REJECTED = "rejected"
+    FAILED = "failed"
 
 
-def _claim(session: Session, order: Order, kind: str, settings: Settings) -> None:
+def claim_timeout(settings: Settings) -> timedelta:
+    """How old a claim must be before it counts as left by a dead sender."""
+    return timedelta(seconds=settings.smtp_timeout * 3 + 30)
+
+
+def _ensure_row(session: Session, order: Order, kind: str, settings: Settings) -> None:
     session.execute(
         insert(Notification)
         .values(
@@ -48,51 +72,97 @@ def _claim(session: Session, order: Order, kind: str, settings: Settings) -> Non
     )
 
 
-def send_notification(
-    sessions: sessionmaker[Session],
-    mailer: Mailer,
-    settings: Settings,
-    order_id: uuid.UUID,
-    kind: str,
-) -> Notified:
-    """Send the `kind` email for the order unless it was sent; MailTransient propagates."""
-    with sessions() as session, session.begin():
+def _claim(
+    work: Work, settings: Settings, order_id: uuid.UUID, kind: str
+) -> tuple[EmailMessage, int] | Notified:
+    """Take the row for sending and build the message; or what became of it already."""
+    key = f"{order_id}:{kind}"
+    now = utcnow()
+    with work() as session:
         order = session.get(Order, order_id)
         if order is None:
             raise LookupError(f"no order {order_id}")
-        _claim(session, order, kind, settings)
-    transient: MailTransient | None = None
-    with sessions() as session, session.begin():
-        # The row lock makes a concurrent duplicate wait here and then find the mail sent.
-        note = session.scalars(
-            select(Notification)
-            .where(Notification.dedupe_key == f"{order_id}:{kind}")
-            .with_for_update()
-        ).one()
-        if note.status == "sent":
-            return Notified.ALREADY_SENT
-        if note.status == "rejected":
-            return Notified.REJECTED
-        order = session.get(Order, order_id)
-        assert order is not None
-        mail = render(session, order, kind)
-        message = build_message(
-            mail, sender=settings.mail_from, recipient=note.recipient, msgid=note.message_id
+        _ensure_row(session, order, kind, settings)
+        stale = and_(
+            Notification.status == "sending",
+            Notification.claimed_at < now - claim_timeout(settings),
         )
-        note.attempts += 1
-        try:
-            mailer.send(message)
-        except MailRejected as exc:
-            note.status, note.last_error = "rejected", str(exc)[:500]
-            log.error("mail rejected: %s", exc, extra={"order_id": str(order_id), "kind": kind})
-            return Notified.REJECTED
-        except MailTransient as exc:
-            note.last_error = str(exc)[:500]
-            transient = exc
-        else:
-            note.status, note.sent_at = "sent", utcnow()
+        claimed = session.execute(
+            update(Notification)
+            .where(Notification.dedupe_key == key, or_(Notification.status == "pending", stale))
+            .values(status="sending", claimed_at=now, attempts=Notification.attempts + 1)
+            .returning(Notification.recipient, Notification.message_id, Notification.attempts)
+        ).first()
+        if claimed is None:
+            status = session.scalar(
+                select(Notification.status).where(Notification.dedupe_key == key)
+            )
+            if status == "sending":
+                # Another sender holds it now: look again once its claim could have run out.
+                raise TryLater(
+                    "another sender holds the mail", delay=claim_timeout(settings).total_seconds()
+                )
+            finish_current(session)
+            return Notified.ALREADY_SENT if status == "sent" else Notified(str(status))
+        recipient, msgid, attempts = claimed
+        message = build_message(
+            render(session, order, kind),
+            sender=settings.mail_from,
+            recipient=recipient,
+            msgid=msgid,
+        )
+    return message, attempts
+
+
+def _end(
+    work: Work, order_id: uuid.UUID, kind: str, *, status: str, error: str | None = None
+) -> None:
+    key = f"{order_id}:{kind}"
+    with work() as session:
+        session.execute(
+            update(Notification)
+            .where(Notification.dedupe_key == key, Notification.status == "sending")
+            .values(
+                status=status,
+                last_error=error[:500] if error else None,
+                sent_at=utcnow() if status == "sent" else None,
+            )
+        )
+        if status == "sent":
             record_event(session, order_id, "notified", detail={"kind": kind})
-    if transient is not None:
-        raise transient
+        elif status == "failed" and kind not in OPERATIONS_KINDS:
+            mail_later(session, order_id, MAIL_FAILED)
+        finish_current(session)
+
+
+def send_notification(
+    work: Work, mailer: Mailer, settings: Settings, order_id: uuid.UUID, kind: str
+) -> Notified:
+    """Send the `kind` email for the order unless it was sent; TryLater while the server is away."""
+    claimed = _claim(work, settings, order_id, kind)
+    if isinstance(claimed, Notified):
+        return claimed
+    message, attempts = claimed
+    key = f"{order_id}:{kind}"
+    try:
+        mailer.send(message)
+    except MailRejected as exc:
+        _end(work, order_id, kind, status="rejected", error=str(exc))
+        log.error("mail rejected: %s", exc, extra={"order_id": str(order_id), "kind": kind})
+        return Notified.REJECTED
+    except MailTransient as exc:
+        if attempts >= MAX_ATTEMPTS:
+            _end(work, order_id, kind, status="failed", error=str(exc))
+            log.error("mail failed for good: %s", exc, extra={"order_id": str(order_id)})
+            return Notified.FAILED
+        with work() as session:
+            # Given back, so the next attempt (or a sender in another worker) can claim it.
+            session.execute(
+                update(Notification)
+                .where(Notification.dedupe_key == key, Notification.status == "sending")
+                .values(status="pending", last_error=str(exc)[:500])
+            )
+        raise TryLater(str(exc), delay=backoff(attempts, base=2, cap=300)) from exc
+    _end(work, order_id, kind, status="sent")
     log.info("mail sent: %s", kind, extra={"order_id": str(order_id)})
     return Notified.SENT

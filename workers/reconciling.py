@@ -1,8 +1,13 @@
-"""Abandoned payments checked again later: a charge the gateway took after all is refunded.
+"""Reconciliation: money checked against the orders, and against the gateway when it was unknown.
 
-A payment is abandoned when the gateway stayed unreachable; the customer was told they
-were not charged. Stripe's search can lag new charges, so the check runs once the lag
-has passed, and any charge it finds goes back through the refund step.
+Two sweeps, both idempotent:
+
+- Payments whose charge outcome we never learnt (given up while the gateway was away, or
+  cancelled in flight) are checked again once the gateway's search has caught up; a charge
+  found then is refunded and operations are told.
+- Every payment that holds money, or may, for an order that will not be fulfilled is
+  settled (workers/settling.py), and every refund still owed is asked for again. Each of
+  these already has a follow-up row; the sweep is the net under the net.
 """
 
 from __future__ import annotations
@@ -11,32 +16,37 @@ import logging
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import and_, or_, select, update
 
 from models.base import utcnow
+from models.follow_ups import later
 from models.fulfilment import Payment
+from models.orders import Order
+from models.steps import REFUND, SETTLE_PAYMENT, mail
 from models.transitions import record_event
+from models.unit_of_work import Work
 from workers.adapters.payments import PaymentGateway
-from workers.charging import GATEWAY_UNAVAILABLE
+from workers.charging import GATEWAY_UNAVAILABLE, NOT_FULFILLED
+from workers.settling import CANCELLED_IN_FLIGHT
 
 log = logging.getLogger(__name__)
 
 # Search results can trail a charge by up to an hour; idempotency keys live 24 hours.
 SETTLE = timedelta(minutes=65)
 WINDOW = timedelta(hours=24)
+UNKNOWN_OUTCOMES = (GATEWAY_UNAVAILABLE, CANCELLED_IN_FLIGHT)
 
 
-def due(sessions: sessionmaker[Session], limit: int = 100) -> list[uuid.UUID]:
-    """Abandoned payments old enough for the gateway to know, and not yet checked."""
+def due(work: Work, limit: int = 100) -> list[uuid.UUID]:
+    """Payments of unknown outcome old enough for the gateway to know, and not yet checked."""
     now = utcnow()
-    with sessions() as session:
+    with work.sessions() as session:
         return list(
             session.scalars(
                 select(Payment.order_id)
                 .where(
                     Payment.status == "failed",
-                    Payment.failure_code == GATEWAY_UNAVAILABLE,
+                    Payment.failure_code.in_(UNKNOWN_OUTCOMES),
                     Payment.reconciled_at.is_(None),
                     Payment.updated_at < now - SETTLE,
                     Payment.updated_at > now - WINDOW,
@@ -46,13 +56,11 @@ def due(sessions: sessionmaker[Session], limit: int = 100) -> list[uuid.UUID]:
         )
 
 
-def reconcile(
-    sessions: sessionmaker[Session], gateway: PaymentGateway, order_id: uuid.UUID
-) -> bool:
-    """Check one abandoned payment; True when a late charge was found and queued for refund."""
+def reconcile(work: Work, gateway: PaymentGateway, order_id: uuid.UUID) -> bool:
+    """Check one payment of unknown outcome; True when a late charge was found and refunded."""
     found = gateway.find_charge(order_id=str(order_id))
     charge_id = found.gateway_id if found is not None and found.status == "succeeded" else None
-    with sessions() as session, session.begin():
+    with work() as session:
         values: dict[str, object] = {"reconciled_at": utcnow()}
         if charge_id is not None:
             values |= {"status": "refund_pending", "gateway_id": charge_id}
@@ -69,7 +77,33 @@ def reconcile(
         if moved is None or charge_id is None:
             return False
         record_event(session, order_id, "charged_after_abandon", detail={"payment": charge_id})
+        later(session, REFUND, str(order_id))
+        mail(session, order_id, "charged_after_abandon")
     log.error(
-        "an abandoned payment was charged after all; refunding", extra={"order_id": str(order_id)}
+        "a payment of unknown outcome was charged after all; refunding",
+        extra={"order_id": str(order_id)},
     )
     return True
+
+
+def owed(work: Work, *, older_than: timedelta, limit: int = 200) -> int:
+    """Ask again for every settlement and refund still owed; how many were asked for."""
+    cutoff = utcnow() - older_than
+    holds_money = or_(
+        Payment.status == "succeeded", and_(Payment.status == "pending", Payment.attempts > 0)
+    )
+    with work() as session:
+        unsettled = session.scalars(
+            select(Payment.order_id)
+            .join(Order, Order.id == Payment.order_id)
+            .where(holds_money, Order.status.in_(NOT_FULFILLED), Payment.updated_at < cutoff)
+            .limit(limit)
+        ).all()
+        refunds = session.scalars(
+            select(Payment.order_id)
+            .where(Payment.status == "refund_pending", Payment.updated_at < cutoff)
+            .limit(limit)
+        ).all()
+        asked = [later(session, SETTLE_PAYMENT, str(o)) for o in unsettled]
+        asked += [later(session, REFUND, str(o)) for o in refunds]
+    return sum(1 for follow_up in asked if follow_up is not None)

@@ -1,4 +1,10 @@
-"""The refund step: money back for a cancelled order, exactly once, however often it runs."""
+"""The refund step: money back for an order that will not be fulfilled, exactly once.
+
+The gateway key is derived from the order, so however often the step runs, at once or after
+a crash, the gateway refunds once. A refund the gateway refuses for good ends in
+`refund_failed` with one notice to operations; one it cannot reach is tried again with
+backoff, and after `MAX_ATTEMPTS` is treated the same way, so no failure is re-driven forever.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +12,20 @@ import logging
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import update
 
 from models.base import utcnow
+from models.domain.backoff import backoff
+from models.follow_ups import TryLater, finish_current
 from models.fulfilment import Payment
+from models.steps import mail
 from models.transitions import record_event
-from workers.adapters.payments import PaymentGateway
+from models.unit_of_work import Work
+from workers.adapters.payments import PaymentGateway, PaymentRejected, PaymentUnavailable
 
 log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12
 
 
 class Refunded(StrEnum):
@@ -22,6 +33,7 @@ class Refunded(StrEnum):
 
     REFUNDED = "refunded"
     NOTHING_TO_REFUND = "nothing_to_refund"
+    FAILED = "failed"
 
 
 def refund_key(order_id: uuid.UUID) -> str:
@@ -29,23 +41,48 @@ def refund_key(order_id: uuid.UUID) -> str:
     return f"order-{order_id}-refund"
 
 
-def refund_order(
-    sessions: sessionmaker[Session], gateway: PaymentGateway, order_id: uuid.UUID
-) -> Refunded:
-    """Refund a payment marked for refund; PaymentUnavailable propagates for retry."""
-    with sessions() as session:
-        intent = session.scalar(
-            select(Payment.gateway_id).where(
-                Payment.order_id == order_id, Payment.status == "refund_pending"
-            )
+def _give_up(work: Work, order_id: uuid.UUID, error: str) -> Refunded:
+    with work() as session:
+        moved = session.execute(
+            update(Payment)
+            .where(Payment.order_id == order_id, Payment.status == "refund_pending")
+            .values(status="refund_failed", failure_message=error[:500], updated_at=utcnow())
+            .returning(Payment.id)
+        ).first()
+        if moved is not None:
+            record_event(session, order_id, "refund_failed", detail={"error": error[:300]})
+            mail(session, order_id, "refund_failed")
+        finish_current(session)
+    log.error("refund failed for good: %s", error, extra={"order_id": str(order_id)})
+    return Refunded.FAILED
+
+
+def refund_order(work: Work, gateway: PaymentGateway, order_id: uuid.UUID) -> Refunded:
+    """Refund a payment marked for refund; TryLater while the gateway cannot be reached."""
+    with work() as session:
+        claimed = session.execute(
+            update(Payment)
+            .where(Payment.order_id == order_id, Payment.status == "refund_pending")
+            .values(refund_attempts=Payment.refund_attempts + 1)
+            .returning(Payment.gateway_id, Payment.refund_attempts)
+        ).first()
+        intent: str | None = claimed[0] if claimed is not None else None
+        if claimed is None or intent is None:
+            finish_current(session)
+            return Refunded.NOTHING_TO_REFUND
+        attempts = int(claimed[1])
+    try:
+        # The key makes the gateway refund once even when two of these run at the same moment.
+        refund_id = gateway.refund(
+            idempotency_key=refund_key(order_id), payment_intent_id=intent, order_id=str(order_id)
         )
-    if intent is None:
-        return Refunded.NOTHING_TO_REFUND
-    # The key makes the gateway refund once even when two of these run at the same moment.
-    refund_id = gateway.refund(
-        idempotency_key=refund_key(order_id), payment_intent_id=intent, order_id=str(order_id)
-    )
-    with sessions() as session, session.begin():
+    except PaymentRejected as exc:
+        return _give_up(work, order_id, f"the gateway refused the refund: {exc}")
+    except PaymentUnavailable as exc:
+        if attempts >= MAX_ATTEMPTS:
+            return _give_up(work, order_id, f"the gateway stayed unreachable: {exc}")
+        raise TryLater(str(exc), delay=backoff(attempts, base=2, cap=300)) from exc
+    with work() as session:
         moved = session.execute(
             update(Payment)
             .where(Payment.order_id == order_id, Payment.status == "refund_pending")
@@ -54,10 +91,10 @@ def refund_order(
             )
             .returning(Payment.amount)
         ).first()
-        if moved is None:
-            return Refunded.NOTHING_TO_REFUND
-        record_event(
-            session, order_id, "refunded", detail={"refund": refund_id, "amount": moved[0]}
-        )
+        if moved is not None:
+            detail = {"refund": refund_id, "amount": moved[0]}
+            record_event(session, order_id, "refunded", detail=detail)
+            mail(session, order_id, "refunded")
+        finish_current(session)
     log.info("refunded %s", refund_id, extra={"order_id": str(order_id)})
-    return Refunded.REFUNDED
+    return Refunded.REFUNDED if moved is not None else Refunded.NOTHING_TO_REFUND

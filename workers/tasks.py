@@ -1,32 +1,36 @@
-"""Thin Celery tasks: decode ids, call the step, map failures to retry or fail, enqueue the next."""
+"""Thin Celery tasks: decode ids, call the step; the step records what follows it.
+
+No task sends another. Each step writes its follow-ups (the next step, each mail, a refund)
+as rows in the transaction of its change; they are sent right after commit and by the relay
+until done (workers/follow_ups.py). Failures map onto those rows (workers/step_task.py).
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 from typing import Any
 
-from celery import Task
-
-from models.domain.backoff import backoff
-from models.messages import OrderCancelled, OrderDelivered, OrderMessage
+from models import steps
 from workers import maintenance, reconciling
-from workers.adapters.email import MailTransient
 from workers.adapters.payments import PaymentUnavailable
-from workers.adapters.sqs import OrdersQueue
 from workers.alerting import send_low_stock_alert
-from workers.allocating import Allocated, AllocationContended, allocate_order, fill_backorders
+from workers.allocating import AllocationContended, allocate_order, fill_backorders
 from workers.app import app
-from workers.charging import Charged, charge_order, give_up
+from workers.charging import charge_order
 from workers.context import get_context
 from workers.errors import TRANSIENT_DB_ERRORS
+from workers.follow_ups import relay
 from workers.notifying import send_notification
-from workers.refunding import Refunded, refund_order
-from workers.shipping import Shipped, ship_order
+from workers.refunding import refund_order
+from workers.settling import settle_payment
+from workers.shipping import ship_order
+from workers.step_task import StepTask, tell_operations
 
 log = logging.getLogger(__name__)
 
-# Retries stay far inside the broker's visibility timeout: 8 tries, at most 60 s apart.
+# Database trouble and lost stock races: Celery tries again soon (the row's lease is the net).
 RETRY: dict[str, Any] = {
     "autoretry_for": (*TRANSIENT_DB_ERRORS, AllocationContended),
     "retry_backoff": 1,
@@ -34,187 +38,115 @@ RETRY: dict[str, Any] = {
     "retry_jitter": True,
     "max_retries": 8,
 }
+STEP: dict[str, Any] = {"base": StepTask, **RETRY}
 
 
-FOLLOW_UP = {
-    Allocated.REJECTED: "rejected",
-    Allocated.BACKORDERED: "backordered",
-}
-
-
-@app.task(name="fulfillment.allocate", **RETRY)
+@app.task(name=steps.ALLOCATE, **STEP)
 def allocate(order_id: str) -> str:
     """Reserve stock for the order, then charge it, hold it, or tell the customer why not."""
     ctx = get_context()
-    result = allocate_order(ctx.sessions, ctx.directory, ctx.settings, uuid.UUID(order_id))
-    if result.outcome is Allocated.ALLOCATED:
-        charge.delay(order_id)
-    elif kind := FOLLOW_UP.get(result.outcome):
-        notify.delay(order_id, kind)
-    for alert_id in result.alert_ids:
-        alert_low_stock.delay(alert_id)
-    return result.outcome.value
+    return allocate_order(ctx.work, ctx.directory, ctx.settings, uuid.UUID(order_id)).outcome.value
+
+
+@app.task(name=steps.CHARGE, **STEP)
+def charge(order_id: str) -> str:
+    """Take payment; the step asks for a retry while the gateway is away, then gives up."""
+    ctx = get_context()
+    return charge_order(ctx.work, ctx.gateway, uuid.UUID(order_id)).value
+
+
+@app.task(name=steps.SETTLE_PAYMENT, **STEP)
+def settle_payment_task(order_id: str) -> str:
+    """Make an order's money match its fate: refund a charge it will not be fulfilled for."""
+    ctx = get_context()
+    return settle_payment(ctx.work, ctx.gateway, uuid.UUID(order_id)).value
+
+
+@app.task(name=steps.REFUND, **STEP)
+def refund(order_id: str) -> str:
+    """Give the money back, once; retried while the gateway is away, then ended."""
+    ctx = get_context()
+    return refund_order(ctx.work, ctx.gateway, uuid.UUID(order_id)).value
+
+
+@app.task(name=steps.SHIP, **STEP)
+def ship(order_id: str) -> str:
+    """Create the shipments, then tell the customer how to track them."""
+    ctx = get_context()
+    return ship_order(ctx.work, ctx.carriers, uuid.UUID(order_id)).value
+
+
+@app.task(name=steps.NOTIFY, **STEP)
+def notify(order_id: str, kind: str) -> str:
+    """Send one email about the order, once."""
+    ctx = get_context()
+    return send_notification(ctx.work, ctx.mailer, ctx.settings, uuid.UUID(order_id), kind).value
+
+
+@app.task(name=steps.ALERT_LOW_STOCK, **STEP)
+def alert_low_stock(alert_id: int) -> bool:
+    """Tell operations, once, that a product is running low in a warehouse."""
+    ctx = get_context()
+    return send_low_stock_alert(ctx.work, ctx.mailer, ctx.settings, alert_id)
+
+
+# Periodic tasks, sent by beat: each expires before the next is sent, so a worker that was
+# down does not come back to a pile of them.
+
+
+@app.task(name="fulfillment.relay_outbox", **RETRY)
+def relay_outbox() -> int:
+    """Publish every follow-up due and not done: the guarantee behind publishing after commit."""
+    ctx = get_context()
+    return relay(
+        ctx.work.sessions,
+        ctx.relay_publisher,
+        lease_seconds=ctx.settings.follow_up_lease_seconds,
+        on_give_up=lambda session, row: tell_operations(
+            session,
+            row.payload.get("task", row.topic),
+            tuple(row.payload.get("args", ())),
+            "never ended",
+        ),
+    )
 
 
 @app.task(name="fulfillment.retry_backorders", **RETRY)
 def retry_backorders() -> int:
     """Give arriving stock to held orders, oldest first; how many could now be allocated."""
     ctx = get_context()
-    allocated = 0
-    for order_id, result in fill_backorders(ctx.sessions, ctx.directory, ctx.settings):
-        for alert_id in result.alert_ids:
-            alert_low_stock.delay(alert_id)
-        if result.outcome is Allocated.ALLOCATED:
-            allocated += 1
-            notify.delay(str(order_id), "back_in_stock")
-            charge.delay(str(order_id))
-    return allocated
-
-
-@app.task(
-    name="fulfillment.alert_low_stock",
-    **{**RETRY, "autoretry_for": (*TRANSIENT_DB_ERRORS, MailTransient)},
-)
-def alert_low_stock(alert_id: int) -> bool:
-    """Tell operations, once, that a product is running low in a warehouse."""
-    ctx = get_context()
-    return send_low_stock_alert(ctx.sessions, ctx.mailer, ctx.settings, alert_id)
+    filled = fill_backorders(ctx.work, ctx.directory, ctx.settings)
+    return sum(1 for _, result in filled if result.outcome.value == "allocated")
 
 
 @app.task(name="fulfillment.sweep_low_stock_alerts", **RETRY)
 def sweep_low_stock_alerts() -> int:
-    """Send alerts opened outside the pipeline (stock set by an admin) or whose send was lost."""
-    ids = maintenance.unsent_low_stock_alerts(get_context().sessions)
-    for alert_id in ids:
-        alert_low_stock.delay(alert_id)
-    return len(ids)
-
-
-@app.task(name="fulfillment.charge", bind=True, **RETRY)
-def charge(self: Task[Any, Any], order_id: str) -> str:
-    """Take payment; retry what is transient, give up cleanly when attempts run out."""
+    """Ask again for alerts nobody has told operations about (a lost row, a bug)."""
     ctx = get_context()
-    key = uuid.UUID(order_id)
-    try:
-        outcome = charge_order(ctx.sessions, ctx.gateway, key)
-    except PaymentUnavailable as exc:
-        if self.request.retries < RETRY["max_retries"]:
-            raise self.retry(exc=exc, countdown=backoff(self.request.retries, cap=60)) from exc
-        outcome = give_up(ctx.sessions, ctx.gateway, key, str(exc))
-    _after_charge(order_id, outcome)
-    return outcome.value
-
-
-def _after_charge(order_id: str, outcome: Charged) -> None:
-    if outcome is Charged.PAID:
-        notify.delay(order_id, "paid")
-        ship.delay(order_id)
-    elif outcome is Charged.REFUND_NEEDED:
-        refund.delay(order_id)
-    elif outcome in (Charged.DECLINED, Charged.ABANDONED):
-        notify.delay(order_id, "payment_failed")
-    if outcome is Charged.ABANDONED:
-        # The customer hears it failed; operations hear the gateway stayed unreachable.
-        notify.delay(order_id, "payment_abandoned")
-
-
-@app.task(name="fulfillment.ship", **RETRY)
-def ship(order_id: str) -> str:
-    """Create the shipments, then tell the customer how to track them."""
-    ctx = get_context()
-    outcome = ship_order(ctx.sessions, ctx.carriers, uuid.UUID(order_id))
-    if outcome is Shipped.SHIPPED:
-        notify.delay(order_id, "shipped")
-    return outcome.value
-
-
-@app.task(
-    name="fulfillment.notify",
-    **{**RETRY, "autoretry_for": (*TRANSIENT_DB_ERRORS, MailTransient)},
-)
-def notify(order_id: str, kind: str) -> str:
-    """Send one email about the order, once."""
-    ctx = get_context()
-    return send_notification(
-        ctx.sessions, ctx.mailer, ctx.settings, uuid.UUID(order_id), kind
-    ).value
-
-
-def start_pipeline(message: OrderMessage) -> None:
-    """Start what the message asks for: fulfil, refund a cancellation, or announce a delivery."""
-    order_id = str(message.order_id)
-    if isinstance(message, OrderDelivered):
-        notify.delay(order_id, "delivered")
-        return
-    if isinstance(message, OrderCancelled):
-        notify.delay(order_id, "cancelled")
-        refund.delay(order_id)
-        return
-    notify.delay(order_id, "received")
-    allocate.delay(order_id)
-
-
-@app.task(name="fulfillment.refund", bind=True, **RETRY)
-def refund(self: Task[Any, Any], order_id: str) -> str:
-    """Give a cancelled order's money back, once; retry while the gateway is unreachable."""
-    ctx = get_context()
-    try:
-        outcome = refund_order(ctx.sessions, ctx.gateway, uuid.UUID(order_id))
-    except PaymentUnavailable as exc:
-        raise self.retry(exc=exc, countdown=backoff(self.request.retries, cap=60)) from exc
-    if outcome is Refunded.REFUNDED:
-        notify.delay(order_id, "refunded")
-    return outcome.value
-
-
-STEPS = {"allocate": allocate, "charge": charge, "ship": ship}
-
-
-@app.task(name="fulfillment.relay_outbox", **RETRY)
-def relay_outbox() -> int:
-    """Publish outbox rows the intake could not."""
-    ctx = get_context()
-    queue = OrdersQueue.from_settings(ctx.settings, timeout=ctx.settings.sqs_publish_timeout)
-    return maintenance.relay_outbox(
-        ctx.sessions, queue, grace_seconds=ctx.settings.outbox_relay_grace_seconds
-    )
+    return maintenance.unsent_low_stock_alerts(ctx.work, sla_seconds=ctx.settings.step_sla_seconds)
 
 
 @app.task(name="fulfillment.watchdog", **RETRY)
 def watchdog() -> int:
-    """Re-dispatch orders and emails that stopped moving; every step is idempotent."""
+    """Re-drive orders that stopped moving with nothing pending for them."""
     ctx = get_context()
-    sla = ctx.settings.step_sla_seconds
-    stuck = maintenance.stuck_orders(ctx.sessions, sla_seconds=sla)
-    for order_id, step in stuck:
-        STEPS[step].delay(str(order_id))
-    unsent = maintenance.unsent_notifications(ctx.sessions, sla_seconds=sla)
-    for order_id, kind in unsent:
-        notify.delay(str(order_id), kind)
-    refunds = maintenance.pending_refunds(ctx.sessions, sla_seconds=sla)
-    for order_id in refunds:
-        refund.delay(str(order_id))
-    return len(stuck) + len(unsent) + len(refunds)
+    return len(maintenance.stuck_orders(ctx.work, sla_seconds=ctx.settings.step_sla_seconds))
 
 
-@app.task(name="fulfillment.reconcile_abandoned_payments", **RETRY)
-def reconcile_abandoned_payments() -> int:
-    """Refund any charge the gateway took for a payment we gave up on; how many were found."""
+@app.task(name="fulfillment.reconcile_payments", **RETRY)
+def reconcile_payments() -> int:
+    """Check money against orders and, where the outcome was unknown, against the gateway."""
     ctx = get_context()
-    found = 0
-    for order_id in reconciling.due(ctx.sessions):
+    asked = reconciling.owed(ctx.work, older_than=timedelta(seconds=ctx.settings.step_sla_seconds))
+    for order_id in reconciling.due(ctx.work):
         try:
-            late = reconciling.reconcile(ctx.sessions, ctx.gateway, order_id)
+            reconciling.reconcile(ctx.work, ctx.gateway, order_id)
         except PaymentUnavailable:
             break  # still unreachable: the next round tries again
-        if late:
-            found += 1
-            refund.delay(str(order_id))
-            notify.delay(str(order_id), "charged_after_abandon")
-    return found
+    return asked
 
 
 @app.task(name="fulfillment.expire_idempotency_keys", **RETRY)
 def expire_idempotency_keys() -> int:
     """Drop stored responses older than their expiry."""
-    return maintenance.expire_idempotency_keys(get_context().sessions)
+    return maintenance.expire_idempotency_keys(get_context().work)

@@ -74,7 +74,7 @@ def cancel(order_id: str) -> Response:
     except ValidationError as exc:
         raise from_validation_error(exc) from None
     rt = runtime()
-    with rt.sessions() as session, session.begin():
+    with rt.work() as session:
         try:
             done = cancel_order(
                 session, key, reason=wanted.reason, actor=str(g.admin_subject), now=utcnow()
@@ -83,8 +83,6 @@ def cancel(order_id: str) -> Response:
             raise Problem(404, "Order not found") from None
         except CannotCancel as exc:
             raise Problem(409, "Order cannot be cancelled", detail=str(exc)) from None
-    if done.outbox_id is not None and done.message is not None:
-        rt.publish_after_commit(done.outbox_id, str(key), done.message)
     response = jsonify(
         {
             "order_id": str(key),

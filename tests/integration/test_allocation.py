@@ -16,6 +16,7 @@ from models.catalog import Stock
 from models.directory import WarehouseDirectory
 from models.fulfilment import Allocation, AllocationReceipt
 from models.orders import Order
+from models.unit_of_work import Work
 from settings import Settings
 from tests.factories import (
     CHICAGO,
@@ -40,7 +41,9 @@ def allocate(
     sessions: sessionmaker[Session], directory: WarehouseDirectory, settings: Settings
 ) -> Callable[..., AllocationResult]:
     def run(order_id: uuid.UUID, **overrides: Any) -> AllocationResult:
-        return allocate_order(sessions, directory, settings.model_copy(update=overrides), order_id)
+        return allocate_order(
+            Work(sessions), directory, settings.model_copy(update=overrides), order_id
+        )
 
     return run
 
@@ -171,14 +174,14 @@ def test_backorders_are_held_and_filled_in_arrival_order_when_stock_arrives(
     assert allocate(second, shortage_policy="backorder").outcome is Allocated.BACKORDERED
 
     restock(sessions, newark, bed, 3)
-    filled = dict(fill_backorders(sessions, directory, backorder))
+    filled = dict(fill_backorders(Work(sessions), directory, backorder))
 
     assert filled[first].outcome is Allocated.ALLOCATED
     assert filled[second].outcome is Allocated.STILL_SHORT
     assert (status(sessions, first), status(sessions, second)) == ("allocated", "backordered")
 
     restock(sessions, newark, bed, 5)
-    filled = dict(fill_backorders(sessions, directory, backorder))
+    filled = dict(fill_backorders(Work(sessions), directory, backorder))
 
     assert filled[second].outcome is Allocated.ALLOCATED
     assert stock_of(sessions, newark, bed) == (5, 5)

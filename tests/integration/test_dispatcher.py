@@ -14,11 +14,12 @@ from models.base import utcnow
 from models.infra import Outbox
 from models.messages import OrderCancelled, OrderMessage, OrderPlaced, parse_order_placed
 from models.orders import Order, OrderEvent
+from models.unit_of_work import Work
 from settings import Settings
 from tests.factories import add_product, order_body
 from workers.adapters.sqs import OrdersQueue, sqs_client
 from workers.dispatcher import Dispatcher, Handled
-from workers.maintenance import relay_outbox
+from workers.follow_ups import MessagePublisher, relay
 
 
 @pytest.fixture
@@ -38,14 +39,30 @@ class Starts:
         self.started: list[str] = []
         self.failing = False
 
-    def __call__(self, message: OrderMessage) -> None:
+    def __call__(self, session: Session, message: OrderMessage) -> None:
         if self.failing:
-            raise ConnectionError("broker unreachable")
+            raise ConnectionError("database unreachable")
         self.started.append(str(message.order_id))
 
 
 def dispatcher(queue: OrdersQueue, sessions: sessionmaker[Session], starts: Starts) -> Dispatcher:
-    return Dispatcher(queue, sessions, starts, wait_seconds=1, visibility_timeout=1)
+    return Dispatcher(queue, Work(sessions), wait_seconds=1, visibility_timeout=1, follow=starts)
+
+
+def relay_messages(sessions: sessionmaker[Session], queue: OrdersQueue) -> int:
+    """One round of the relay, publishing messages to `queue`."""
+    publisher = MessagePublisher(queue, sessions)
+    return relay(sessions, publisher, lease_seconds=30, on_give_up=lambda *_: None)
+
+
+def unpublish(sessions: sessionmaker[Session], order_id: str) -> None:
+    """Make the order's message look as if the intake never got it to SQS."""
+    with sessions() as session, session.begin():
+        session.execute(
+            update(Outbox)
+            .where(Outbox.message_key == order_id)
+            .values(done_at=None, published_at=None, due_at=utcnow())
+        )
 
 
 def placed_order(client: FlaskClient, sessions: sessionmaker[Session]) -> str:
@@ -70,8 +87,8 @@ def test_a_placed_order_starts_the_pipeline_once_and_its_message_is_deleted(
 
     outcomes = dispatcher(private_queue, sessions, starts).run_once()
 
-    assert outcomes == [Handled.STARTED, Handled.STARTED]
-    assert starts.started == [order_id, order_id]
+    assert outcomes == [Handled.STARTED, Handled.ALREADY_MOVING]
+    assert starts.started == [order_id]
     assert private_queue.receive(wait_seconds=2, visibility_timeout=1) == []
     with sessions() as session:
         order = session.get(Order, uuid.UUID(order_id))
@@ -167,13 +184,10 @@ def test_the_relay_publishes_what_the_intake_could_not(
     private_queue: OrdersQueue,
 ) -> None:
     order_id = placed_order(client, sessions)
-    with sessions() as session, session.begin():
-        session.execute(
-            update(Outbox).where(Outbox.message_key == order_id).values(published_at=None)
-        )
+    unpublish(sessions, order_id)
 
-    published = relay_outbox(sessions, private_queue, grace_seconds=0)
-    again = relay_outbox(sessions, private_queue, grace_seconds=0)
+    published = relay_messages(sessions, private_queue)
+    again = relay_messages(sessions, private_queue)
 
     assert published >= 1
     assert again == 0
@@ -182,33 +196,35 @@ def test_the_relay_publishes_what_the_intake_could_not(
     with sessions() as session:
         row = session.scalars(select(Outbox).where(Outbox.message_key == order_id)).one()
         assert row.published_at is not None
+        assert row.done_at is not None
 
 
 def test_the_relay_keeps_rows_while_sqs_is_down(
     client: FlaskClient, sessions: sessionmaker[Session], settings: Settings
 ) -> None:
     order_id = placed_order(client, sessions)
-    with sessions() as session, session.begin():
-        session.execute(
-            update(Outbox).where(Outbox.message_key == order_id).values(published_at=None)
-        )
+    unpublish(sessions, order_id)
     down = OrdersQueue.from_settings(
         settings.model_copy(update={"sqs_endpoint_url": "http://127.0.0.1:9"}),
         timeout=0.5,
         attempts=1,
     )
 
-    assert relay_outbox(sessions, down, grace_seconds=0) == 0
+    relay_messages(sessions, down)
 
     with sessions() as session:
         row = session.scalars(select(Outbox).where(Outbox.message_key == order_id)).one()
-        assert row.published_at is None
-        # The relay stops at the first failure: the oldest waiting row carries the error.
-        oldest = session.scalars(
-            select(Outbox).where(Outbox.published_at.is_(None)).order_by(Outbox.id).limit(1)
+        # Still owed, leased for a later round, and the first failure says why.
+        assert row.done_at is None
+        assert row.attempts >= 1
+        assert row.due_at > utcnow()
+        failed = session.scalars(
+            select(Outbox)
+            .where(Outbox.done_at.is_(None), Outbox.last_error.is_not(None))
+            .order_by(Outbox.id.desc())
+            .limit(1)
         ).one()
-        assert oldest.attempts >= 1
-        assert oldest.last_error
+        assert failed.last_error
 
 
 def test_a_cancellation_message_starts_the_refund_and_a_stale_one_is_dead_lettered(

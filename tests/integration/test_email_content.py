@@ -47,7 +47,7 @@ def add_payment(context: Context, order_id: uuid.UUID, **values: object) -> None
 
 def send(context: Context, mailbox: Mailbox, order_id: uuid.UUID, kind: str) -> Message:
     """Send the kind's mail for the order; the message the SMTP server received."""
-    notified = send_notification(context.sessions, context.mailer, context.settings, order_id, kind)
+    notified = send_notification(context.work, context.mailer, context.settings, order_id, kind)
     assert notified is Notified.SENT
     msgid = f"<{kind}.{order_id}@fulfillment.example>"
     (message,) = [

@@ -12,6 +12,7 @@ from models.alerts import check_low_stock
 from models.catalog import Stock, StockAlert
 from models.inventory import InventoryError, adjust_stock, increased, set_stock
 from models.stock_import import ImportRejected, import_stock_csv
+from models.unit_of_work import Work
 from settings import Settings
 from tests.admin_support import Shelf, movements_of, new_shelf
 from tests.factories import stock_of
@@ -196,7 +197,7 @@ def test_operations_get_one_low_stock_email_even_when_two_workers_send_it_at_onc
     results: list[bool] = []
 
     def send() -> None:
-        results.append(send_low_stock_alert(sessions, mailer, settings, alert_id))
+        results.append(send_low_stock_alert(Work(sessions), mailer, settings, alert_id))
 
     threads = [threading.Thread(target=send) for _ in range(2)]
     for thread in threads:
@@ -211,4 +212,4 @@ def test_operations_get_one_low_stock_email_even_when_two_workers_send_it_at_onc
     assert received[0]["To"] == settings.operations_email
     assert received[0]["Message-ID"].startswith(f"<low-stock.{alert_id}@")
     assert f"Test {shelf.article_number}" in str(received[0].get_payload())
-    assert send_low_stock_alert(sessions, mailer, settings, alert_id) is False
+    assert send_low_stock_alert(Work(sessions), mailer, settings, alert_id) is False

@@ -22,13 +22,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devstack.services import start_payment_sandbox
 from models.directory import WarehouseDirectory
+from models.follow_ups import TryLater
 from models.fulfilment import Payment
 from models.orders import Order
+from models.unit_of_work import Work
 from settings import Settings
 from tests.factories import NEWARK, add_product, add_warehouse, order_body, stock_of
-from workers.adapters.payments import PaymentUnavailable, StripeGateway
+from workers.adapters.payments import StripeGateway
 from workers.allocating import Allocated, allocate_order
-from workers.charging import Charged, charge_order, give_up
+from workers.charging import Charged, charge_order
 from workers.refunding import refund_order
 
 pytest_plugins = ["tests.admin_fixtures"]
@@ -55,13 +57,13 @@ def faulty() -> Iterator[tuple[str, StripeGateway]]:
 def as_a_task(
     sessions: sessionmaker[Session], gateway: StripeGateway, order_id: uuid.UUID
 ) -> Charged:
-    """What the charge task does, without the broker's waits between attempts."""
+    """What the charge task does, without the relay's waits between attempts."""
     for _ in range(TASK_ATTEMPTS):
         try:
-            return charge_order(sessions, gateway, order_id)
-        except PaymentUnavailable:
+            return charge_order(Work(sessions), gateway, order_id)
+        except TryLater:
             continue
-    return give_up(sessions, gateway, order_id, "attempts ran out")
+    raise AssertionError(f"the charge of {order_id} neither ended nor gave up")
 
 
 def refund_as_a_task(
@@ -69,8 +71,8 @@ def refund_as_a_task(
 ) -> str:
     for _ in range(TASK_ATTEMPTS):
         try:
-            return refund_order(sessions, gateway, order_id).value
-        except PaymentUnavailable:
+            return refund_order(Work(sessions), gateway, order_id).value
+        except TryLater:
             continue
     raise AssertionError(f"refund of {order_id} never got through")
 
@@ -106,7 +108,8 @@ def charged(
     directory = WarehouseDirectory(refresh=0)
     for order_id in ids:
         assert (
-            allocate_order(sessions, directory, settings, order_id).outcome is Allocated.ALLOCATED
+            allocate_order(Work(sessions), directory, settings, order_id).outcome
+            is Allocated.ALLOCATED
         )
     with ThreadPoolExecutor(16) as pool:
         outcomes = list(pool.map(lambda o: as_a_task(sessions, gateway, o), ids))

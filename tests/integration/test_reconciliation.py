@@ -27,7 +27,7 @@ def abandoned_order(client: FlaskClient, context: Context, *, charged_anyway: bo
     add_warehouse(context.sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={bed: 5})
     response = client.post("/orders", json=order_body([(bed, 1)]))
     order_id = uuid.UUID(response.get_json()["order_id"])
-    allocated = allocate_order(context.sessions, context.directory, context.settings, order_id)
+    allocated = allocate_order(context.work, context.directory, context.settings, order_id)
     assert allocated.outcome is Allocated.ALLOCATED
     if charged_anyway:
         # The charge reached the gateway; its answer never reached us.
@@ -52,7 +52,7 @@ def abandoned_order(client: FlaskClient, context: Context, *, charged_anyway: bo
             )
         )
     unreachable = FakeGateway(unavailable_times=100)
-    assert give_up(context.sessions, unreachable, order_id, "attempts ran out") is Charged.ABANDONED
+    assert give_up(context.work, unreachable, order_id, "attempts ran out") is Charged.ABANDONED
     with context.sessions() as session, session.begin():
         session.execute(
             update(Payment)
@@ -72,17 +72,17 @@ def test_a_charge_found_after_giving_up_is_refunded_once(
 ) -> None:
     order_id = abandoned_order(client, context, charged_anyway=True)
 
-    assert order_id in reconciling.due(context.sessions)
-    assert reconciling.reconcile(context.sessions, context.gateway, order_id) is True
-    assert reconciling.reconcile(context.sessions, context.gateway, order_id) is False
-    assert refund_order(context.sessions, context.gateway, order_id) is Refunded.REFUNDED
+    assert order_id in reconciling.due(context.work)
+    assert reconciling.reconcile(context.work, context.gateway, order_id) is True
+    assert reconciling.reconcile(context.work, context.gateway, order_id) is False
+    assert refund_order(context.work, context.gateway, order_id) is Refunded.REFUNDED
 
     paid_back = payment(context.sessions, order_id)
     assert (paid_back.status, paid_back.reconciled_at is not None) == ("refunded", True)
     ledger = requests.get(f"{context.settings.payment_api_base}/_sandbox/ledger", timeout=5).json()
     (entry,) = [e for e in ledger if e["metadata"].get("order_id") == str(order_id)]
     assert entry["refunded"] == entry["amount"]
-    assert order_id not in reconciling.due(context.sessions)
+    assert order_id not in reconciling.due(context.work)
 
 
 def test_an_abandoned_payment_the_gateway_never_charged_is_checked_once(
@@ -90,9 +90,9 @@ def test_an_abandoned_payment_the_gateway_never_charged_is_checked_once(
 ) -> None:
     order_id = abandoned_order(client, context, charged_anyway=False)
 
-    assert reconciling.reconcile(context.sessions, context.gateway, order_id) is False
+    assert reconciling.reconcile(context.work, context.gateway, order_id) is False
 
     checked = payment(context.sessions, order_id)
     assert (checked.status, checked.failure_code) == ("failed", "gateway_unavailable")
     assert checked.reconciled_at is not None
-    assert order_id not in reconciling.due(context.sessions)
+    assert order_id not in reconciling.due(context.work)

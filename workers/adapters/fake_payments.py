@@ -77,6 +77,15 @@ class FakeGateway:
         succeeded = next((result for result in results if result.status == "succeeded"), None)
         return succeeded or (results[-1] if results else None)
 
+    def cancel(self, *, payment_intent_id: str, order_id: str) -> ChargeResult:
+        """Cancel an intent that took no money; one that did answers as the success it is."""
+        with self._lock:
+            self._count_call()
+            for result in self._by_order.get(order_id, []):
+                if result.gateway_id == payment_intent_id and result.status == "succeeded":
+                    return result
+        return ChargeResult("declined", payment_intent_id, "canceled", "The payment was cancelled.")
+
     def refund(
         self,
         *,

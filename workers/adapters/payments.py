@@ -23,12 +23,22 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class ChargeResult:
-    """How a charge ended: money taken, or a decline that retrying will not change."""
+    """How a charge stands: money taken, a decline retrying will not change, or not yet known.
 
-    status: Literal["succeeded", "declined"]
+    `pending` is an intent still `processing`, or waiting on the customer (`requires_action`):
+    neither is a decline, and neither has taken money yet.
+    """
+
+    status: Literal["succeeded", "declined", "pending"]
     gateway_id: str | None
     failure_code: str | None = None
     failure_message: str | None = None
+
+
+# PaymentIntent statuses that may still turn into money: ask again later, never call a decline.
+UNSETTLED = frozenset(
+    {"processing", "requires_action", "requires_confirmation", "requires_capture"}
+)
 
 
 class PaymentUnavailable(Exception):
@@ -64,7 +74,11 @@ class PaymentGateway(Protocol):
         """Refund all or `amount` of a charge once per key; returns the refund id."""
 
     def find_charge(self, *, order_id: str) -> ChargeResult | None:
-        """What became of the order's charges: a success, else the newest decline, else None."""
+        """What became of the order's charges: a success, else one still pending, else the
+        newest decline, else None."""
+
+    def cancel(self, *, payment_intent_id: str, order_id: str) -> ChargeResult:
+        """Cancel an intent that has not taken money; a success answers as the success it is."""
 
 
 def is_transient(error: BaseException) -> bool:
@@ -127,13 +141,8 @@ class StripeGateway:
             )
         except stripe.CardError as error:
             return _declined(error, order_id)
-        if intent.status != "succeeded":
-            log.info("payment %s is %s", intent.id, intent.status, extra={"order_id": order_id})
-            return ChargeResult(
-                "declined", intent.id, intent.status, "The payment was not completed."
-            )
-        log.info("charged %s %s as %s", amount, currency, intent.id, extra={"order_id": order_id})
-        return ChargeResult("succeeded", intent.id)
+        log.info("payment %s is %s", intent.id, intent.status, extra={"order_id": order_id})
+        return _as_result(intent)
 
     def refund(
         self,
@@ -161,11 +170,16 @@ class StripeGateway:
         quoted = order_id.replace("\\", "\\\\").replace("'", "\\'")
         params: PaymentIntentSearchParams = {"query": f"metadata['order_id']:'{quoted}'"}
         found = self._call(lambda: self._client.v1.payment_intents.search(params), order_id)
-        # Newest first, as search answers; one success outranks any number of declines.
+        # Newest first, as search answers; one success outranks any number of declines, and
+        # an intent that may still succeed outranks the declines too.
         succeeded = next((i for i in found.data if i.status == "succeeded"), None)
         if succeeded is not None:
             log.info("found charge %s", succeeded.id, extra={"order_id": order_id})
             return ChargeResult("succeeded", succeeded.id)
+        unsettled = next((i for i in found.data if i.status in UNSETTLED), None)
+        if unsettled is not None:
+            log.info("found %s intent %s", unsettled.status, unsettled.id, extra=extra(order_id))
+            return ChargeResult("pending", unsettled.id, unsettled.status)
         declined = next((i for i in found.data if i.last_payment_error), None)
         if declined is None or declined.last_payment_error is None:
             log.info("found no charge", extra={"order_id": order_id})
@@ -174,6 +188,20 @@ class StripeGateway:
         code = error.decline_code or error.code
         log.info("found decline %s: %s", declined.id, code, extra={"order_id": order_id})
         return ChargeResult("declined", declined.id, code, error.message)
+
+    def cancel(self, *, payment_intent_id: str, order_id: str) -> ChargeResult:
+        """Cancel an intent that has not taken money; a success answers as the success it is."""
+        try:
+            intent = self._call(
+                lambda: self._client.v1.payment_intents.cancel(payment_intent_id), order_id
+            )
+        except PaymentRejected:
+            # Stripe refuses to cancel an intent in a final state: it succeeded, or was cancelled.
+            intent = self._call(
+                lambda: self._client.v1.payment_intents.retrieve(payment_intent_id), order_id
+            )
+        log.info("payment %s is %s", intent.id, intent.status, extra={"order_id": order_id})
+        return _as_result(intent)
 
     def _call(self, request: Callable[[], T], order_id: str | None) -> T:
         """Send `request` (same key every time) until it is answered, retrying transient errors."""
@@ -199,6 +227,23 @@ class StripeGateway:
                 raise PaymentUnavailable(str(error)) from error
             log.error("payment request rejected: %s", error, extra={"order_id": order_id})
             raise PaymentRejected(str(error)) from error
+
+
+def extra(order_id: str | None) -> dict[str, str | None]:
+    """The log line's fields about an order."""
+    return {"order_id": order_id}
+
+
+def _as_result(intent: stripe.PaymentIntent) -> ChargeResult:
+    if intent.status == "succeeded":
+        return ChargeResult("succeeded", intent.id)
+    if intent.status in UNSETTLED:
+        return ChargeResult("pending", intent.id, intent.status)
+    error = intent.last_payment_error
+    if error is not None:
+        code = error.decline_code or error.code
+        return ChargeResult("declined", intent.id, code, error.message)
+    return ChargeResult("declined", intent.id, intent.status, "The payment was not completed.")
 
 
 def _declined(error: stripe.CardError, order_id: str) -> ChargeResult:

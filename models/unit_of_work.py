@@ -1,0 +1,69 @@
+"""The unit of work: one transaction that commits a change and its follow-ups together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from models.follow_ups import (
+    DEFAULT_LEASE_SECONDS,
+    FINISHES,
+    LEASE,
+    PUBLISHES,
+    RECORDED,
+    Current,
+    FollowUp,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Publisher(Protocol):
+    """Sends follow-ups on their way: tasks to the broker, messages to SQS."""
+
+    @property
+    def topics(self) -> frozenset[str]:
+        """The kinds of follow-up this publisher can send."""
+
+    def publish(self, follow_ups: Sequence[FollowUp]) -> None:
+        """Send each follow-up; one that cannot be sent is left to the relay, never raised."""
+
+
+class Work:
+    """Opens units of work on a database, publishing what each recorded once it commits.
+
+    `with work() as session:` is one transaction. Publishing after commit only saves the
+    relay's wait; a crash between commit and publish loses nothing, because the rows are
+    committed and the relay publishes whatever is due.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        publisher: Publisher | None = None,
+        *,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> None:
+        self.sessions = sessions
+        self.publisher = publisher
+        self.lease_seconds = lease_seconds
+
+    @contextmanager
+    def __call__(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on any error."""
+        with self.sessions() as session:
+            session.info[PUBLISHES] = self.publisher.topics if self.publisher else frozenset()
+            session.info[LEASE] = self.lease_seconds
+            with session.begin():
+                yield session
+            recorded: list[FollowUp] = session.info.pop(RECORDED, [])
+            finished: Current | None = session.info.pop(FINISHES, None)
+        if finished is not None:
+            finished.finished = True
+        ready = [follow_up for follow_up in recorded if follow_up.publish_now]
+        if ready and self.publisher is not None:
+            self.publisher.publish(ready)
