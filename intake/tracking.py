@@ -17,13 +17,7 @@ from intake.runtime import runtime
 from models.base import utcnow
 from models.domain.signatures import BadSignature, verify
 from models.domain.tracking import identify, normalize_tracking_number
-from models.tracking_updates import (
-    TrackingResult,
-    UnknownShipment,
-    apply_tracking,
-    claim_event,
-    shipment_id_for,
-)
+from models.tracking_updates import ReplayedEvent, TrackingResult, UnknownShipment, apply_tracking
 
 SIGNATURE_HEADER = "Carrier-Signature"
 
@@ -92,20 +86,30 @@ def patch_tracking(order_id: str) -> Response:
     patch = validated(TrackingPatch)
     rt = runtime()
     with rt.sessions() as session, session.begin():
-        result = _apply(session, patch.tracking_number, patch.status, utcnow(), "admin")
+        result = _apply(session, patch.tracking_number, patch.status, utcnow(), source="admin")
         if str(result.order_id) != order_id:
             raise field_error("tracking_number", "belongs to another order", status=404)
     _publish(result)
     return _answer(result, order_id)
 
 
-def _apply(session: Session, number: str, status: str, at: datetime, source: str) -> TrackingResult:
+def _apply(
+    session: Session,
+    number: str,
+    status: str,
+    at: datetime,
+    *,
+    source: str,
+    event_id: str | None = None,
+) -> TrackingResult:
     try:
-        return apply_tracking(session, number, status, at=at, source=source)
+        return apply_tracking(session, number, status, at=at, source=source, event_id=event_id)
     except UnknownShipment:
         raise field_error(
             "tracking_number", "no shipment carries this number", status=404
         ) from None
+    except ReplayedEvent:
+        raise field_error("id", "this event was already received", status=409) from None
 
 
 webhook_bp = Blueprint("carrier_webhook", __name__)
@@ -129,11 +133,13 @@ def carrier_webhook() -> Response:
     event = _event()
     status = event.type.removeprefix("shipment.")
     with rt.sessions() as session, session.begin():
-        shipment_id = shipment_id_for(session, event.tracking_number)
-        if shipment_id is None:
-            raise field_error("tracking_number", "no shipment carries this number", status=404)
-        if not claim_event(session, event.id, shipment_id, event.type, event.occurred_at):
-            raise field_error("id", "this event was already received", status=409)
-        result = _apply(session, event.tracking_number, status, event.occurred_at, "carrier")
+        result = _apply(
+            session,
+            event.tracking_number,
+            status,
+            event.occurred_at,
+            source="carrier",
+            event_id=event.id,
+        )
     _publish(result)
     return _answer(result, str(result.order_id))

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from models.base import utcnow
 from models.domain.signatures import sign
 from models.domain.tracking import identify, ups_tracking_number
 from models.fulfilment import Shipment
 from models.geonames import SWEDEN, import_file
 from models.infra import Outbox
 from models.orders import Order
+from models.tracking_updates import apply_tracking
 from settings import Settings
 from tests.factories import CHICAGO, MALMO, NEWARK, add_product, add_warehouse, order_body
 from workers.allocating import Allocated, allocate_order
@@ -231,3 +237,68 @@ def test_an_admin_downloads_a_pdf_label_with_the_tracking_number(
     assert response.data.startswith(b"%PDF-1.4")
     assert parcel.tracking_number.encode() in response.data
     assert missing.status_code == 404
+
+
+def delivered_orders(sessions: sessionmaker[Session], order_id: uuid.UUID) -> list[Outbox]:
+    with sessions() as session:
+        return [
+            row
+            for row in session.scalars(select(Outbox).where(Outbox.message_key == str(order_id)))
+            if row.payload["type"] == "order.delivered"
+        ]
+
+
+def test_two_parcels_of_one_order_delivered_at_the_same_moment_deliver_it_once(
+    client: FlaskClient, context: Context
+) -> None:
+    bed, lamp = add_product(context.sessions), add_product(context.sessions)
+    add_warehouse(context.sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={bed: 5})
+    add_warehouse(context.sessions, latitude=CHICAGO[0], longitude=CHICAGO[1], stock={lamp: 5})
+
+    for _ in range(3):
+        order_id = shipped_order(client, context, [(bed, 1), (lamp, 1)])
+        numbers = [parcel.tracking_number for parcel in shipments(context.sessions, order_id)]
+        # Each update waits for the other before it commits: unserialised, each then counts
+        # the other's parcel as undelivered. Serialised, the second still waits for its lock,
+        # so the first gives up waiting after a moment and commits.
+        before_commit = threading.Barrier(2, timeout=1)
+
+        def deliver(number: str, before_commit: threading.Barrier = before_commit) -> None:
+            with context.sessions() as session, session.begin():
+                apply_tracking(session, number, "delivered", at=utcnow(), source="carrier")
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    before_commit.wait()
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(deliver, numbers))
+
+        assert order_status(context.sessions, order_id) == "delivered"
+        assert len(delivered_orders(context.sessions, order_id)) == 1
+
+
+def test_two_carrier_events_for_one_parcel_at_the_same_moment_are_both_taken(
+    app: Flask, client: FlaskClient, context: Context, settings: Settings
+) -> None:
+    lamp = add_product(context.sessions)
+    add_warehouse(context.sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={lamp: 50})
+    answers = []
+
+    for _ in range(5):
+        order_id = shipped_order(client, context, [(lamp, 1)])
+        (parcel,) = shipments(context.sessions, order_id)
+        kinds = ["shipment.in_transit", "shipment.delivered"]
+        requests = [signed(settings, event(parcel.tracking_number, kind)) for kind in kinds]
+        start = threading.Barrier(2, timeout=10)
+
+        def post(request: tuple[bytes, dict[str, str]], start: threading.Barrier = start) -> int:
+            own_client = app.test_client()
+            start.wait()
+            return own_client.post(
+                "/webhooks/carrier", data=request[0], headers=request[1]
+            ).status_code
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            answers.append(list(pool.map(post, requests)))
+        assert order_status(context.sessions, order_id) == "delivered"
+
+    assert answers == [[200, 200]] * 5
