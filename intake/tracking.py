@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from flask import Blueprint, Response, jsonify, request
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    ValidationError,
+)
 from sqlalchemy.orm import Session
 
 from intake.auth import require_admin
@@ -30,6 +37,8 @@ def _known_format(number: str) -> str:
 
 
 TrackingNumber = Annotated[str, AfterValidator(_known_format)]
+# A time without its offset could be anyone's local time: it is refused, not guessed at.
+Moment = Annotated[AwareDatetime, AfterValidator(lambda at: at.astimezone(UTC))]
 
 
 class TrackingPatch(BaseModel):
@@ -39,6 +48,7 @@ class TrackingPatch(BaseModel):
 
     tracking_number: TrackingNumber
     status: Literal["in_transit", "delivered"]
+    occurred_at: Moment | None = None
 
 
 class CarrierEvent(BaseModel):
@@ -49,7 +59,7 @@ class CarrierEvent(BaseModel):
     id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     type: Literal["shipment.in_transit", "shipment.delivered"]
     tracking_number: TrackingNumber
-    occurred_at: datetime
+    occurred_at: Moment
 
 
 def _event() -> CarrierEvent:
@@ -86,7 +96,8 @@ def patch_tracking(order_id: str) -> Response:
     patch = validated(TrackingPatch)
     rt = runtime()
     with rt.sessions() as session, session.begin():
-        result = _apply(session, patch.tracking_number, patch.status, utcnow(), source="admin")
+        at = patch.occurred_at or utcnow()
+        result = _apply(session, patch.tracking_number, patch.status, at, source="admin")
         if str(result.order_id) != order_id:
             raise field_error("tracking_number", "belongs to another order", status=404)
     _publish(result)

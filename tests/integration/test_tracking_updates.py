@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -302,3 +303,78 @@ def test_two_carrier_events_for_one_parcel_at_the_same_moment_are_both_taken(
         assert order_status(context.sessions, order_id) == "delivered"
 
     assert answers == [[200, 200]] * 5
+
+
+NOT_A_MOMENT = [("2026-11-21T12:00:00", "timezone"), ("yesterday", "datetime")]
+
+
+@pytest.mark.parametrize(("occurred_at", "reason"), NOT_A_MOMENT)
+def test_a_carrier_event_without_a_time_zone_or_a_time_is_refused_naming_occurred_at(
+    client: FlaskClient, context: Context, settings: Settings, occurred_at: str, reason: str
+) -> None:
+    lamp = add_product(context.sessions)
+    add_warehouse(context.sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={lamp: 5})
+    order_id = shipped_order(client, context, [(lamp, 1)])
+    (parcel,) = shipments(context.sessions, order_id)
+
+    body, headers = signed(settings, {**event(parcel.tracking_number), "occurred_at": occurred_at})
+    response = client.post("/webhooks/carrier", data=body, headers=headers)
+
+    assert response.status_code == 422
+    (error,) = response.get_json()["errors"]
+    assert error["field"] == "occurred_at"
+    assert reason in error["reason"]
+    assert order_status(context.sessions, order_id) == "shipped"
+
+
+@pytest.mark.parametrize(("occurred_at", "reason"), NOT_A_MOMENT)
+def test_an_admin_update_without_a_time_zone_or_a_time_is_refused_naming_occurred_at(
+    client: FlaskClient,
+    context: Context,
+    admin_headers: dict[str, str],
+    occurred_at: str,
+    reason: str,
+) -> None:
+    lamp = add_product(context.sessions)
+    add_warehouse(context.sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={lamp: 5})
+    order_id = shipped_order(client, context, [(lamp, 1)])
+    (parcel,) = shipments(context.sessions, order_id)
+
+    response = client.patch(
+        f"/orders/{order_id}/tracking",
+        json={
+            "tracking_number": parcel.tracking_number,
+            "status": "delivered",
+            "occurred_at": occurred_at,
+        },
+        headers=admin_headers,
+    )
+
+    assert response.status_code == 422
+    (error,) = response.get_json()["errors"]
+    assert error["field"] == "occurred_at"
+    assert reason in error["reason"]
+    assert order_status(context.sessions, order_id) == "shipped"
+
+
+def test_an_admin_records_when_a_parcel_arrived_in_any_time_zone(
+    client: FlaskClient, context: Context, admin_headers: dict[str, str]
+) -> None:
+    lamp = add_product(context.sessions)
+    add_warehouse(context.sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={lamp: 5})
+    order_id = shipped_order(client, context, [(lamp, 1)])
+    (parcel,) = shipments(context.sessions, order_id)
+
+    response = client.patch(
+        f"/orders/{order_id}/tracking",
+        json={
+            "tracking_number": parcel.tracking_number,
+            "status": "delivered",
+            "occurred_at": "2026-11-21T09:30:00-05:00",
+        },
+        headers=admin_headers,
+    )
+
+    assert response.status_code == 200
+    (delivered,) = shipments(context.sessions, order_id)
+    assert delivered.delivered_at == datetime(2026, 11, 21, 14, 30, tzinfo=UTC)
