@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from models.base import utcnow
 from models.domain.lifecycle import OrderStatus
 from models.fulfilment import CarrierEvent, Shipment
 from models.infra import Outbox
@@ -121,9 +122,11 @@ def apply_tracking(
     delivered = advance(session, shipment.order_id, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
     if not delivered:
         return TrackingResult(shipment.order_id, shipment.status, True, False)
+    # The message says when the parcel arrived; the row says when we wrote it, which is what
+    # the relay's grace period is measured from, whatever the carrier's clock reads.
     message = OrderDelivered(shipment.order_id, at).to_json()
     outbox = Outbox(
-        topic="orders", message_key=str(shipment.order_id), payload=message, created_at=at
+        topic="orders", message_key=str(shipment.order_id), payload=message, created_at=utcnow()
     )
     session.add(outbox)
     session.flush()

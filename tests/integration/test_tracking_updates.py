@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -378,3 +378,27 @@ def test_an_admin_records_when_a_parcel_arrived_in_any_time_zone(
     assert response.status_code == 200
     (delivered,) = shipments(context.sessions, order_id)
     assert delivered.delivered_at == datetime(2026, 11, 21, 14, 30, tzinfo=UTC)
+
+
+def test_the_outbox_row_is_stamped_by_our_clock_and_the_message_by_the_carriers(
+    client: FlaskClient, context: Context, settings: Settings
+) -> None:
+    lamp = add_product(context.sessions)
+    add_warehouse(context.sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={lamp: 5})
+    order_id = shipped_order(client, context, [(lamp, 1)])
+    (parcel,) = shipments(context.sessions, order_id)
+    # A carrier whose clock runs a day fast: the relay must not wait a day for the row.
+    carriers_clock = (utcnow() + timedelta(days=1)).replace(microsecond=0)
+    delivered = {**event(parcel.tracking_number), "occurred_at": carriers_clock.isoformat()}
+
+    before = utcnow()
+    body, headers = signed(settings, delivered)
+    response = client.post("/webhooks/carrier", data=body, headers=headers)
+    after = utcnow()
+
+    assert response.status_code == 200
+    (row,) = delivered_orders(context.sessions, order_id)
+    assert before <= row.created_at <= after
+    assert datetime.fromisoformat(row.payload["occurred_at"]) == carriers_clock
+    (arrived,) = shipments(context.sessions, order_id)
+    assert arrived.delivered_at == carriers_clock
