@@ -240,7 +240,7 @@ def test_an_admin_downloads_a_pdf_label_with_the_tracking_number(
     assert missing.status_code == 404
 
 
-def delivered_orders(sessions: sessionmaker[Session], order_id: uuid.UUID) -> list[Outbox]:
+def delivered_messages(sessions: sessionmaker[Session], order_id: uuid.UUID) -> list[Outbox]:
     with sessions() as session:
         return [
             row
@@ -274,7 +274,7 @@ def test_two_parcels_of_one_order_delivered_at_the_same_moment_deliver_it_once(
             list(pool.map(deliver, numbers))
 
         assert order_status(context.sessions, order_id) == "delivered"
-        assert len(delivered_orders(context.sessions, order_id)) == 1
+        assert len(delivered_messages(context.sessions, order_id)) == 1
 
 
 def test_two_carrier_events_for_one_parcel_at_the_same_moment_are_both_taken(
@@ -397,7 +397,7 @@ def test_the_outbox_row_is_stamped_by_our_clock_and_the_message_by_the_carriers(
     after = utcnow()
 
     assert response.status_code == 200
-    (row,) = delivered_orders(context.sessions, order_id)
+    (row,) = delivered_messages(context.sessions, order_id)
     assert before <= row.created_at <= after
     assert datetime.fromisoformat(row.payload["occurred_at"]) == carriers_clock
     (arrived,) = shipments(context.sessions, order_id)
