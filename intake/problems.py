@@ -66,7 +66,6 @@ def field_path(location: tuple[int | str, ...]) -> str:
 PATTERN_REASONS = {
     "article_number": "must be an article number like 493.857.51",
     "postal_code": "must be 2 to 15 letters, digits, spaces or dashes",
-    "country": "must be an ISO 3166-1 alpha-2 country code like US or SE",
     "payment_method": "must be a payment method token (pm_... or tok_...), never card data",
 }
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -19,9 +19,12 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from intake.card_data import Location, card_number_locations
 from models.catalog import ARTICLE_NUMBER
+from models.domain.countries import country_code
 from models.domain.lifecycle import DeliveryMethod
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Lower case is read as upper, so "se" is as good as "SE"; the carrier needs an assigned code.
+CountryCode = Annotated[str, AfterValidator(country_code)]
 
 
 class Strict(BaseModel):
@@ -45,12 +48,7 @@ class ShippingAddress(Strict):
     city: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     region: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
     postal_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,14}$")]
-    # Upper-cased before the pattern is checked, so "se" is as good as "SE".
-    country: Annotated[
-        str,
-        BeforeValidator(lambda v: v.upper() if isinstance(v, str) else v),
-        StringConstraints(pattern=r"^[A-Z]{2}$"),
-    ]
+    country: CountryCode
 
 
 class OrderLineIn(Strict):

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from flask import Blueprint, Response, jsonify, request
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    ValidationError,
+)
 from sqlalchemy.orm import Session
 
 from intake.auth import require_admin
@@ -17,13 +24,7 @@ from intake.runtime import runtime
 from models.base import utcnow
 from models.domain.signatures import BadSignature, verify
 from models.domain.tracking import identify, normalize_tracking_number
-from models.tracking_updates import (
-    TrackingResult,
-    UnknownShipment,
-    apply_tracking,
-    claim_event,
-    shipment_id_for,
-)
+from models.tracking_updates import ReplayedEvent, TrackingResult, UnknownShipment, apply_tracking
 
 SIGNATURE_HEADER = "Carrier-Signature"
 
@@ -36,6 +37,8 @@ def _known_format(number: str) -> str:
 
 
 TrackingNumber = Annotated[str, AfterValidator(_known_format)]
+# A time without its offset could be anyone's local time: it is refused, not guessed at.
+Moment = Annotated[AwareDatetime, AfterValidator(lambda at: at.astimezone(UTC))]
 
 
 class TrackingPatch(BaseModel):
@@ -45,6 +48,7 @@ class TrackingPatch(BaseModel):
 
     tracking_number: TrackingNumber
     status: Literal["in_transit", "delivered"]
+    occurred_at: Moment | None = None
 
 
 class CarrierEvent(BaseModel):
@@ -55,7 +59,7 @@ class CarrierEvent(BaseModel):
     id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     type: Literal["shipment.in_transit", "shipment.delivered"]
     tracking_number: TrackingNumber
-    occurred_at: datetime
+    occurred_at: Moment
 
 
 def _event() -> CarrierEvent:
@@ -87,19 +91,30 @@ def patch_tracking(order_id: str) -> Response:
     patch = validated(TrackingPatch)
     rt = runtime()
     with rt.work() as session:
-        result = _apply(session, patch.tracking_number, patch.status, utcnow(), "admin")
+        at = patch.occurred_at or utcnow()
+        result = _apply(session, patch.tracking_number, patch.status, at, source="admin")
         if str(result.order_id) != order_id:
             raise field_error("tracking_number", "belongs to another order", status=404)
     return _answer(result, order_id)
 
 
-def _apply(session: Session, number: str, status: str, at: datetime, source: str) -> TrackingResult:
+def _apply(
+    session: Session,
+    number: str,
+    status: str,
+    at: datetime,
+    *,
+    source: str,
+    event_id: str | None = None,
+) -> TrackingResult:
     try:
-        return apply_tracking(session, number, status, at=at, source=source)
+        return apply_tracking(session, number, status, at=at, source=source, event_id=event_id)
     except UnknownShipment:
         raise field_error(
             "tracking_number", "no shipment carries this number", status=404
         ) from None
+    except ReplayedEvent:
+        raise field_error("id", "this event was already received", status=409) from None
 
 
 webhook_bp = Blueprint("carrier_webhook", __name__)
@@ -123,10 +138,12 @@ def carrier_webhook() -> Response:
     event = _event()
     status = event.type.removeprefix("shipment.")
     with rt.work() as session:
-        shipment_id = shipment_id_for(session, event.tracking_number)
-        if shipment_id is None:
-            raise field_error("tracking_number", "no shipment carries this number", status=404)
-        if not claim_event(session, event.id, shipment_id, event.type, event.occurred_at):
-            raise field_error("id", "this event was already received", status=409)
-        result = _apply(session, event.tracking_number, status, event.occurred_at, "carrier")
+        result = _apply(
+            session,
+            event.tracking_number,
+            status,
+            event.occurred_at,
+            source="carrier",
+            event_id=event.id,
+        )
     return _answer(result, str(result.order_id))

@@ -8,8 +8,14 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
+from models.domain.countries import ISO_COUNTRIES
 
 ARTICLE_NUMBER = r"^[0-9]{3}\.[0-9]{3}\.[0-9]{2}$"
+
+
+def iso_country(column: str) -> str:
+    """A CHECK that `column` holds an assigned ISO 3166-1 alpha-2 code."""
+    return f"{column} IN ({', '.join(repr(code) for code in sorted(ISO_COUNTRIES))})"
 
 
 class Product(Base):
@@ -35,6 +41,7 @@ class Warehouse(Base):
     __table_args__ = (
         CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
         CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
+        CheckConstraint(iso_country("country"), name="country_iso_3166"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from models.base import utcnow
 from models.catalog import ARTICLE_NUMBER, Product, Stock, StockMovement, Warehouse
+from models.domain.countries import country_code
 from models.domain.geo import Point
 from models.geodata import locate
 
@@ -82,6 +83,13 @@ def _text(field: str, value: str, limit: int) -> str:
     return value
 
 
+def _country(text: str) -> str:
+    try:
+        return country_code(text)
+    except ValueError as exc:
+        raise InventoryError("country", str(exc)) from None
+
+
 def _coordinates(
     session: Session,
     country: str,
@@ -113,7 +121,7 @@ def create_warehouse(
     allows_self_service: bool = True,
 ) -> Warehouse:
     """A new active warehouse, placed by its coordinates or else by its postal code."""
-    country = country.strip().upper()
+    country = _country(country)
     postal_code = _text("postal_code", postal_code, 16)
     point = _coordinates(session, country, postal_code, latitude, longitude)
     # ON CONFLICT instead of a look-first: two admins adding one code cannot both succeed.
@@ -158,13 +166,16 @@ def update_warehouse(
     *,
     code: str,
     name: str | None = None,
+    country: str | None = None,
     active: bool | None = None,
     allows_self_service: bool | None = None,
 ) -> Warehouse:
-    """Rename a warehouse, open or close it, or allow or stop self-service collection."""
+    """Rename a warehouse, correct its country, open or close it, allow or stop self-service."""
     warehouse = warehouse_by_code(session, code, lock=True)
     if name is not None:
         warehouse.name = _text("name", name, 200)
+    if country is not None:
+        warehouse.country = _country(country)
     if active is not None:
         warehouse.active = active
     if allows_self_service is not None:

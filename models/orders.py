@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
+from models.catalog import iso_country
 from models.domain.lifecycle import DeliveryMethod, OrderStatus
 
 
@@ -29,6 +30,7 @@ class Order(Base):
         ),
         CheckConstraint("subtotal >= 0 AND delivery_cost >= 0", name="amounts_not_negative"),
         CheckConstraint("total = subtotal + delivery_cost", name="total_adds_up"),
+        CheckConstraint(iso_country("ship_country"), name="ship_country_iso_3166"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

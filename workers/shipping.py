@@ -24,7 +24,7 @@ from models.steps import mail
 from models.stock import commit_shipped
 from models.transitions import advance, lock_order, record_event
 from models.unit_of_work import Work
-from workers.adapters.carrier import Carrier, Label
+from workers.adapters.carrier import Carrier, Label, RouteNotServed
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def _record(work: Work, order_id: uuid.UUID, parcels: list[Parcel]) -> Shipped:
     return Shipped.SHIPPED
 
 
-def _refused(work: Work, order_id: uuid.UUID, error: ValueError) -> Shipped:
+def _refused(work: Work, order_id: uuid.UUID, error: RouteNotServed) -> Shipped:
     with work() as session:
         record_event(session, order_id, "shipping_failed", detail={"error": str(error)[:300]})
         mail(session, order_id, "shipping_failed")
@@ -106,7 +106,7 @@ def ship_order(work: Work, carriers: Callable[..., Carrier], order_id: uuid.UUID
     """Book the order's parcels, then record them and mark it shipped in one transaction."""
     try:
         parcels = _book(work, carriers, order_id)
-    except ValueError as error:  # the carrier cannot serve this route: retrying will not help
+    except RouteNotServed as error:  # retrying will not change the route
         return _refused(work, order_id, error)
     outcome = Shipped.SKIPPED if parcels is None else _record(work, order_id, parcels)
     log.info("ship: %s", outcome, extra={"order_id": str(order_id)})

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from intake.schemas import Strict, Text
+from intake.schemas import CountryCode, Strict, Text
 
 Count = Annotated[int, Field(strict=True, ge=0, le=1_000_000_000)]
-Country = Annotated[
-    str,
-    BeforeValidator(lambda v: v.upper() if isinstance(v, str) else v),
-    StringConstraints(pattern=r"^[A-Z]{2}$"),
-]
 PostalCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,14}$")]
 WarehouseCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")]
 
@@ -23,7 +18,7 @@ class WarehouseIn(Strict):
 
     code: WarehouseCode
     name: Text
-    country: Country
+    country: CountryCode
     postal_code: PostalCode
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
@@ -37,9 +32,10 @@ class WarehouseIn(Strict):
 
 
 class WarehousePatch(Strict):
-    """What an admin may change of a warehouse."""
+    """What an admin may change of a warehouse; a country is corrected, coordinates stay."""
 
     name: Text | None = None
+    country: CountryCode | None = None
     active: bool | None = None
     allows_self_service: bool | None = None
 
@@ -47,7 +43,7 @@ class WarehousePatch(Strict):
     @classmethod
     def _something_to_change(cls, data: Any) -> Any:
         if isinstance(data, dict) and not data:
-            raise ValueError("give at least one of name, active, allows_self_service")
+            raise ValueError("give at least one of name, country, active, allows_self_service")
         return data
 
 

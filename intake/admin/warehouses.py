@@ -34,7 +34,7 @@ def list_warehouses() -> Response:
 
 @bp.patch("/warehouses/<code>")
 def change_warehouse(code: str) -> Response:
-    """Rename a warehouse, open or close it, allow or stop self-service."""
+    """Rename a warehouse, correct its country, open or close it, allow or stop self-service."""
     body = validated(WarehousePatch)
     with runtime().sessions() as session, session.begin():
         warehouse = update_warehouse(session, code=code, **body.model_dump())

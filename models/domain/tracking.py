@@ -6,6 +6,8 @@ import re
 from collections.abc import Callable
 from typing import Literal
 
+from models.domain.countries import ISO_COUNTRIES
+
 TrackingFormat = Literal["ups", "usps", "s10"]
 
 UPS_PATTERN = re.compile(r"^1Z[0-9A-Z]{15}[0-9]$")
@@ -26,21 +28,6 @@ S10_TRACKING_URLS = {
     "US": USPS_TRACKING_URL,
 }
 S10_FALLBACK_URL = "https://www.17track.net/en/track?nums={number}"
-
-# ISO 3166-1 alpha-2, as assigned (249 codes); inlined because the domain uses only the
-# standard library. `UK`, `EU` and user-assigned codes such as `XX` are deliberately absent.
-_ISO_COUNTRY_CODES = """
-    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN
-    BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ
-    DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL
-    GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM
-    JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME
-    MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP
-    NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD
-    SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO
-    TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
-"""
-ISO_COUNTRIES = frozenset(_ISO_COUNTRY_CODES.split())
 
 
 def _ups_value(char: str) -> int:

@@ -82,6 +82,46 @@ def test_a_warehouse_whose_postal_code_cannot_be_located_is_refused(
     assert [e["field"] for e in errors_of(response)] == ["postal_code"]
 
 
+def test_a_warehouse_in_a_country_iso_never_assigned_is_refused_naming_the_country(
+    client: FlaskClient, admin_headers: dict[str, str]
+) -> None:
+    code = f"UK-{uuid.uuid4().hex[:8]}"
+    body = {"code": code, "name": "London", "country": "UK", "postal_code": "SW1A 1AA"}
+    coordinates = {"latitude": 51.5, "longitude": -0.14}
+
+    refused = client.post("/admin/warehouses", json={**body, **coordinates}, headers=admin_headers)
+    listed = client.get("/admin/warehouses", headers=admin_headers)
+
+    assert refused.status_code == 422
+    assert [e["field"] for e in errors_of(refused)] == ["country"]
+    assert "ISO 3166-1 alpha-2" in errors_of(refused)[0]["reason"]
+    assert code not in [w["code"] for w in listed.get_json()["warehouses"]]
+
+
+def test_a_warehouse_country_is_corrected_to_an_iso_code_and_never_to_another(
+    client: FlaskClient, admin_headers: dict[str, str]
+) -> None:
+    code = f"GB-{uuid.uuid4().hex[:8]}"
+    body = {"code": code, "name": "London", "country": "IE", "postal_code": "SW1A 1AA"}
+    client.post(
+        "/admin/warehouses",
+        json={**body, "latitude": 51.5, "longitude": -0.14},
+        headers=admin_headers,
+    )
+
+    refused = client.patch(
+        f"/admin/warehouses/{code}", json={"country": "UK"}, headers=admin_headers
+    )
+    corrected = client.patch(
+        f"/admin/warehouses/{code}", json={"country": "gb"}, headers=admin_headers
+    )
+
+    assert refused.status_code == 422
+    assert [e["field"] for e in errors_of(refused)] == ["country"]
+    assert corrected.status_code == 200
+    assert corrected.get_json()["country"] == "GB"
+
+
 def test_a_second_warehouse_with_the_same_code_is_a_conflict(
     client: FlaskClient, admin_headers: dict[str, str]
 ) -> None:

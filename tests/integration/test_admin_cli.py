@@ -119,3 +119,20 @@ def test_a_refused_change_exits_1_with_a_one_line_reason(
     assert "NO-SUCH" in unknown[1]
     assert "line 1.on_hand" in imported[1]
     assert stock_of(sessions, shelf.warehouse_id, shelf.article_number) == (5, 5)
+
+
+def test_a_warehouse_in_a_country_iso_never_assigned_is_refused_and_not_added(
+    app: Flask, sessions: sessionmaker[Session]
+) -> None:
+    code = f"UK-{uuid.uuid4().hex[:8]}"
+
+    exit_code, output = run(
+        app, "warehouse", "add", "--code", code, "--name", "London", "--country", "UK",
+        "--postal-code", "SW1A 1AA", "--lat", "51.5", "--lon", "-0.14",
+    )  # fmt: skip
+
+    assert exit_code == 1
+    assert output.startswith("Error: country: ")
+    assert "ISO 3166-1 alpha-2" in output
+    with sessions() as session:
+        assert session.scalar(select(Warehouse).where(Warehouse.code == code)) is None

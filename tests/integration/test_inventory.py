@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 
 import pytest
 from sqlalchemy import select
@@ -10,7 +11,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models.alerts import check_low_stock
 from models.catalog import Stock, StockAlert
-from models.inventory import InventoryError, adjust_stock, increased, set_stock
+from models.inventory import (
+    InventoryError,
+    adjust_stock,
+    create_warehouse,
+    increased,
+    set_stock,
+)
 from models.stock_import import ImportRejected, import_stock_csv
 from models.unit_of_work import Work
 from settings import Settings
@@ -105,6 +112,29 @@ def test_stock_reserved_for_orders_cannot_be_taken_away(sessions: sessionmaker[S
     assert counting.value.field == "on_hand"
     assert stock_of(sessions, shelf.warehouse_id, shelf.article_number) == (10, 7)
     assert movements_of(sessions, shelf) == []
+
+
+def test_a_warehouse_is_opened_only_in_a_country_iso_assigned(
+    sessions: sessionmaker[Session],
+) -> None:
+    def open_in(session: Session, country: str) -> str:
+        return create_warehouse(
+            session,
+            code=f"W-{uuid.uuid4().hex[:8]}",
+            name="London",
+            country=country,
+            postal_code="SW1A 1AA",
+            latitude=51.5,
+            longitude=-0.14,
+        ).country
+
+    with sessions() as session, session.begin():
+        opened = open_in(session, "gb")
+        with pytest.raises(InventoryError) as refused:
+            open_in(session, "UK")
+
+    assert opened == "GB"
+    assert refused.value.field == "country"
 
 
 def test_sellable_stock_counts_as_increased_only_when_it_grows() -> None:

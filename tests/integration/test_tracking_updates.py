@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from models.base import utcnow
 from models.domain.signatures import sign
 from models.domain.tracking import identify, ups_tracking_number
 from models.fulfilment import Shipment
 from models.geonames import SWEDEN, import_file
 from models.infra import Outbox
 from models.orders import Order
+from models.tracking_updates import apply_tracking
 from settings import Settings
 from tests.factories import CHICAGO, MALMO, NEWARK, add_product, add_warehouse, order_body
 from workers.allocating import Allocated, allocate_order
@@ -230,3 +237,167 @@ def test_an_admin_downloads_a_pdf_label_with_the_tracking_number(
     assert response.data.startswith(b"%PDF-1.4")
     assert parcel.tracking_number.encode() in response.data
     assert missing.status_code == 404
+
+
+def delivered_messages(sessions: sessionmaker[Session], order_id: uuid.UUID) -> list[Outbox]:
+    with sessions() as session:
+        return [
+            row
+            for row in session.scalars(select(Outbox).where(Outbox.message_key == str(order_id)))
+            if row.payload.get("type") == "order.delivered"
+        ]
+
+
+def test_two_parcels_of_one_order_delivered_at_the_same_moment_deliver_it_once(
+    client: FlaskClient, context: Context
+) -> None:
+    bed, lamp = add_product(context.sessions), add_product(context.sessions)
+    add_warehouse(context.sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={bed: 5})
+    add_warehouse(context.sessions, latitude=CHICAGO[0], longitude=CHICAGO[1], stock={lamp: 5})
+
+    for _ in range(3):
+        order_id = shipped_order(client, context, [(bed, 1), (lamp, 1)])
+        numbers = [parcel.tracking_number for parcel in shipments(context.sessions, order_id)]
+        # Each update waits for the other before it commits: unserialised, each then counts
+        # the other's parcel as undelivered. Serialised, the second still waits for its lock,
+        # so the first gives up waiting after a moment and commits.
+        before_commit = threading.Barrier(2, timeout=1)
+
+        def deliver(number: str, before_commit: threading.Barrier = before_commit) -> None:
+            with context.sessions() as session, session.begin():
+                apply_tracking(session, number, "delivered", at=utcnow(), source="carrier")
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    before_commit.wait()
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(deliver, numbers))
+
+        assert order_status(context.sessions, order_id) == "delivered"
+        assert len(delivered_messages(context.sessions, order_id)) == 1
+
+
+def test_two_carrier_events_for_one_parcel_at_the_same_moment_are_both_taken(
+    app: Flask, client: FlaskClient, context: Context, settings: Settings
+) -> None:
+    lamp = add_product(context.sessions)
+    add_warehouse(context.sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={lamp: 50})
+    answers = []
+
+    for _ in range(5):
+        order_id = shipped_order(client, context, [(lamp, 1)])
+        (parcel,) = shipments(context.sessions, order_id)
+        kinds = ["shipment.in_transit", "shipment.delivered"]
+        requests = [signed(settings, event(parcel.tracking_number, kind)) for kind in kinds]
+        start = threading.Barrier(2, timeout=10)
+
+        def post(request: tuple[bytes, dict[str, str]], start: threading.Barrier = start) -> int:
+            own_client = app.test_client()
+            start.wait()
+            return own_client.post(
+                "/webhooks/carrier", data=request[0], headers=request[1]
+            ).status_code
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            answers.append(list(pool.map(post, requests)))
+        assert order_status(context.sessions, order_id) == "delivered"
+
+    assert answers == [[200, 200]] * 5
+
+
+NOT_A_MOMENT = [("2026-11-21T12:00:00", "timezone"), ("yesterday", "datetime")]
+
+
+@pytest.mark.parametrize(("occurred_at", "reason"), NOT_A_MOMENT)
+def test_a_carrier_event_without_a_time_zone_or_a_time_is_refused_naming_occurred_at(
+    client: FlaskClient, context: Context, settings: Settings, occurred_at: str, reason: str
+) -> None:
+    lamp = add_product(context.sessions)
+    add_warehouse(context.sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={lamp: 5})
+    order_id = shipped_order(client, context, [(lamp, 1)])
+    (parcel,) = shipments(context.sessions, order_id)
+
+    body, headers = signed(settings, {**event(parcel.tracking_number), "occurred_at": occurred_at})
+    response = client.post("/webhooks/carrier", data=body, headers=headers)
+
+    assert response.status_code == 422
+    (error,) = response.get_json()["errors"]
+    assert error["field"] == "occurred_at"
+    assert reason in error["reason"]
+    assert order_status(context.sessions, order_id) == "shipped"
+
+
+@pytest.mark.parametrize(("occurred_at", "reason"), NOT_A_MOMENT)
+def test_an_admin_update_without_a_time_zone_or_a_time_is_refused_naming_occurred_at(
+    client: FlaskClient,
+    context: Context,
+    admin_headers: dict[str, str],
+    occurred_at: str,
+    reason: str,
+) -> None:
+    lamp = add_product(context.sessions)
+    add_warehouse(context.sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={lamp: 5})
+    order_id = shipped_order(client, context, [(lamp, 1)])
+    (parcel,) = shipments(context.sessions, order_id)
+
+    response = client.patch(
+        f"/orders/{order_id}/tracking",
+        json={
+            "tracking_number": parcel.tracking_number,
+            "status": "delivered",
+            "occurred_at": occurred_at,
+        },
+        headers=admin_headers,
+    )
+
+    assert response.status_code == 422
+    (error,) = response.get_json()["errors"]
+    assert error["field"] == "occurred_at"
+    assert reason in error["reason"]
+    assert order_status(context.sessions, order_id) == "shipped"
+
+
+def test_an_admin_records_when_a_parcel_arrived_in_any_time_zone(
+    client: FlaskClient, context: Context, admin_headers: dict[str, str]
+) -> None:
+    lamp = add_product(context.sessions)
+    add_warehouse(context.sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={lamp: 5})
+    order_id = shipped_order(client, context, [(lamp, 1)])
+    (parcel,) = shipments(context.sessions, order_id)
+
+    response = client.patch(
+        f"/orders/{order_id}/tracking",
+        json={
+            "tracking_number": parcel.tracking_number,
+            "status": "delivered",
+            "occurred_at": "2026-11-21T09:30:00-05:00",
+        },
+        headers=admin_headers,
+    )
+
+    assert response.status_code == 200
+    (delivered,) = shipments(context.sessions, order_id)
+    assert delivered.delivered_at == datetime(2026, 11, 21, 14, 30, tzinfo=UTC)
+
+
+def test_the_outbox_row_is_stamped_by_our_clock_and_the_message_by_the_carriers(
+    client: FlaskClient, context: Context, settings: Settings
+) -> None:
+    lamp = add_product(context.sessions)
+    add_warehouse(context.sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={lamp: 5})
+    order_id = shipped_order(client, context, [(lamp, 1)])
+    (parcel,) = shipments(context.sessions, order_id)
+    # A carrier whose clock runs a day fast: the relay must not wait a day for the row.
+    carriers_clock = (utcnow() + timedelta(days=1)).replace(microsecond=0)
+    delivered = {**event(parcel.tracking_number), "occurred_at": carriers_clock.isoformat()}
+
+    before = utcnow()
+    body, headers = signed(settings, delivered)
+    response = client.post("/webhooks/carrier", data=body, headers=headers)
+    after = utcnow()
+
+    assert response.status_code == 200
+    (row,) = delivered_messages(context.sessions, order_id)
+    assert before <= row.created_at <= after
+    assert datetime.fromisoformat(row.payload["occurred_at"]) == carriers_clock
+    (arrived,) = shipments(context.sessions, order_id)
+    assert arrived.delivered_at == carriers_clock

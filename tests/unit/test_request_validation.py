@@ -158,6 +158,13 @@ def test_a_country_that_is_not_two_letters_is_refused(country: str) -> None:
     assert "ISO 3166-1" in error["reason"]
 
 
+@pytest.mark.parametrize("country", ["UK", "uk", "EU", "XX", "\u017fe"])
+def test_a_two_letter_country_that_iso_never_assigned_is_refused(country: str) -> None:
+    (error,) = refusals(with_change("shipping_address.country", country))
+    assert error["field"] == "shipping_address.country"
+    assert "ISO 3166-1" in error["reason"]
+
+
 @pytest.mark.parametrize("payment_method", ["card_4242", "pm_", "pm_4242-42"])
 def test_a_payment_method_that_is_not_a_token_is_refused_saying_so(payment_method: str) -> None:
     (error,) = refusals(with_change("payment_method", payment_method))

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from models.domain.countries import ISO_COUNTRIES
 from models.domain.tracking import (
-    ISO_COUNTRIES,
     identify,
     is_valid_s10,
     is_valid_usps,
@@ -20,7 +20,13 @@ from models.domain.tracking import (
     ups_tracking_number,
     usps_tracking_number,
 )
-from workers.adapters.carrier import PostalCarrier, UpsCarrier, UspsCarrier, choose_carrier
+from workers.adapters.carrier import (
+    PostalCarrier,
+    RouteNotServed,
+    UpsCarrier,
+    UspsCarrier,
+    choose_carrier,
+)
 
 # Valid IMpb numbers from the test data of jkeen/tracking_number_data (couriers/usps.json).
 PUBLISHED_USPS = [
@@ -295,3 +301,11 @@ def test_international_parcels_go_by_the_origin_post_and_domestic_us_ones_by_ups
 def test_carriers_refuse_bad_configuration_when_built(make: Callable[[], object]) -> None:
     with pytest.raises(ValueError, match=r"mailer id|country|service"):
         make()
+
+
+@pytest.mark.parametrize(("origin", "destination"), [("UK", "SE"), ("SE", "UK"), ("US", "us")])
+def test_a_route_to_or_from_no_iso_country_is_refused_as_not_served(
+    origin: str, destination: str
+) -> None:
+    with pytest.raises(RouteNotServed, match="ISO 3166-1 alpha-2"):
+        choose_carrier(origin_country=origin, destination_country=destination)

@@ -6,8 +6,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
+from models.domain.countries import ISO_COUNTRIES
 from models.domain.tracking import (
-    ISO_COUNTRIES,
     UPS_TRACKING_URL,
     USPS_TRACKING_URL,
     s10_tracking_number,
@@ -15,6 +15,10 @@ from models.domain.tracking import (
     ups_tracking_number,
     usps_tracking_number,
 )
+
+
+class RouteNotServed(ValueError):
+    """No carrier takes parcels between these two countries; retrying will not change that."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,7 @@ def choose_carrier(*, origin_country: str, destination_country: str) -> Carrier:
     """The carrier for a parcel from the warehouse's country to the customer's."""
     for country in (origin_country, destination_country):
         if country not in ISO_COUNTRIES:
-            raise ValueError(f"{country!r} is not an ISO 3166-1 alpha-2 country code")
+            raise RouteNotServed(f"{country!r} is not an ISO 3166-1 alpha-2 country code")
     # Posts hand parcels to each other under the UPU: an international parcel goes with the
     # origin country's post, the only carrier here that reaches every destination.
     if origin_country != destination_country:
