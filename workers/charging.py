@@ -103,7 +103,8 @@ def refund_charge(session: Session, order_id: uuid.UUID, gateway_id: str, why: s
     """Money was taken for an order that will not be fulfilled: mark it for refund, once."""
     refunding = session.execute(
         update(Payment)
-        .where(Payment.order_id == order_id, Payment.status.in_(["pending", "succeeded"]))
+        # `failed` too: a charge given up on may land after all, and it is money all the same.
+        .where(Payment.order_id == order_id, Payment.status.in_(["pending", "succeeded", "failed"]))
         .values(status="refund_pending", gateway_id=gateway_id, updated_at=utcnow())
         .returning(Payment.id)
     ).first()

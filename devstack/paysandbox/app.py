@@ -48,6 +48,11 @@ def create_sandbox_app(
         ("POST", "/v1/payment_intents", lambda: _answer(sandbox, sandbox.create_intent)),
         ("GET", "/v1/payment_intents/search", lambda: _search(sandbox)),
         ("GET", "/v1/payment_intents/<intent_id>", lambda intent_id: _get(sandbox, intent_id)),
+        (
+            "POST",
+            "/v1/payment_intents/<intent_id>/cancel",
+            lambda intent_id: _answer(sandbox, lambda _p, _k: sandbox.cancel_intent(intent_id)),
+        ),
         ("POST", "/v1/refunds", lambda: _answer(sandbox, sandbox.create_refund)),
         ("GET", "/_sandbox/health", lambda: {"status": "ok"}),
         ("GET", "/_sandbox/ledger", lambda: _json(200, sandbox.ledger_view())),

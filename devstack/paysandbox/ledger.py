@@ -14,6 +14,14 @@ from typing import Any
 Json = dict[str, Any]
 
 SUCCEEDING = {"pm_card_visa", "pm_card_mastercard"}
+# Payment methods whose intent does not settle at once: Stripe's card that asks the customer
+# to authenticate (never settles here, there is no customer), and a sandbox card that stays
+# `processing` for PROCESSING_SECONDS and then succeeds, as a bank debit does.
+PENDING = {"pm_card_authenticationRequired": "requires_action", "pm_card_processing": "processing"}
+PROCESSING_SECONDS = 1.0
+CANCELABLE = frozenset(
+    {"requires_payment_method", "requires_confirmation", "requires_action", "processing"}
+)
 # Stripe's test payment methods that decline: (code, decline_code, message).
 DECLINES: dict[str, tuple[str, str | None, str]] = {
     "pm_card_chargeDeclined": ("card_declined", "generic_decline", "Your card was declined."),
@@ -103,10 +111,14 @@ class Sandbox:
             self.ledger: list[LedgerEntry] = []
             self.keys: dict[tuple[str, str], Stored] = {}
             self.requests: deque[Json] = deque(maxlen=10_000)
+            # When each processing intent succeeds, by intent id.
+            self.settles_at: dict[str, float] = {}
+            self.creating_keys: dict[str, str | None] = {}
 
     def ledger_view(self) -> list[Json]:
         """Every charge with its refunds, as JSON-ready dictionaries."""
         with self.lock:
+            self._settle_processing()
             return [asdict(entry) for entry in self.ledger]
 
     def requests_view(self) -> list[Json]:
@@ -139,7 +151,7 @@ class Sandbox:
         """POST /v1/payment_intents: create, and with confirm=true charge at once."""
         amount, currency = _positive(params, "amount", required=True) or 0, _currency(params)
         method, confirm = params.get("payment_method"), params.get("confirm") == "true"
-        if method is not None and method not in SUCCEEDING | DECLINES.keys():
+        if method is not None and method not in SUCCEEDING | DECLINES.keys() | PENDING.keys():
             raise invalid(
                 f"No such PaymentMethod: '{method}'", "payment_method", "resource_missing"
             )
@@ -148,19 +160,60 @@ class Sandbox:
         intent = _new_intent(amount, currency, method, params.get("metadata") or {})
         with self.lock:
             self.intents[intent["id"]] = intent
+            self.creating_keys[intent["id"]] = key
             if not confirm:
                 return 200, intent
             if method in DECLINES:
                 return 402, _decline(intent, *DECLINES[method])
-            charge = f"ch_{secrets.token_hex(12)}"
-            intent.update(status="succeeded", amount_received=amount, latest_charge=charge)
-            entry = LedgerEntry(intent["id"], charge, amount, currency, key, intent["metadata"])
-            self.ledger.append(entry)
+            if method in PENDING:
+                intent.update(status=PENDING[method])
+                if intent["status"] == "processing":
+                    self.settles_at[intent["id"]] = time.monotonic() + PROCESSING_SECONDS
+                return 200, intent
+            self._succeed(intent, key)
             return 200, intent
+
+    def _succeed(self, intent: Json, key: str | None) -> None:
+        """Take the money: the intent succeeds and the ledger records the charge (lock held)."""
+        charge = f"ch_{secrets.token_hex(12)}"
+        intent.update(status="succeeded", amount_received=intent["amount"], latest_charge=charge)
+        entry = LedgerEntry(
+            intent["id"], charge, intent["amount"], intent["currency"], key, intent["metadata"]
+        )
+        self.ledger.append(entry)
+
+    def _settle_processing(self) -> None:
+        """Processing intents whose time has come succeed (lock held)."""
+        now = time.monotonic()
+        for intent_id, at in list(self.settles_at.items()):
+            if at <= now:
+                del self.settles_at[intent_id]
+                intent = self.intents[intent_id]
+                if intent["status"] == "processing":
+                    self._succeed(intent, self.creating_keys.get(intent_id))
+
+    def cancel_intent(self, intent_id: str) -> tuple[int, Json]:
+        """POST /v1/payment_intents/<id>/cancel: only an intent that took no money."""
+        with self.lock:
+            self._settle_processing()
+            intent = self.intents.get(intent_id)
+            if intent is None:
+                message = f"No such payment_intent: '{intent_id}'"
+                raise invalid(message, "id", "resource_missing", 404)
+            if intent["status"] not in CANCELABLE:
+                message = (
+                    "You cannot cancel this PaymentIntent because it has a status of "
+                    f"{intent['status']}."
+                )
+                raise invalid(message, code="payment_intent_unexpected_state")
+            self.settles_at.pop(intent_id, None)
+            intent.update(status="canceled", cancellation_reason="requested_by_customer")
+            return 200, dict(intent)
 
     def get_intent(self, intent_id: str) -> Json:
         """GET /v1/payment_intents/<id>."""
         with self.lock:
+            self._settle_processing()
             intent = self.intents.get(intent_id)
         if intent is None:
             raise invalid(f"No such payment_intent: '{intent_id}'", "id", "resource_missing", 404)
@@ -176,6 +229,7 @@ class Sandbox:
             raise invalid(f"Unsupported search query: {query}. {supported}", "query")
         key, value = clause["key"], re.sub(r"\\(.)", r"\1", clause["value"])
         with self.lock:
+            self._settle_processing()
             # Declined intents are kept too, so a caller can tell a decline from a lost request.
             found = [
                 dict(intent)
