@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Sequence
 from itertools import cycle
 
+from devstack.parent_death import exit_with_parent
 from devstack.processes import REPO_ROOT, end_group
 
 COLORS = cycle(["36", "32", "33", "35", "34", "96", "92", "93", "95", "91"])
@@ -35,6 +37,10 @@ class Child:
             stderr=subprocess.STDOUT,
             # Its own session: Ctrl-C reaches only the runner, which stops children in order.
             start_new_session=True,
+            # SIGTERM if the runner dies unannounced: each stops cleanly and takes its own
+            # children along (gunicorn its workers, Celery its pool). Safe beside threads: it
+            # takes no lock (it resets a signal, calls prctl and getppid).
+            preexec_fn=exit_with_parent(signal.SIGTERM),  # noqa: PLW1509
             env=env,
             cwd=REPO_ROOT,
         )
