@@ -30,6 +30,8 @@ class RunningService:
     pid: int | None = None
     log: Path | None = None
     workdir: Path | None = None
+    # How to start it afresh once it has died; None where what it held cannot be rebuilt.
+    restart: Callable[[], RunningService] | None = None
 
 
 def free_port() -> int:

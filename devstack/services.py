@@ -93,7 +93,10 @@ def start_redis(port: int | None = None) -> RunningService:
         "--dir",
         str(folder),
     ]
-    return _launch("redis", url, argv, folder, lambda: redis_answers(url, 0.5))
+    service = _launch("redis", url, argv, folder, lambda: redis_answers(url, 0.5))
+    # It keeps nothing on disk, so a new one on the same port is as good as the old.
+    service.restart = lambda: start_redis(port)
+    return service
 
 
 def start_moto(port: int | None = None) -> RunningService:
@@ -120,7 +123,9 @@ def start_smtp_sink(maildir: Path, port: int | None = None) -> RunningService:
         str(maildir),
     ]
     url = f"smtp://{LOCALHOST}:{port}"
-    return _launch("smtp", url, argv, _fresh_folder("smtp"), lambda: smtp_greets(port))
+    service = _launch("smtp", url, argv, _fresh_folder("smtp"), lambda: smtp_greets(port))
+    service.restart = lambda: start_smtp_sink(maildir, port)  # the mail stays in the Maildir
+    return service
 
 
 def start_payment_sandbox(

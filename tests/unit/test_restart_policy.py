@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 from devstack.restart_policy import RestartPolicy
+from devstack.supervisor import how_it_ended
 
 
 class Longest(random.Random):
@@ -45,3 +46,8 @@ def test_every_wait_is_jittered_between_zero_and_its_ceiling() -> None:
     ceilings = [min(30.0, 2.0**attempt) for attempt in range(40)]
     assert all(0.0 <= wait <= ceiling for wait, ceiling in zip(waits, ceilings, strict=True))
     assert len(set(waits)) == len(waits)
+
+
+def test_a_process_killed_by_a_signal_is_named_by_that_signal() -> None:
+    assert how_it_ended(-9) == "killed by SIGKILL"
+    assert how_it_ended(3) == "exited with code 3"
