@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Sequence
 from itertools import cycle
 
+from devstack.parent_death import exit_with_parent
 from devstack.processes import REPO_ROOT, end_group
 
 COLORS = cycle(["36", "32", "33", "35", "34", "96", "92", "93", "95", "91"])
@@ -22,38 +24,60 @@ def say(text: str) -> None:
 
 
 class Child:
-    """A process in its own session whose output is printed as `name | line`."""
+    """A process in its own session whose output is printed as `name | line`; restartable."""
 
     def __init__(self, name: str, argv: Sequence[str], env: dict[str, str]) -> None:
         """Start `argv` from the repository root and begin relaying its output."""
         self.name = name
         self.prefix = _prefix(name)
-        self.process = subprocess.Popen(
-            list(argv),
+        self.argv = list(argv)
+        self.env = env
+        self.process, self._relay = self._start()
+        self._stopped = False
+
+    def _start(self) -> tuple[subprocess.Popen[bytes], threading.Thread]:
+        process = subprocess.Popen(
+            self.argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             # Its own session: Ctrl-C reaches only the runner, which stops children in order.
             start_new_session=True,
-            env=env,
+            # SIGTERM if the runner dies unannounced: each stops cleanly and takes its own
+            # children along (gunicorn its workers, Celery its pool). Safe beside threads: it
+            # takes no lock (it resets a signal, calls prctl and getppid).
+            preexec_fn=exit_with_parent(signal.SIGTERM),  # noqa: PLW1509
+            env=self.env,
             cwd=REPO_ROOT,
         )
-        self._relay = threading.Thread(target=self._relay_output, name=f"relay-{name}", daemon=True)
-        self._relay.start()
+        relay = threading.Thread(
+            target=self._relay_output, args=(process,), name=f"relay-{self.name}", daemon=True
+        )
+        relay.start()
+        return process, relay
 
-    def _relay_output(self) -> None:
-        stream = self.process.stdout
-        if stream is None:
+    def _relay_output(self, process: subprocess.Popen[bytes]) -> None:
+        if process.stdout is None:
             return
-        for raw in stream:
+        for raw in process.stdout:
             say(self.prefix + raw.decode(errors="replace").rstrip())
 
     def exit_code(self) -> int | None:
         """The exit code, or None while it runs."""
         return self.process.poll()
 
+    def restart(self) -> None:
+        """Clear away what is left of the last run and start the same command again."""
+        self.stop()
+        self.process, self._relay = self._start()
+        self._stopped = False
+
     def stop(self) -> None:
-        """Stop its whole process group and flush what it still had to say."""
+        """Stop its whole process group and flush what it still had to say; once per run."""
+        if self._stopped:
+            return
+        # Once only: after the group is gone, its id may belong to someone else's processes.
+        self._stopped = True
         end_group(self.process)
         self._relay.join(timeout=2.0)
         if self.process.stdout is not None:

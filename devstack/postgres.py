@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import grp
 import importlib.util
 import os
@@ -16,7 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devstack.processes import RunningService, free_port, log_tail, once, pid_is_alive, wait_until
+import psycopg
+
+from devstack.processes import (
+    RunningService,
+    free_port,
+    log_tail,
+    once,
+    spawn,
+    stop_group,
+    wait_until,
+)
 
 FAST_TEST_SETTINGS = {
     # Throwaway data: durability only costs time here.
@@ -27,6 +36,7 @@ FAST_TEST_SETTINGS = {
 }
 UNPRIVILEGED_ID = 65534  # nobody / nogroup on most systems
 COMMAND_TIMEOUT = 60.0
+START_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -41,21 +51,42 @@ def start_postgres(workdir: Path | None = None, port: int | None = None) -> Runn
     """Start a throwaway PostgreSQL on 127.0.0.1 with trust auth for user `postgres`."""
     port = port or free_port()
     base, install = _prepare(workdir)
-    stop = once(lambda: _stop(install, base))
+    url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
     try:
         _initdb(install, base)
-        _start(install, base, port)
+        process = _start(install, base, port)
     except BaseException:
-        stop()
+        shutil.rmtree(base, ignore_errors=True)
         raise
-    return RunningService(
+    log = base / "postgres.log"
+    service = RunningService(
         name="postgres",
-        url=f"postgresql://postgres@127.0.0.1:{port}/postgres",
-        stop=stop,
-        pid=_postmaster_pid(base),
-        log=base / "postgres.log",
+        url=url,
+        stop=once(lambda: _stop(process, base)),
+        process=process,
+        pid=process.pid,
+        log=log,
         workdir=base,
     )
+    ready = lambda: postgres_answers(url)  # noqa: E731
+    try:
+        wait_until(ready, START_TIMEOUT, f"postgres did not answer at {url}", process, log)
+    except BaseException:
+        service.stop()
+        raise
+    return service
+
+
+def postgres_answers(url: str, timeout: float = 2.0) -> bool:
+    """Whether a PostgreSQL at `url` accepts a connection and answers SELECT 1."""
+    # SQLAlchemy spells the driver into the scheme; libpq knows only the bare one.
+    plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    try:
+        with psycopg.connect(plain, connect_timeout=max(1, round(timeout))) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error:
+        return False
+    return True
 
 
 def wheel_folders() -> tuple[Path, Path]:
@@ -145,34 +176,27 @@ def _initdb(install: _Install, base: Path) -> None:
     _run(install, base, "initdb", *options)
 
 
-def _start(install: _Install, base: Path, port: int) -> None:
-    settings = " ".join(f"-c {name}={value}" for name, value in FAST_TEST_SETTINGS.items())
+def _start(install: _Install, base: Path, port: int) -> subprocess.Popen[bytes]:
+    """The postmaster itself as our child (not through pg_ctl), so it can die with us."""
+    settings = [f"{name}={value}" for name, value in FAST_TEST_SETTINGS.items()]
     # TCP only: a Unix socket path under a deep temp folder can pass the 107-byte limit.
-    options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' {settings}"
-    log = str(base / "postgres.log")
-    _run(install, base, "pg_ctl", "-o", options, "-l", log, "-w", "-t", "30", "start")
+    options = ["listen_addresses=127.0.0.1", "unix_socket_directories=", *settings]
+    argv = [str(install.bin_dir / "postgres"), "-D", str(base / "data"), "-p", str(port)]
+    # SIGINT is a fast shutdown: the postmaster ends its backends (each in a session of its
+    # own, out of reach of a group kill) and then itself; SIGTERM would wait for every client
+    # to disconnect. Should the postmaster itself be SIGKILLed, its backends see it gone and
+    # exit on their own. The switch to `nobody` happens before the death signal is set, so
+    # the change of user does not clear it.
+    return spawn(
+        [*argv, *(arg for option in options for arg in ("-c", option))],
+        base / "postgres.log",
+        death_signal=signal.SIGINT,
+        cwd=base,  # the caller's folder may be closed to nobody
+        **install.as_user,
+    )
 
 
-def _postmaster_pid(base: Path) -> int | None:
-    try:
-        return int((base / "data" / "postmaster.pid").read_text().split()[0])
-    except (FileNotFoundError, IndexError, ValueError):
-        return None
-
-
-def _stop(install: _Install, base: Path) -> None:
-    """Fast shutdown; kill the postmaster if that fails; then delete everything."""
-    pid = _postmaster_pid(base)
-    if pid is not None:
-        try:
-            _run(install, base, "pg_ctl", "-m", "fast", "-w", "-t", "30", "stop")
-            # pg_ctl returns once the pid file is gone; the process itself ends a moment later.
-            wait_until(lambda: not pid_is_alive(pid), 5.0, "the postmaster still runs")
-        except (RuntimeError, TimeoutError, subprocess.TimeoutExpired):
-            _kill(pid)
+def _stop(process: subprocess.Popen[bytes], base: Path) -> None:
+    """Fast shutdown; SIGKILL if that takes too long; then delete everything."""
+    stop_group(process, first=signal.SIGINT)
     shutil.rmtree(base, ignore_errors=True)
-
-
-def _kill(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.kill(pid, signal.SIGKILL)

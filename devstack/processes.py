@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from devstack.parent_death import exit_with_parent
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STOP_GRACE_SECONDS = 10.0
 
@@ -28,6 +30,8 @@ class RunningService:
     pid: int | None = None
     log: Path | None = None
     workdir: Path | None = None
+    # How to start it afresh once it has died; None where what it held cannot be rebuilt.
+    restart: Callable[[], RunningService] | None = None
 
 
 def free_port() -> int:
@@ -94,8 +98,13 @@ def log_tail(log: Path | None, lines: int = 20) -> str:
     return f"\n--- {log} ---\n" + "\n".join(tail)
 
 
-def spawn(argv: Sequence[str], log: Path, **popen: Any) -> subprocess.Popen[bytes]:
-    """Start `argv` in its own session, output to `log`, so its whole group can be stopped."""
+def spawn(
+    argv: Sequence[str],
+    log: Path,
+    death_signal: signal.Signals = signal.SIGTERM,
+    **popen: Any,
+) -> subprocess.Popen[bytes]:
+    """Start `argv` in its own session, output to `log`; it gets `death_signal` if we die."""
     with log.open("ab") as sink:
         return subprocess.Popen(
             list(argv),
@@ -103,21 +112,31 @@ def spawn(argv: Sequence[str], log: Path, **popen: Any) -> subprocess.Popen[byte
             stdout=sink,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # Safe beside threads: it takes no lock (it resets a signal, calls prctl and getppid).
+            preexec_fn=exit_with_parent(death_signal),  # noqa: PLW1509
             **popen,
         )
 
 
-def stop_group(process: subprocess.Popen[Any], grace: float = STOP_GRACE_SECONDS) -> None:
+def stop_group(
+    process: subprocess.Popen[Any],
+    grace: float = STOP_GRACE_SECONDS,
+    first: signal.Signals = signal.SIGTERM,
+) -> None:
     """End the process group, then close the pipes to it."""
-    end_group(process, grace)
+    end_group(process, grace, first)
     for stream in (process.stdin, process.stdout, process.stderr):
         _close(stream)
 
 
-def end_group(process: subprocess.Popen[Any], grace: float = STOP_GRACE_SECONDS) -> None:
-    """SIGTERM the process group, wait, then SIGKILL whatever is left."""
+def end_group(
+    process: subprocess.Popen[Any],
+    grace: float = STOP_GRACE_SECONDS,
+    first: signal.Signals = signal.SIGTERM,
+) -> None:
+    """Send `first` to the process group, wait, then SIGKILL whatever is left."""
     if process.poll() is None:
-        _signal_group(process.pid, signal.SIGTERM)
+        _signal_group(process.pid, first)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=grace)
     # Children may outlive their leader (or ignore SIGTERM): the group goes down either way.

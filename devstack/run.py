@@ -27,6 +27,7 @@ from devstack.services import (
     start_redis,
     start_smtp_sink,
 )
+from devstack.supervisor import Supervisor, how_it_ended, watch
 from settings import Settings, child_environment, get_settings
 
 DEFAULT_PORTS = {
@@ -61,7 +62,7 @@ class Stack:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Start the stack, wait for Ctrl-C or SIGTERM, stop it; 1 if a part failed."""
+    """Start the stack, keep it up until Ctrl-C or SIGTERM, stop it; 1 if it could not go on."""
     args = _arguments(argv)
     stopping = threading.Event()
     _stop_on_signals(stopping)
@@ -119,7 +120,7 @@ def _run(
     say(banner(settings, overrides, api, f"http://127.0.0.1:{flower_port}"))
     if args.demo:
         stack.children.append(Child("demo", python_module("devstack.demo", "--base-url", api), env))
-    return _watch(long_running, stack.children, stopping)
+    return watch(Supervisor(long_running, stack.services), stack.children, stopping)
 
 
 def _embedded(settings: Settings, stack: Stack) -> dict[str, str]:
@@ -178,6 +179,7 @@ def _setup_step(name: str, module: str, env: dict[str, str], stopping: threading
 
 
 def _wait_until_ready(health: str, children: list[Child], stopping: threading.Event) -> bool:
+    """Wait for the intake to answer; a child dying before that is a broken setup: give up."""
     deadline = time.monotonic() + READY_TIMEOUT
     while not stopping.wait(0.3):
         if _first_exited(children) is not None:
@@ -190,24 +192,10 @@ def _wait_until_ready(health: str, children: list[Child], stopping: threading.Ev
     return False
 
 
-def _watch(long_running: list[Child], everyone: list[Child], stopping: threading.Event) -> int:
-    """Wait for a stop request (0), or for a long-running child to die (1)."""
-    finished: set[str] = set()
-    while not stopping.wait(0.5):
-        if _first_exited(long_running) is not None:
-            return 1
-        for child in everyone:
-            if child in long_running or child.name in finished or child.exit_code() is None:
-                continue
-            finished.add(child.name)
-            say(f"devstack: {child.name} finished with exit code {child.exit_code()}")
-    return 0
-
-
 def _first_exited(children: list[Child]) -> Child | None:
     for child in children:
-        if child.exit_code() is not None:
-            say(f"devstack: {child.name} exited unexpectedly with code {child.exit_code()}")
+        if (code := child.exit_code()) is not None:
+            say(f"devstack: {child.name} {how_it_ended(code)} before the stack was ready")
             return child
     return None
 

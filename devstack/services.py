@@ -13,10 +13,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import redis
 
-from devstack.postgres import start_postgres
+from devstack.postgres import postgres_answers, start_postgres
 from devstack.processes import (
     REPO_ROOT,
     RunningService,
@@ -44,18 +43,6 @@ __all__ = [
 
 START_TIMEOUT = 30.0
 LOCALHOST = "127.0.0.1"
-
-
-def postgres_answers(url: str, timeout: float = 2.0) -> bool:
-    """Whether a PostgreSQL at `url` accepts a connection and answers SELECT 1."""
-    # SQLAlchemy spells the driver into the scheme; libpq knows only the bare one.
-    plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
-    try:
-        with psycopg.connect(plain, connect_timeout=max(1, round(timeout))) as connection:
-            connection.execute("SELECT 1")
-    except psycopg.Error:
-        return False
-    return True
 
 
 def redis_answers(url: str, timeout: float = 2.0) -> bool:
@@ -106,7 +93,10 @@ def start_redis(port: int | None = None) -> RunningService:
         "--dir",
         str(folder),
     ]
-    return _launch("redis", url, argv, folder, lambda: redis_answers(url, 0.5))
+    service = _launch("redis", url, argv, folder, lambda: redis_answers(url, 0.5))
+    # It keeps nothing on disk, so a new one on the same port is as good as the old.
+    service.restart = lambda: start_redis(port)
+    return service
 
 
 def start_moto(port: int | None = None) -> RunningService:
@@ -133,7 +123,9 @@ def start_smtp_sink(maildir: Path, port: int | None = None) -> RunningService:
         str(maildir),
     ]
     url = f"smtp://{LOCALHOST}:{port}"
-    return _launch("smtp", url, argv, _fresh_folder("smtp"), lambda: smtp_greets(port))
+    service = _launch("smtp", url, argv, _fresh_folder("smtp"), lambda: smtp_greets(port))
+    service.restart = lambda: start_smtp_sink(maildir, port)  # the mail stays in the Maildir
+    return service
 
 
 def start_payment_sandbox(

