@@ -1,0 +1,193 @@
+"""No row lock and no open transaction across a network call, and what a sender's death costs."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, select, text, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from models.base import utcnow
+from models.catalog import StockAlert
+from models.db import normalise_url
+from models.domain.lifecycle import OrderStatus
+from models.follow_ups import TryLater
+from models.fulfilment import Notification
+from models.orders import Order
+from models.unit_of_work import Work
+from tests.admin_support import new_shelf
+from tests.factories import NEWARK, add_product, add_warehouse, order_body
+from tests.infra import Mailbox
+from workers.alerting import send_low_stock_alert
+from workers.allocating import fill_backorders
+from workers.context import Context
+from workers.notifying import Notified, _claim, send_notification
+
+WAIT = 10.0
+
+
+class Held:
+    """A mail server that holds each message until the test lets it through."""
+
+    def __init__(self) -> None:
+        self.talking = threading.Event()
+        self.release = threading.Event()
+        self.sent: list[EmailMessage] = []
+
+    def send(self, message: EmailMessage) -> None:
+        self.talking.set()
+        assert self.release.wait(WAIT)
+        self.sent.append(message)
+
+
+def in_background(action: Callable[[], Any]) -> Iterator[threading.Thread]:
+    thread = threading.Thread(target=action)
+    thread.start()
+    yield thread
+    thread.join(WAIT)
+
+
+def lockable(sessions: sessionmaker[Session], statement: Any) -> bool:
+    """Whether the rows of `statement` can be locked at once (nobody holds them)."""
+    with sessions() as session, session.begin():
+        session.execute(text("SET LOCAL lock_timeout = '300ms'"))
+        try:
+            session.execute(statement.with_for_update(nowait=True)).all()
+        except Exception:  # LockNotAvailable, wrapped by SQLAlchemy
+            return False
+        return True
+
+
+def placed(client: FlaskClient, ctx: Context) -> uuid.UUID:
+    bed = add_product(ctx.sessions)
+    response = client.post("/orders", json=order_body([(bed, 1)]))
+    assert response.status_code == 202
+    return uuid.UUID(response.get_json()["order_id"])
+
+
+def test_a_mail_is_sent_with_its_row_unlocked_and_no_transaction_open(
+    client: FlaskClient, context: Context
+) -> None:
+    order_id = placed(client, context)
+    server = Held()
+    outcome: list[Notified] = []
+    row = select(Notification).where(Notification.dedupe_key == f"{order_id}:received")
+
+    for thread in in_background(
+        lambda: outcome.append(
+            send_notification(context.work, server, context.settings, order_id, "received")
+        )
+    ):
+        assert server.talking.wait(WAIT)
+        free_while_talking = lockable(context.sessions, row)
+        with context.sessions() as session:
+            idle = session.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND state = 'idle in transaction' AND pid <> pg_backend_pid()"
+                )
+            )
+        server.release.set()
+        thread.join(WAIT)
+
+    assert free_while_talking
+    assert idle == 0
+    assert outcome == [Notified.SENT]
+
+
+def test_a_restock_never_waits_on_the_mail_server(context: Context) -> None:
+    shelf = new_shelf(context.sessions, on_hand=2)
+    with context.work() as session:
+        alert = StockAlert(
+            warehouse_id=shelf.warehouse_id,
+            article_number=shelf.article_number,
+            sellable=2,
+            threshold=5,
+            fired_at=utcnow(),
+        )
+        session.add(alert)
+        session.flush()
+        alert_id = alert.id
+    server = Held()
+
+    for thread in in_background(
+        lambda: send_low_stock_alert(context.work, server, context.settings, alert_id)
+    ):
+        assert server.talking.wait(WAIT)
+        # What a restock does to the alert: clear it, under a short lock timeout.
+        with context.sessions() as session, session.begin():
+            session.execute(text("SET LOCAL lock_timeout = '300ms'"))
+            session.execute(
+                update(StockAlert).where(StockAlert.id == alert_id).values(cleared_at=utcnow())
+            )
+        server.release.set()
+        thread.join(WAIT)
+
+    with context.sessions() as session:
+        stored = session.get(StockAlert, alert_id)
+        assert stored is not None
+        assert stored.cleared_at is not None
+        assert stored.notified_at is not None
+
+
+def test_a_sender_that_died_after_the_server_took_the_mail_resends_it_only_after_its_claim(
+    client: FlaskClient, context: Context, mailbox: Mailbox
+) -> None:
+    order_id = placed(client, context)
+    claimed = _claim(context.work, context.settings, order_id, "received")
+    assert not isinstance(claimed, Notified)
+    context.mailer.send(claimed[0])  # the server took it; the sender died before recording
+
+    with pytest.raises(TryLater):
+        send_notification(context.work, context.mailer, context.settings, order_id, "received")
+    with context.work() as session:
+        session.execute(
+            update(Notification)
+            .where(Notification.dedupe_key == f"{order_id}:received")
+            .values(claimed_at=utcnow() - timedelta(hours=1))
+        )
+    resent = send_notification(context.work, context.mailer, context.settings, order_id, "received")
+
+    assert resent is Notified.SENT
+    copies = [str(m["Message-ID"]).strip() for m in mailbox.for_order(str(order_id))]
+    assert copies == [f"<received.{order_id}@fulfillment.example>"] * 2
+    with context.sessions() as session:
+        note = session.scalars(
+            select(Notification).where(Notification.dedupe_key == f"{order_id}:received")
+        ).one()
+    assert (note.status, note.attempts) == ("sent", 2)
+
+
+def test_filling_backorders_keeps_no_transaction_open_across_the_orders(
+    client: FlaskClient, context: Context
+) -> None:
+    bed = add_product(context.sessions)
+    add_warehouse(context.sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={bed: 30})
+    waiting = []
+    for _ in range(30):
+        response = client.post("/orders", json=order_body([(bed, 1)]))
+        waiting.append(uuid.UUID(response.get_json()["order_id"]))
+    with context.sessions() as session, session.begin():
+        session.execute(
+            update(Order).where(Order.id.in_(waiting)).values(status=OrderStatus.BACKORDERED)
+        )
+    # A session idle inside a transaction for longer than this is ended by the server: one
+    # transaction held open across thirty allocations would be.
+    strict = create_engine(
+        normalise_url(context.settings.require_database_url()),
+        connect_args={"options": "-c idle_in_transaction_session_timeout=500"},
+    )
+    try:
+        filled = fill_backorders(Work(sessionmaker(strict)), context.directory, context.settings)
+    finally:
+        strict.dispose()
+
+    mine = [result.outcome.value for order_id, result in filled if order_id in waiting]
+    assert mine == ["allocated"] * 30
