@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import parseaddr
 
@@ -12,17 +11,18 @@ from sqlalchemy.orm import Session
 
 from models.base import utcnow
 from models.catalog import Product, Stock, StockAlert, StockMovement, Warehouse
-from models.domain.backoff import backoff
+from models.domain.backoff import STEP_CAP_SECONDS, backoff
 from models.follow_ups import TryLater, finish_current
 from models.unit_of_work import Work
 from settings import Settings
 from workers.adapters.email import Mailer, MailRejected, MailTransient
 from workers.emails import Mail, build_message
+from workers.notifying import claim_timeout
 
 log = logging.getLogger(__name__)
 
 RECENT_MOVEMENTS = 5
-MAX_ATTEMPTS = 12
+MAX_ATTEMPTS = 30
 
 
 def alert_message_id(alert_id: int, mail_from: str) -> str:
@@ -84,7 +84,7 @@ def render_alert(session: Session, alert: StockAlert) -> Mail:
 def _claim(work: Work, settings: Settings, alert_id: int) -> tuple[EmailMessage, int] | None:
     """Take the alert for sending and build its mail; None if there is nothing to send."""
     now = utcnow()
-    stale = now - timedelta(seconds=settings.smtp_timeout * 3 + 30)
+    stale = now - claim_timeout(settings)
     with work() as session:
         if session.get(StockAlert, alert_id) is None:
             raise LookupError(f"no stock alert {alert_id}")
@@ -146,7 +146,7 @@ def send_low_stock_alert(work: Work, mailer: Mailer, settings: Settings, alert_i
             session.execute(
                 update(StockAlert).where(StockAlert.id == alert_id).values(**_end_claim)
             )
-        raise TryLater(str(exc), delay=backoff(attempts, base=2, cap=300)) from exc
+        raise TryLater(str(exc), delay=backoff(attempts, cap=STEP_CAP_SECONDS)) from exc
     _end(work, alert_id, notified_at=utcnow())
     log.info("low-stock alert %s sent to operations", alert_id)
     return True

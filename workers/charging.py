@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
-from models.domain.backoff import backoff
+from models.domain.backoff import STEP_CAP_SECONDS, backoff
 from models.domain.lifecycle import OrderStatus
 from models.follow_ups import TryLater, finish_current, later
 from models.fulfilment import Payment
@@ -205,7 +205,7 @@ def charge_order(work: Work, gateway: PaymentGateway, order_id: uuid.UUID) -> Ch
     except PaymentUnavailable as exc:
         if earlier + 1 >= MAX_ATTEMPTS:
             return give_up(work, gateway, order_id, str(exc))
-        raise TryLater(str(exc), delay=backoff(earlier, cap=60)) from exc
+        raise TryLater(str(exc), delay=backoff(earlier, cap=STEP_CAP_SECONDS)) from exc
     if result.status == "pending" and earlier + 1 >= MAX_ATTEMPTS:
         # Never settled (the customer never authenticated, say): cancel it at the gateway.
         assert result.gateway_id is not None
@@ -218,7 +218,9 @@ def charge_order(work: Work, gateway: PaymentGateway, order_id: uuid.UUID) -> Ch
             finish_current(session)
     log.info("charge: %s", outcome, extra={"order_id": str(order_id)})
     if outcome is Charged.PENDING:
-        raise TryLater(f"payment is {result.failure_code}", delay=backoff(earlier, base=2, cap=60))
+        raise TryLater(
+            f"payment is {result.failure_code}", delay=backoff(earlier, cap=STEP_CAP_SECONDS)
+        )
     return outcome
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
-from models.domain.backoff import backoff
+from models.domain.backoff import STEP_CAP_SECONDS, backoff
 from models.follow_ups import TryLater, finish_current
 from models.fulfilment import Notification
 from models.orders import Order
@@ -34,7 +34,7 @@ from workers.emails import OPERATIONS_KINDS, build_message, message_id, render
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 12
+MAX_ATTEMPTS = 30
 # Operations hear of a customer mail that could not be sent at all.
 MAIL_FAILED = "mail_failed"
 
@@ -49,8 +49,12 @@ class Notified(StrEnum):
 
 
 def claim_timeout(settings: Settings) -> timedelta:
-    """How old a claim must be before it counts as left by a dead sender."""
-    return timedelta(seconds=settings.smtp_timeout * 3 + 30)
+    """How old a claim must be before it counts as left by a dead sender.
+
+    Longer than a send takes (each SMTP step is bounded by SMTP_TIMEOUT), short enough that
+    a mail whose sender died goes out again well within a minute.
+    """
+    return timedelta(seconds=settings.smtp_timeout + 15)
 
 
 def _ensure_row(session: Session, order: Order, kind: str, settings: Settings) -> None:
@@ -94,14 +98,15 @@ def _claim(
             .returning(Notification.recipient, Notification.message_id, Notification.attempts)
         ).first()
         if claimed is None:
-            status = session.scalar(
-                select(Notification.status).where(Notification.dedupe_key == key)
-            )
-            if status == "sending":
-                # Another sender holds it now: look again once its claim could have run out.
-                raise TryLater(
-                    "another sender holds the mail", delay=claim_timeout(settings).total_seconds()
+            status, held_since = session.execute(
+                select(Notification.status, Notification.claimed_at).where(
+                    Notification.dedupe_key == key
                 )
+            ).one()
+            if status == "sending" and held_since is not None:
+                # Another sender holds it now: look again once its claim could have run out.
+                runs_out = held_since + claim_timeout(settings) - now
+                raise TryLater("another sender holds the mail", delay=runs_out.total_seconds() + 1)
             finish_current(session)
             return Notified.ALREADY_SENT if status == "sent" else Notified(str(status))
         recipient, msgid, attempts = claimed
@@ -162,7 +167,7 @@ def send_notification(
                 .where(Notification.dedupe_key == key, Notification.status == "sending")
                 .values(status="pending", last_error=str(exc)[:500])
             )
-        raise TryLater(str(exc), delay=backoff(attempts, base=2, cap=300)) from exc
+        raise TryLater(str(exc), delay=backoff(attempts, cap=STEP_CAP_SECONDS)) from exc
     _end(work, order_id, kind, status="sent")
     log.info("mail sent: %s", kind, extra={"order_id": str(order_id)})
     return Notified.SENT

@@ -15,7 +15,7 @@ from enum import StrEnum
 from sqlalchemy import update
 
 from models.base import utcnow
-from models.domain.backoff import backoff
+from models.domain.backoff import STEP_CAP_SECONDS, backoff
 from models.follow_ups import TryLater, finish_current
 from models.fulfilment import Payment
 from models.steps import mail
@@ -25,7 +25,7 @@ from workers.adapters.payments import PaymentGateway, PaymentRejected, PaymentUn
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 12
+MAX_ATTEMPTS = 20
 
 
 class Refunded(StrEnum):
@@ -81,7 +81,7 @@ def refund_order(work: Work, gateway: PaymentGateway, order_id: uuid.UUID) -> Re
     except PaymentUnavailable as exc:
         if attempts >= MAX_ATTEMPTS:
             return _give_up(work, order_id, f"the gateway stayed unreachable: {exc}")
-        raise TryLater(str(exc), delay=backoff(attempts, base=2, cap=300)) from exc
+        raise TryLater(str(exc), delay=backoff(attempts, cap=STEP_CAP_SECONDS)) from exc
     with work() as session:
         moved = session.execute(
             update(Payment)

@@ -24,7 +24,7 @@ from celery.exceptions import Retry
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from models.domain.backoff import backoff
+from models.domain.backoff import STEP_CAP_SECONDS, backoff
 from models.follow_ups import CURRENT, Current, TryLater, fail, finish, later, reschedule
 from models.infra import Outbox
 from models.transitions import record_event
@@ -122,7 +122,9 @@ class StepTask(Task[Any, Any]):
                 .returning(Outbox.attempts)
             ).scalar()
             if tries is not None and tries < MAX_UNEXPECTED:
-                reschedule(session, current.id, delay=backoff(tries, cap=60), error=error)
+                reschedule(
+                    session, current.id, delay=backoff(tries, cap=STEP_CAP_SECONDS), error=error
+                )
                 return
             fail(session, current.id, error=error)
             tell_operations(session, self.name, args, error)
