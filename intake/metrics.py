@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from intake.runtime import runtime
 from models.alerts import low_stock_metrics
 from models.domain.lifecycle import OrderStatus
-from models.infra import Outbox
+from models.infra import PENDING, Outbox
 from models.orders import Order
 
 bp = Blueprint("metrics", __name__)
@@ -33,7 +33,11 @@ class DatabaseCollector(Collector):
                 session.execute(select(Order.status, func.count()).group_by(Order.status)).all()
             )
             alerts = low_stock_metrics(session)
-            unpublished = session.scalar(select(func.count()).where(Outbox.published_at.is_(None)))
+            pending, failed = session.execute(
+                select(
+                    func.count().filter(PENDING), func.count().filter(Outbox.failed_at.is_not(None))
+                ).where(Outbox.done_at.is_(None))
+            ).one()
         orders = GaugeMetricFamily("fulfillment_orders", "Orders by status", labels=["status"])
         # Every known status, zeros included, so dashboards never see a series vanish.
         for status in sorted({s.value for s in OrderStatus} | set(counts)):
@@ -50,9 +54,14 @@ class DatabaseCollector(Collector):
             value=alerts["unnotified"],
         )
         yield GaugeMetricFamily(
-            "fulfillment_outbox_unpublished",
-            "Outbox messages not yet published to SQS",
-            value=unpublished or 0,
+            "fulfillment_outbox_pending",
+            "Follow-ups not yet done: messages not yet on SQS, tasks not yet run to an outcome",
+            value=pending or 0,
+        )
+        yield GaugeMetricFamily(
+            "fulfillment_outbox_failed",
+            "Follow-ups given up for good (each one told operations)",
+            value=failed or 0,
         )
 
 

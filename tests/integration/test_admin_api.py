@@ -291,7 +291,8 @@ def test_metrics_show_orders_alerts_and_the_outbox(client: FlaskClient) -> None:
     assert 'fulfillment_orders{status="received"}' in text
     assert 'fulfillment_orders{status="backordered"}' in text
     assert "fulfillment_low_stock_alerts_open " in text
-    assert "fulfillment_outbox_unpublished " in text
+    assert "fulfillment_outbox_pending " in text
+    assert "fulfillment_outbox_failed " in text
 
 
 def test_an_admin_reads_any_order_with_its_allocation_receipts(
