@@ -11,7 +11,17 @@ _settings = get_settings()
 _prefix = _settings.celery_queue_prefix
 
 broker_url = _settings.require_redis_url()
+# A worker outlives any broker outage: reconnect forever, not 100 times (about 45 minutes,
+# after which Celery's default ends the worker), on startup as after a loss.
+broker_connection_retry = True
 broker_connection_retry_on_startup = True
+broker_connection_max_retries = None
+# After a failover Redis may refuse a command for a while (READONLY, MISCONF): that is a
+# channel error, which would otherwise shut the worker down instead of reconnecting it.
+broker_channel_error_retry = True
+# A step running when the connection drops finishes its work in PostgreSQL; only its ack is
+# lost, and a redelivery changes nothing. Stated, because Celery 6 flips the default.
+worker_cancel_long_running_tasks_on_connection_loss = False
 # Longer than any task's total retry time, so an unacked task is never handed out twice early.
 broker_transport_options = {"visibility_timeout": _settings.broker_visibility_timeout}
 

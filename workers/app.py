@@ -9,7 +9,10 @@ from celery.signals import setup_logging
 
 from models.logs import configure_logging
 from settings import get_settings
+from workers.broker import serve_redis_urls
 
+# Before any broker connection: a Redis restart must not take a worker down (workers/broker.py).
+serve_redis_urls()
 app = Celery("fulfillment", include=["workers.tasks"])
 app.config_from_object("celeryconfig")
 
