@@ -37,7 +37,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """0 when the scorecard shows no violation, 1 when it does, 2 when the run itself failed."""
+    """0: no violation; 1: violations; 2: the run itself failed; 130: interrupted."""
     args = parse_args(argv)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
     say(f"seed {seed} (python -m tests.chaos --seed {seed} repeats this run)")
@@ -49,6 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (RuntimeError, TimeoutError, OSError) as error:
         say(f"the run could not be carried out: {error}")
         return 2
+    except KeyboardInterrupt:
+        say("interrupted; every process this run started is stopped")
+        return 130
     duration = time.monotonic() - began
     details = {"duration_seconds": round(duration, 1), "logs": str(args.logs), **outcome.details}
     print(traffic(details), flush=True)

@@ -109,7 +109,9 @@ def _drive(
         follow.stopping.set()
         threads["follow"].join(JOIN_SECONDS)
         facts = _facts(observer, plan, clients, follow, seeded, rest, watchman)
-        return Outcome(judge(facts), _details(plan, clients, follow, faults, watchman, facts))
+        details = _details(plan, clients, follow, faults, watchman, facts)
+        details["tasks_unacknowledged_at_end"] = observer.broker_unacknowledged()
+        return Outcome(judge(facts), details)
     finally:
         for stopping in (clients.stopping, faults.stopping, follow.stopping):
             stopping.set()

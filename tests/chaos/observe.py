@@ -89,6 +89,16 @@ class Observer:
         found = {name: None if rows is None else int(rows[0][0]) for name, rows in counts.items()}
         return found | {"tasks waiting on the broker": self.broker_backlog()}
 
+    def broker_unacknowledged(self) -> int:
+        """Tasks taken by workers and never acknowledged."""
+        # A killed worker's tasks come back only after BROKER_VISIBILITY_TIMEOUT (an hour).
+        client = redis.Redis.from_url(self._settings.require_redis_url(), socket_timeout=5)
+        try:
+            # The Redis transport keeps them in one hash under this name.
+            return int(client.hlen("unacked"))
+        finally:
+            client.close()
+
     def broker_backlog(self) -> int:
         """Tasks queued on the pipeline's queues (a task taken by a worker is no longer here)."""
         prefix = self._settings.celery_queue_prefix

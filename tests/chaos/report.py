@@ -95,6 +95,8 @@ def traffic(details: Mapping[str, Any]) -> str:
         f"fault events: {len(details.get('faults', []))},"
         f" mails about orders received: {details.get('mails_about_orders')},"
         f" charges in the ledger: {details.get('ledger_charges')}",
+        "tasks still held unacknowledged on the broker:"
+        f" {details.get('tasks_unacknowledged_at_end')}",
     ]
     return "\n".join(lines)
 
