@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 API ?= http://127.0.0.1:8000
 
-.PHONY: install run demo test lint typecheck unit mail bench clean
+.PHONY: install run demo test chaos lint typecheck unit mail bench clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ test: $(INSTALLED) lint typecheck
 	$(BIN)/python -m pytest
 	TEST_EMBEDDED=1 $(BIN)/python -m pytest tests/integration tests/e2e
 
+## Faults under load against the whole stack, then a scorecard (SEED=N repeats a run;
+## non-zero on any violation). See "Chaos suite" in the README.
+chaos: $(INSTALLED)
+	$(BIN)/python -m tests.chaos $(if $(SEED),--seed $(SEED),)
+
 lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
@@ -49,4 +54,4 @@ mail: $(INSTALLED)
 	$(BIN)/python -m devstack.mailbox $(if $(N),--show $(N),)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .devstack
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .devstack .chaos

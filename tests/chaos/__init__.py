@@ -1,0 +1,1 @@
+"""Fault injection against the whole system under load, judged by a scorecard: `make chaos`."""

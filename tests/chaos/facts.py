@@ -1,0 +1,82 @@
+"""What a run observed at its end: rows read from outside the system, in plain dataclasses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    """An order as the database has it."""
+
+    order_id: str
+    status: str
+    total: int
+    email: str
+
+
+@dataclass(frozen=True)
+class LineRow:
+    """Units of one article in one order."""
+
+    order_id: str
+    article: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class StockRow:
+    """One product in one warehouse now."""
+
+    warehouse: str
+    article: str
+    on_hand: int
+    reserved: int
+
+
+@dataclass(frozen=True)
+class Charge:
+    """One succeeded charge in the gateway's ledger, and how much of it went back."""
+
+    order_id: str
+    amount: int
+    refunded: int
+
+
+@dataclass(frozen=True)
+class MailRow:
+    """One received mail about an order."""
+
+    order_id: str
+    kind: str
+    message_id: str
+
+
+@dataclass(frozen=True)
+class KeyUse:
+    """One Idempotency-Key: the address only its order carries, and the orders answers named."""
+
+    key: str
+    email: str
+    answered: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything observed once the run was over."""
+
+    seed: int
+    orders: tuple[OrderRow, ...]
+    lines: tuple[LineRow, ...]
+    stock: tuple[StockRow, ...]
+    seeded: Mapping[tuple[str, str], int]
+    charges: tuple[Charge, ...]
+    mails: tuple[MailRow, ...]
+    keys: tuple[KeyUse, ...]
+    delivered_by_carrier: frozenset[str] = frozenset()
+    refunded_in_db: frozenset[str] = frozenset()
+    dead_letters: int = 0
+    recovery_seconds: float | None = 0.0
+    unsettled: tuple[str, ...] = ()
+    crashes: tuple[str, ...] = ()

@@ -1,0 +1,267 @@
+"""Judging a run: the facts gathered at its end in, the scorecard and its violations out."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+
+from tests.chaos.facts import Charge, Facts, MailRow
+
+FINAL = frozenset({"shipped", "delivered", "rejected", "payment_failed", "cancelled"})
+FULFILLED = frozenset({"shipped", "delivered"})
+# The customer mails each final status promises, beyond "received" (every order) and
+# "refunded" (every order whose money went back).
+PROMISED: Mapping[str, frozenset[str]] = {
+    "shipped": frozenset({"paid", "shipped"}),
+    "delivered": frozenset({"paid", "shipped", "delivered"}),
+    "rejected": frozenset({"rejected"}),
+    "payment_failed": frozenset({"payment_failed"}),
+    "cancelled": frozenset({"cancelled"}),
+}
+RECOVERY_LIMIT_SECONDS = 60.0
+# SMTP cannot be exactly-once: a worker that dies between the server's 250 and recording
+# the send resends with the same Message-ID. How many such resends a run may show.
+SAME_MESSAGE_ID_DUPLICATE_ALLOWANCE = 0
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    """The run's figures, and each broken promise in words."""
+
+    seed: int
+    accepted: int
+    by_status: dict[str, int]
+    lost: int
+    keys_with_two_orders: int
+    oversold_units: int
+    stock_leaked_units: int
+    double_charges: int
+    charged_not_fulfilled_or_refunded: int
+    refunds_without_charge: int
+    shipped_unpaid: int
+    duplicate_mails_same_message_id: int
+    duplicate_mails_other_message_id: int
+    missing_mails: dict[str, int]
+    deliveries_lost: int
+    dead_letters: int
+    recovery_seconds: float | None
+    unsettled: tuple[str, ...]
+    crashed_processes: dict[str, int]
+    # The check (a field of this card) each broken promise belongs to, and what broke.
+    violations: dict[str, str]
+
+
+def judge(facts: Facts) -> Scorecard:
+    """The scorecard of a run."""
+    statuses = {order.order_id: order.status for order in facts.orders}
+    answered = set().union(*(use.answered for use in facts.keys))
+    missing = answered - statuses.keys()
+    by_status = Counter(statuses.values())
+    if missing:
+        by_status["missing from the database"] = len(missing)
+    same, other = duplicate_mails(facts.mails)
+    money = _money(facts)
+    card = Scorecard(
+        seed=facts.seed,
+        accepted=len(statuses) + len(missing),
+        by_status=dict(sorted(by_status.items())),
+        lost=len(missing) + sum(status not in FINAL for status in statuses.values()),
+        keys_with_two_orders=keys_with_two_orders(facts),
+        oversold_units=oversold_units(facts),
+        stock_leaked_units=stock_leaked_units(facts),
+        double_charges=money["double"],
+        charged_not_fulfilled_or_refunded=money["unresolved"],
+        refunds_without_charge=money["refund_without_charge"],
+        shipped_unpaid=money["shipped_unpaid"],
+        duplicate_mails_same_message_id=same,
+        duplicate_mails_other_message_id=other,
+        missing_mails=missing_mails(facts),
+        deliveries_lost=sum(statuses.get(o) != "delivered" for o in facts.delivered_by_carrier),
+        dead_letters=facts.dead_letters,
+        recovery_seconds=facts.recovery_seconds,
+        unsettled=facts.unsettled,
+        crashed_processes=dict(sorted(Counter(facts.crashes).items())),
+        violations={},
+    )
+    return _with_violations(card)
+
+
+def keys_with_two_orders(facts: Facts) -> int:
+    """Keys that made more than one order: answered with two ids, or two rows with its address."""
+    by_email: dict[str, set[str]] = defaultdict(set)
+    for order in facts.orders:
+        by_email[order.email].add(order.order_id)
+    return sum(len(use.answered | by_email.get(use.email, set())) > 1 for use in facts.keys)
+
+
+def _per_article(pairs: Iterable[tuple[str, int]]) -> Counter[str]:
+    total: Counter[str] = Counter()
+    for article, units in pairs:
+        total[article] += units
+    return total
+
+
+def _shipped(facts: Facts) -> Counter[str]:
+    fulfilled = {order.order_id for order in facts.orders if order.status in FULFILLED}
+    return _per_article(
+        (line.article, line.quantity) for line in facts.lines if line.order_id in fulfilled
+    )
+
+
+def oversold_units(facts: Facts) -> int:
+    """Units promised or shipped that no shelf held: bad stock rows, and shipments past receipts."""
+    bad_rows = sum(
+        max(0, -row.on_hand) + max(0, -row.reserved) + max(0, row.reserved - max(0, row.on_hand))
+        for row in facts.stock
+    )
+    received = _per_article((article, units) for (_, article), units in facts.seeded.items())
+    shipped = _shipped(facts)
+    return bad_rows + sum(max(0, units - received[article]) for article, units in shipped.items())
+
+
+def stock_leaked_units(facts: Facts) -> int:
+    """Units off the shelf that no shipment took, or still held once every order is final."""
+    received = _per_article((article, units) for (_, article), units in facts.seeded.items())
+    on_hand = _per_article((row.article, row.on_hand) for row in facts.stock)
+    shipped = _shipped(facts)
+    drift = sum(
+        abs(received[a] - on_hand[a] - shipped[a]) for a in received.keys() | on_hand.keys()
+    )
+    at_rest = all(order.status in FINAL for order in facts.orders)
+    held = sum(max(0, row.reserved) for row in facts.stock) if at_rest else 0
+    return drift + held
+
+
+def _money(facts: Facts) -> dict[str, int]:
+    orders = {order.order_id: order for order in facts.orders}
+    charges: dict[str, list[Charge]] = defaultdict(list)
+    for charge in facts.charges:
+        charges[charge.order_id].append(charge)
+    held = {oid: sum(c.amount - c.refunded for c in found) for oid, found in charges.items()}
+    double = sum(
+        len(found) > 1 or (oid in orders and sum(c.amount for c in found) > orders[oid].total)
+        for oid, found in charges.items()
+    )
+    unresolved = sum(
+        amount > 0 and (oid not in orders or orders[oid].status not in FULFILLED)
+        for oid, amount in held.items()
+    )
+    refunded = {oid for oid, found in charges.items() if any(c.refunded for c in found)}
+    without_charge = sum(c.refunded > c.amount for c in facts.charges) + len(
+        facts.refunded_in_db - refunded
+    )
+    shipped_unpaid = sum(
+        o.status in FULFILLED and held.get(o.order_id, 0) < o.total for o in facts.orders
+    )
+    return {
+        "double": double,
+        "unresolved": unresolved,
+        "refund_without_charge": without_charge,
+        "shipped_unpaid": shipped_unpaid,
+    }
+
+
+def duplicate_mails(mails: Iterable[MailRow]) -> tuple[int, int]:
+    """Extra copies of one (order, kind) mail: those sharing a Message-ID, and those not."""
+    ids: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for mail in mails:
+        ids[(mail.order_id, mail.kind)].append(mail.message_id)
+    other = sum(len(set(found)) - 1 for found in ids.values())
+    same = sum(len(found) - len(set(found)) for found in ids.values())
+    return same, other
+
+
+def missing_mails(facts: Facts) -> dict[str, int]:
+    """Promised customer mails never received, by kind."""
+    received = {(mail.order_id, mail.kind) for mail in facts.mails}
+    refunded = {charge.order_id for charge in facts.charges if charge.refunded > 0}
+    missing: Counter[str] = Counter()
+    for order in facts.orders:
+        wanted = {"received"} | PROMISED.get(order.status, frozenset())
+        if order.order_id in refunded:
+            wanted.add("refunded")
+        missing.update(kind for kind in wanted if (order.order_id, kind) not in received)
+    return dict(sorted(missing.items()))
+
+
+def _with_violations(card: Scorecard) -> Scorecard:
+    recovery = card.recovery_seconds
+    same_allowed = SAME_MESSAGE_ID_DUPLICATE_ALLOWANCE
+    checks: list[tuple[str, object, str]] = [
+        ("lost", card.lost, f"{card.lost} accepted orders never reached a final status"),
+        (
+            "keys_with_two_orders",
+            card.keys_with_two_orders,
+            f"{card.keys_with_two_orders} Idempotency-Keys made two orders",
+        ),
+        ("oversold_units", card.oversold_units, f"{card.oversold_units} units oversold"),
+        (
+            "stock_leaked_units",
+            card.stock_leaked_units,
+            f"{card.stock_leaked_units} units of stock leaked",
+        ),
+        (
+            "double_charges",
+            card.double_charges,
+            f"{card.double_charges} orders charged twice or over their total",
+        ),
+        (
+            "charged_not_fulfilled_or_refunded",
+            card.charged_not_fulfilled_or_refunded,
+            f"{card.charged_not_fulfilled_or_refunded} charges neither fulfilled nor refunded",
+        ),
+        (
+            "refunds_without_charge",
+            card.refunds_without_charge,
+            f"{card.refunds_without_charge} refunds without a charge",
+        ),
+        ("shipped_unpaid", card.shipped_unpaid, f"{card.shipped_unpaid} orders shipped unpaid"),
+        (
+            "duplicate_mails_other_message_id",
+            card.duplicate_mails_other_message_id,
+            f"{card.duplicate_mails_other_message_id} duplicate mails with another Message-ID",
+        ),
+        (
+            "duplicate_mails_same_message_id",
+            card.duplicate_mails_same_message_id > same_allowed,
+            f"{card.duplicate_mails_same_message_id} duplicate mails with the same Message-ID"
+            f" (allowed: {same_allowed})",
+        ),
+        (
+            "missing_mails",
+            sum(card.missing_mails.values()),
+            f"missing mails: {_listed(card.missing_mails)}",
+        ),
+        (
+            "deliveries_lost",
+            card.deliveries_lost,
+            f"{card.deliveries_lost} orders whose every parcel was delivered are not delivered",
+        ),
+        (
+            "dead_letters",
+            card.dead_letters,
+            f"{card.dead_letters} messages in the dead-letter queue",
+        ),
+        (
+            "recovery_seconds",
+            recovery is None,
+            f"not at rest by the deadline: {'; '.join(card.unsettled)}",
+        ),
+        (
+            "recovery_seconds",
+            recovery is not None and recovery > RECOVERY_LIMIT_SECONDS,
+            f"recovery took {recovery or 0.0:.1f} s (limit {RECOVERY_LIMIT_SECONDS:.0f} s)",
+        ),
+        (
+            "crashed_processes",
+            card.crashed_processes,
+            f"crashed processes: {_listed(card.crashed_processes)}",
+        ),
+    ]
+    violations = {check: text for check, broken, text in checks if broken}
+    return replace(card, violations=violations)
+
+
+def _listed(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in counts.items() if count)
