@@ -32,7 +32,7 @@ from models.messages import (
     parse_message,
 )
 from models.orders import Order
-from models.steps import follow_message
+from models.steps import follow_message, mail
 from models.transitions import record_event
 from models.unit_of_work import Work
 from settings import get_settings
@@ -84,8 +84,6 @@ class Dispatcher:
         if not isinstance(event, OrderPlaced):
             self._follow(session, event)
             return Handled.STARTED
-        if status != OrderStatus.RECEIVED:
-            return Handled.ALREADY_MOVING
         first = session.execute(
             update(Order)
             .where(Order.id == order_id, Order.dispatched_at.is_(None))
@@ -95,6 +93,11 @@ class Dispatcher:
         if first is None:
             return Handled.ALREADY_MOVING
         record_event(session, order_id, "dispatched")
+        if status != OrderStatus.RECEIVED:
+            # Moved on before its message came (cancelled, say): nothing to fulfil, but the
+            # customer is still told the order was received, as every customer is.
+            mail(session, order_id, "received")
+            return Handled.ALREADY_MOVING
         self._follow(session, event)
         return Handled.STARTED
 

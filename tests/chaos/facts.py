@@ -77,6 +77,7 @@ class Facts:
     delivered_by_carrier: frozenset[str] = frozenset()
     refunded_in_db: frozenset[str] = frozenset()
     dead_letters: int = 0
+    follow_ups_given_up: int = 0
     recovery_seconds: float | None = 0.0
     unsettled: tuple[str, ...] = ()
     crashes: tuple[str, ...] = ()

@@ -145,6 +145,7 @@ def _facts(
         delivered_by_carrier=frozenset(follow.delivered_by_carrier),
         refunded_in_db=observer.refunded_in_db(),
         dead_letters=observer.dead_letters(),
+        follow_ups_given_up=observer.follow_ups_given_up(),
         recovery_seconds=rest.seconds,
         unsettled=rest.unsettled,
         crashes=tuple(crash.name for crash in watchman.crashes()),

@@ -23,8 +23,10 @@ if TYPE_CHECKING:
 
 # Work the system owes, as rows: each query counts them, or finds its table gone (None).
 PENDING_ROWS = {
-    "outbox rows unpublished": "SELECT count(*) FROM outbox WHERE published_at IS NULL",
-    "mails claimed, not sent": "SELECT count(*) FROM notification WHERE status = 'pending'",
+    "follow-ups not done": "SELECT count(*) FROM outbox WHERE done_at IS NULL"
+    " AND failed_at IS NULL",
+    "mails not sent yet": "SELECT count(*) FROM notification"
+    " WHERE status IN ('pending', 'sending')",
     "refunds queued, not done": "SELECT count(*) FROM payment WHERE status = 'refund_pending'",
 }
 # The pipeline's queues on the broker; the maintenance queue only ever holds beat's ticks.
@@ -143,6 +145,11 @@ class Observer:
         reader = MailReader(SUBJECTS, orders)
         read = (reader.read(m.subject, m.recipients, m.message_id) for m in self._sink.mails())
         return [mail for mail in read if mail is not None]
+
+    def follow_ups_given_up(self) -> int:
+        """Follow-ups the system gave up for good (each one told operations)."""
+        found = self.rows("SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL")
+        return int(found[0][0]) if found else 0
 
     def dead_letters(self) -> int:
         """Messages in the dead-letter queue, visible or not."""

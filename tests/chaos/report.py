@@ -52,6 +52,7 @@ def rows(card: Scorecard) -> list[tuple[str, str, str]]:
         ("missing mails", _counts(card.missing_mails), "missing_mails"),
         ("every parcel delivered, order not", str(card.deliveries_lost), "deliveries_lost"),
         ("dead letters", str(card.dead_letters), "dead_letters"),
+        ("follow-ups given up", str(card.follow_ups_given_up), "follow_ups_given_up"),
         ("recovery time (limit 60 s)", recovery, "recovery_seconds"),
         ("crashed processes", _counts(card.crashed_processes), "crashed_processes"),
     ]

@@ -45,6 +45,7 @@ class Scorecard:
     missing_mails: dict[str, int]
     deliveries_lost: int
     dead_letters: int
+    follow_ups_given_up: int
     recovery_seconds: float | None
     unsettled: tuple[str, ...]
     crashed_processes: dict[str, int]
@@ -79,6 +80,7 @@ def judge(facts: Facts) -> Scorecard:
         missing_mails=missing_mails(facts),
         deliveries_lost=sum(statuses.get(o) != "delivered" for o in facts.delivered_by_carrier),
         dead_letters=facts.dead_letters,
+        follow_ups_given_up=facts.follow_ups_given_up,
         recovery_seconds=facts.recovery_seconds,
         unsettled=facts.unsettled,
         crashed_processes=dict(sorted(Counter(facts.crashes).items())),
@@ -242,6 +244,11 @@ def _with_violations(card: Scorecard) -> Scorecard:
             "dead_letters",
             card.dead_letters,
             f"{card.dead_letters} messages in the dead-letter queue",
+        ),
+        (
+            "follow_ups_given_up",
+            card.follow_ups_given_up,
+            f"{card.follow_ups_given_up} follow-ups given up for good",
         ),
         (
             "recovery_seconds",

@@ -17,7 +17,9 @@ from models.orders import Order, OrderEvent
 from models.unit_of_work import Work
 from settings import Settings
 from tests.factories import add_product, order_body
+from tests.follow_up_support import pending
 from workers.adapters.sqs import OrdersQueue, sqs_client
+from workers.context import Context
 from workers.dispatcher import Dispatcher, Handled
 from workers.follow_ups import MessagePublisher, relay
 
@@ -246,3 +248,24 @@ def test_a_cancellation_message_starts_the_refund_and_a_stale_one_is_dead_letter
     assert [reason for _, reason in private_queue.dead_letters(wait_seconds=2)] == [
         f"order {still_open} is received, not cancelled"
     ]
+
+
+def test_an_order_cancelled_before_its_message_came_is_still_acknowledged_to_the_customer(
+    client: FlaskClient,
+    sessions: sessionmaker[Session],
+    private_queue: OrdersQueue,
+    context: Context,
+) -> None:
+    order_id = placed_order(client, sessions)
+    with sessions() as session, session.begin():
+        session.execute(
+            update(Order).where(Order.id == uuid.UUID(order_id)).values(status="cancelled")
+        )
+    private_queue.publish(OrderPlaced(uuid.UUID(order_id), utcnow()).to_json())
+    starts = Starts()
+
+    assert dispatcher(private_queue, sessions, starts).run_once() == [Handled.ALREADY_MOVING]
+    assert dispatcher(private_queue, sessions, starts).run_once() == []
+
+    assert starts.started == []
+    assert pending(context, order_id) == [("fulfillment.notify", [order_id, "received"])]

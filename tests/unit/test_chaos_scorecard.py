@@ -182,6 +182,13 @@ def test_dead_letters_a_slow_recovery_and_a_crash_are_violations() -> None:
     assert card.crashed_processes == {"payments": 2}
 
 
+def test_a_follow_up_given_up_for_good_is_a_violation() -> None:
+    card = judge(calm(follow_ups_given_up=1))
+
+    assert set(card.violations) == {"follow_ups_given_up"}
+    assert card.violations["follow_ups_given_up"] == "1 follow-ups given up for good"
+
+
 def test_no_rest_by_the_deadline_says_what_still_moved() -> None:
     card = judge(calm(recovery_seconds=None, unsettled=("orders not at a final status: paid 1",)))
 
