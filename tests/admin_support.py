@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.catalog import Stock, StockMovement, Warehouse
+from models.base import utcnow
+from models.catalog import Stock, StockAlert, StockMovement, Warehouse
 from tests.factories import NEWARK, add_product
 
 ADMIN = "alice@back-office"
@@ -84,3 +85,18 @@ def movements_of(sessions: sessionmaker[Session], shelf: Shelf) -> list[StockMov
                 .order_by(StockMovement.id)
             )
         )
+
+
+def open_alert(sessions: sessionmaker[Session], shelf: Shelf, *, sellable: int = 2) -> int:
+    """A low-stock alert on the shelf, open and not yet sent; its id."""
+    with sessions() as session, session.begin():
+        alert = StockAlert(
+            warehouse_id=shelf.warehouse_id,
+            article_number=shelf.article_number,
+            sellable=sellable,
+            threshold=5,
+            fired_at=utcnow(),
+        )
+        session.add(alert)
+        session.flush()
+        return int(alert.id)

@@ -19,18 +19,14 @@ from models.domain.lifecycle import OrderStatus, next_step
 from models.follow_ups import later
 from models.infra import PENDING, IdempotencyKey, Outbox
 from models.orders import Order
-from models.steps import ALERT_LOW_STOCK
+from models.steps import ALERT_LOW_STOCK, ALLOCATE, CHARGE, SHIP
 from models.transitions import record_event
 from models.unit_of_work import Work
 
 log = logging.getLogger(__name__)
 
 MOVING = [OrderStatus.RECEIVED.value, OrderStatus.ALLOCATED.value, OrderStatus.PAID.value]
-STEP_TASKS = {
-    "allocate": "fulfillment.allocate",
-    "charge": "fulfillment.charge",
-    "ship": "fulfillment.ship",
-}
+STEP_TASKS = {"allocate": ALLOCATE, "charge": CHARGE, "ship": SHIP}
 
 
 def stuck_orders(work: Work, *, sla_seconds: int, limit: int = 200) -> list[tuple[uuid.UUID, str]]:

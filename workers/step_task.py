@@ -25,8 +25,9 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from models.domain.backoff import STEP_CAP_SECONDS, backoff
-from models.follow_ups import CURRENT, Current, TryLater, fail, finish, later, reschedule
+from models.follow_ups import CURRENT, Current, TryLater, fail, finish, reschedule
 from models.infra import Outbox
+from models.steps import NOTIFY, mail
 from models.transitions import record_event
 from workers.adapters.email import MailRejected
 from workers.adapters.payments import PaymentRejected
@@ -69,8 +70,8 @@ def tell_operations(session: Session, task: str, args: tuple[Any, ...], error: s
         return
     record_event(session, order_id, STEP_FAILED, detail={"task": task, "error": error[:300]})
     # A failed mail to operations is not itself mailed to operations: it would fail alike.
-    if not (task.endswith(".notify") and len(args) > 1 and args[1] == STEP_FAILED):
-        later(session, "fulfillment.notify", str(order_id), STEP_FAILED)
+    if not (task == NOTIFY and len(args) > 1 and args[1] == STEP_FAILED):
+        mail(session, order_id, STEP_FAILED)
     log.error("%s failed for good: %s", task, error, extra={"order_id": str(order_id)})
 
 

@@ -78,6 +78,8 @@ class Facts:
     refunded_in_db: frozenset[str] = frozenset()
     dead_letters: int = 0
     follow_ups_given_up: int = 0
+    # Processes killed while they may have been sending a mail (one pool child each).
+    mail_senders_killed: int = 0
     recovery_seconds: float | None = 0.0
     unsettled: tuple[str, ...] = ()
     crashes: tuple[str, ...] = ()

@@ -146,6 +146,7 @@ def _facts(
         refunded_in_db=observer.refunded_in_db(),
         dead_letters=observer.dead_letters(),
         follow_ups_given_up=observer.follow_ups_given_up(),
+        mail_senders_killed=plan.mail_senders_killed,
         recovery_seconds=rest.seconds,
         unsettled=rest.unsettled,
         crashes=tuple(crash.name for crash in watchman.crashes()),

@@ -45,6 +45,8 @@ FAULT_KINDS: tuple[tuple[str, int, tuple[float, float]], ...] = (
 )
 PAYMENT_FAULTS = frozenset({"payment_timeouts", "payment_5xx"})
 FIRST_FAULT_AT = 4.0
+# The general worker's prefork children (devstack/commands.py): every one may be mid-send.
+GENERAL_WORKER_CONCURRENCY = 4
 FAULTS_AFTER_PLACING = 6.0
 
 
@@ -86,6 +88,12 @@ class Plan:
     orders: tuple[PlannedOrder, ...]
     faults: tuple[Fault, ...]
     placing_seconds: float
+
+    @property
+    def mail_senders_killed(self) -> int:
+        """Processes the faults kill that may each be sending a mail at that moment."""
+        per_kill = {"kill_pool_child": 1, "kill_worker": GENERAL_WORKER_CONCURRENCY}
+        return sum(per_kill.get(fault.kind, 0) for fault in self.faults)
 
     @property
     def last_fault_end(self) -> float:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tests.chaos.scorecard import SAME_MESSAGE_ID_DUPLICATE_ALLOWANCE, Scorecard
+from tests.chaos.scorecard import Scorecard
 
 
 def _counts(counts: Mapping[str, int]) -> str:
@@ -40,7 +40,7 @@ def rows(card: Scorecard) -> list[tuple[str, str, str]]:
         ("refunds without a charge", str(card.refunds_without_charge), "refunds_without_charge"),
         ("shipped without being paid", str(card.shipped_unpaid), "shipped_unpaid"),
         (
-            f"duplicate mails, same Message-ID (allowed {SAME_MESSAGE_ID_DUPLICATE_ALLOWANCE})",
+            f"duplicate mails, same Message-ID (allowed {card.same_message_id_allowed})",
             str(card.duplicate_mails_same_message_id),
             "duplicate_mails_same_message_id",
         ),

@@ -9,13 +9,12 @@ from datetime import timedelta
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from models.base import utcnow
 from models.catalog import StockAlert
 from models.follow_ups import later
 from models.fulfilment import Notification, Payment
 from models.infra import Outbox
 from models.orders import Order, OrderEvent
-from tests.admin_support import new_shelf
+from tests.admin_support import new_shelf, open_alert
 from tests.factories import NEWARK, add_product, add_warehouse, order_body
 from tests.follow_up_support import pending, run_follow_ups
 from tests.infra import Mailbox
@@ -117,17 +116,7 @@ def test_an_alert_the_mail_server_refuses_for_good_is_not_sent_again(
     context: Context, mailbox: Mailbox
 ) -> None:
     shelf = new_shelf(context.sessions, on_hand=2)
-    with context.work() as session:
-        alert = StockAlert(
-            warehouse_id=shelf.warehouse_id,
-            article_number=shelf.article_number,
-            sellable=2,
-            threshold=5,
-            fired_at=utcnow(),
-        )
-        session.add(alert)
-        session.flush()
-        alert_id = alert.id
+    alert_id = open_alert(context.sessions, shelf)
     mailbox.refuse_with.append("554 5.7.1 relay denied")
 
     first = send_low_stock_alert(context.work, context.mailer, context.settings, alert_id)

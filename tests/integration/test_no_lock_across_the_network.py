@@ -22,7 +22,7 @@ from models.follow_ups import TryLater
 from models.fulfilment import Notification
 from models.orders import Order
 from models.unit_of_work import Work
-from tests.admin_support import new_shelf
+from tests.admin_support import new_shelf, open_alert
 from tests.factories import NEWARK, add_product, add_warehouse, order_body
 from tests.infra import Mailbox
 from workers.alerting import send_low_stock_alert
@@ -104,17 +104,7 @@ def test_a_mail_is_sent_with_its_row_unlocked_and_no_transaction_open(
 
 def test_a_restock_never_waits_on_the_mail_server(context: Context) -> None:
     shelf = new_shelf(context.sessions, on_hand=2)
-    with context.work() as session:
-        alert = StockAlert(
-            warehouse_id=shelf.warehouse_id,
-            article_number=shelf.article_number,
-            sellable=2,
-            threshold=5,
-            fired_at=utcnow(),
-        )
-        session.add(alert)
-        session.flush()
-        alert_id = alert.id
+    alert_id = open_alert(context.sessions, shelf)
     server = Held()
 
     for thread in in_background(

@@ -134,13 +134,24 @@ def test_units_off_the_shelf_that_no_shipment_took_have_leaked() -> None:
     assert card.stock_leaked_units == 1 + 1
 
 
-def test_a_resent_mail_with_the_same_message_id_is_judged_against_the_allowance() -> None:
+def test_a_resent_mail_with_the_same_message_id_is_a_violation_when_no_sender_died() -> None:
     card = judge(calm(mails=(*calm().mails, *mails_for(SHIPPED, "shipped"))))
 
     assert card.duplicate_mails_same_message_id == 1
     assert card.duplicate_mails_other_message_id == 0
-    assert ("duplicate_mails_same_message_id" in card.violations) == (
-        SAME_MESSAGE_ID_DUPLICATE_ALLOWANCE < 1
+    assert card.same_message_id_allowed == SAME_MESSAGE_ID_DUPLICATE_ALLOWANCE == 0
+    assert "duplicate_mails_same_message_id" in card.violations
+
+
+def test_one_resend_with_the_same_message_id_per_sender_killed_keeps_the_promise() -> None:
+    resent = (*mails_for(SHIPPED, "shipped"), *mails_for(DECLINED, "received"))
+    within = judge(calm(mails=(*calm().mails, *resent), mail_senders_killed=2))
+    beyond = judge(calm(mails=(*calm().mails, *resent), mail_senders_killed=1))
+
+    assert within.same_message_id_allowed == 2
+    assert "duplicate_mails_same_message_id" not in within.violations
+    assert beyond.violations["duplicate_mails_same_message_id"] == (
+        "2 duplicate mails with the same Message-ID (allowed: 1)"
     )
 
 
