@@ -105,14 +105,13 @@ class StepTask(Task[Any, Any]):
                 tell_operations(session, self.name, args, f"{type(exc).__name__}: {exc}")
             return "failed"
         except Exception as exc:
-            self._retry_or_fail(current, args, exc)
-            return "failed"
+            return self._retry_or_fail(current, args, exc)
         if not current.finished:
             with work() as session:
                 finish(session, current.id)
         return result
 
-    def _retry_or_fail(self, current: Current, args: tuple[Any, ...], exc: Exception) -> None:
+    def _retry_or_fail(self, current: Current, args: tuple[Any, ...], exc: Exception) -> str:
         error = f"{type(exc).__name__}: {exc}"
         log.exception("%s raised %s", self.name, type(exc).__name__)
         with get_context().work() as session:
@@ -126,6 +125,7 @@ class StepTask(Task[Any, Any]):
                 reschedule(
                     session, current.id, delay=backoff(tries, cap=STEP_CAP_SECONDS), error=error
                 )
-                return
+                return "retry_later"
             fail(session, current.id, error=error)
             tell_operations(session, self.name, args, error)
+        return "failed"

@@ -27,6 +27,7 @@ from workers.maintenance import unsent_low_stock_alerts
 from workers.reconciling import owed
 from workers.refunding import Refunded, refund_order
 from workers.shipping import Shipped
+from workers.step_task import MAX_UNEXPECTED
 
 
 def paid_order(client: FlaskClient, ctx: Context) -> uuid.UUID:
@@ -163,3 +164,24 @@ def test_a_step_that_fails_for_a_reason_no_retry_mends_fails_at_once_and_operati
     assert "step_failed" in events(context, order_id)
     assert operations_mails(mailbox, order_id, "step_failed") == [context.settings.operations_email]
     assert "step_failed" in notes
+
+
+def test_a_step_that_keeps_failing_for_a_reason_it_does_not_know_is_retried_then_given_up(
+    client: FlaskClient, context: Context, mailbox: Mailbox
+) -> None:
+    order_id = paid_order(client, context)
+
+    def broken(*, origin_country: str, destination_country: str) -> Carrier:
+        raise RuntimeError("the carrier adapter has a bug")
+
+    install_context(dataclasses.replace(context, carriers=broken))
+    try:
+        ran = run_follow_ups(context, order_id)
+    finally:
+        install_context(context)
+
+    ships = [result for task, _, result in ran if task == "fulfillment.ship"]
+    assert ships == ["retry_later"] * (MAX_UNEXPECTED - 1) + ["failed"]
+    assert events(context, order_id).count("step_failed") == 1
+    assert operations_mails(mailbox, order_id, "step_failed") == [context.settings.operations_email]
+    assert pending(context, order_id) == []
