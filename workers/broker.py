@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import kombu.transport
 from kombu.transport import TRANSPORT_ALIASES, get_transport_cls
 from kombu.transport import redis as kombu_redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -64,7 +65,10 @@ def serve_redis_urls() -> None:
     # redis://, which Flower's broker page and the logs rely on.
     for scheme in REDIS_SCHEMES:
         TRANSPORT_ALIASES[scheme] = f"{__name__}:Transport"
-        # kombu caches a scheme's class once resolved; the stubs call the class a str.
+        # kombu caches a scheme's class once resolved (by a test, or a tool that imported
+        # kombu first): forget it, so the next connection resolves the alias afresh.
+        vars(kombu.transport)["_transport_cache"].pop(scheme, None)
+        # The stubs call the class a str.
         chosen: object = get_transport_cls(scheme)
         if chosen is not Transport:
             raise RuntimeError(f"kombu chose its {scheme}:// transport before this was called")
