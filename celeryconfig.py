@@ -5,7 +5,7 @@ from __future__ import annotations
 from kombu import Queue
 
 from settings import get_settings
-from workers.queue_names import QUEUES
+from workers.celery_queues import QUEUES
 
 _settings = get_settings()
 _prefix = _settings.celery_queue_prefix

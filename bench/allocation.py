@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bench import support
-from models.db import get_engine, session_factory
-from models.directory import WarehouseDirectory
 from models.domain.allocation import Site, plan_allocation, rank
 from models.domain.geo import Point
-from models.unit_of_work import Work
+from models.services.allocate import allocate_order
+from models.store.db import get_engine, session_factory
+from models.store.unit_of_work import Work
+from models.store.warehouses import WarehouseDirectory
 from settings import Settings
-from workers.allocating import allocate_order
 
 WAREHOUSES = 1_000
 PRODUCTS = 10_000

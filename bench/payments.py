@@ -23,11 +23,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bench import support
 from devstack.services import RunningService, start_payment_sandbox
-from models.db import normalise_url
-from models.unit_of_work import Work
+from models.ports import ChargeResult
+from models.services.charge import charge_order
+from models.store.db import normalise_url
+from models.store.unit_of_work import Work
 from settings import Settings
-from workers.adapters.payments import ChargeResult, StripeGateway
-from workers.charging import charge_order
+from workers.adapters.stripe import StripeGateway
 
 API_KEY = "sk_test_bench"
 SUBTOTAL, DELIVERY = 2500, 4900

@@ -19,7 +19,7 @@ from psycopg import sql
 from sqlalchemy import Connection, Engine, event
 
 from devstack.services import postgres_answers, start_postgres
-from models.migrate import upgrade
+from models.tables.migrate import upgrade
 
 R = TypeVar("R")
 

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from settings import Settings
-from workers.queue_names import PAYMENTS, QUEUES, queue_name
+from workers.celery_queues import PAYMENTS, QUEUES, queue_name
 
 
 def python_module(module: str, *args: str) -> list[str]:

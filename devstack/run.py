@@ -39,7 +39,11 @@ DEFAULT_PORTS = {
     "intake": 8000,
     "flower": 5555,
 }
-SETUP_STEPS = {"migrate": "models.migrate", "queues": "workers.queues", "seed": "devstack.seed"}
+SETUP_STEPS = {
+    "migrate": "models.tables.migrate",
+    "queues": "workers.create_queues",
+    "seed": "devstack.seed",
+}
 READY_TIMEOUT = 90.0
 
 

@@ -6,9 +6,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from models.catalog import Product, Stock, Warehouse
-from models.db import unit_of_work
-from models.geonames import SWEDEN, import_file
+from models.services.import_geodata import SWEDEN, import_file
+from models.store.db import unit_of_work
+from models.tables.catalog import Product, Stock, Warehouse
 from settings import get_settings
 
 # (article number, name, price in cents)

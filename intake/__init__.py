@@ -4,25 +4,26 @@ from __future__ import annotations
 
 from flask import Flask
 
+from bootstrap import Context, build_context
+from bootstrap.logs import configure_logging
 from intake import health, metrics, orders, tracking
 from intake.admin import register_admin
 from intake.cli import admin_cli
 from intake.problems import register_problem_handlers
-from intake.runtime import Runtime, install
-from models.logs import configure_logging
+from intake.runtime import install
 from settings import Settings, get_settings
 
 MAX_BODY_BYTES = 64 * 1024
 
 
-def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
+def create_app(settings: Settings | None = None, context: Context | None = None) -> Flask:
     """The intake app for `settings` (the environment's by default)."""
     settings = settings or get_settings()
     configure_logging(settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    install(app, runtime or Runtime.from_settings(settings))
+    install(app, context or build_context(settings))
     register_problem_handlers(app)
     app.register_blueprint(orders.bp)
     app.register_blueprint(health.bp)

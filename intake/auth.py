@@ -10,7 +10,7 @@ from flask import g, request
 
 from intake.problems import Problem
 from intake.runtime import runtime
-from models.base import utcnow
+from models.domain.clock import utcnow
 from settings import Settings
 
 ALGORITHM = "HS256"

@@ -18,7 +18,8 @@ from intake.admin.schemas import Adjustment, ProductIn, StockCount, WarehouseIn
 from intake.auth import issue_admin_token
 from intake.problems import from_validation_error
 from intake.runtime import runtime
-from models.inventory import (
+from models.services.import_stock import ImportRejected, import_stock_csv
+from models.services.stock_admin import (
     KEEP,
     InventoryError,
     StockChange,
@@ -28,7 +29,6 @@ from models.inventory import (
     upsert_product,
     warehouse_by_code,
 )
-from models.stock_import import ImportRejected, import_stock_csv
 
 M = TypeVar("M", bound=BaseModel)
 

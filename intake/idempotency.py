@@ -18,8 +18,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from intake.problems import Problem
-from models.base import utcnow
-from models.infra import IdempotencyKey
+from models.domain.clock import utcnow
+from models.tables.idempotency import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

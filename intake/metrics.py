@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake.runtime import runtime
-from models.alerts import low_stock_metrics
 from models.domain.lifecycle import OrderStatus
-from models.infra import PENDING, Outbox
-from models.orders import Order
+from models.store.alerts import low_stock_metrics
+from models.tables.orders import Order
+from models.tables.outbox import PENDING, Outbox
 
 bp = Blueprint("metrics", __name__)
 

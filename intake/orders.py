@@ -14,7 +14,7 @@ from intake.problems import from_validation_error
 from intake.reading import load_for_guest, order_view
 from intake.runtime import runtime
 from intake.schemas import validate_order
-from models.base import utcnow
+from models.domain.clock import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -13,14 +13,14 @@ from sqlalchemy.orm import Session
 
 from intake.problems import Problem
 from intake.schemas import OrderRequest
-from models.catalog import Product
 from models.domain.geo import Point
 from models.domain.lifecycle import OrderStatus
+from models.domain.messages import OrderPlaced
 from models.domain.pricing import PricedLine, delivery_eta, order_totals
-from models.follow_ups import send
-from models.geodata import locate, normalise_postal_code
-from models.messages import OrderPlaced
-from models.orders import Order, OrderEvent, OrderLine
+from models.store.follow_ups import send
+from models.store.geodata import locate, normalise_postal_code
+from models.tables.catalog import Product
+from models.tables.orders import Order, OrderEvent, OrderLine
 from settings import Settings
 
 

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from intake.placing import hash_token
 from intake.problems import Problem
-from models.catalog import Product, Warehouse
-from models.fulfilment import Allocation, AllocationReceipt, Payment, Shipment
-from models.orders import Order, OrderEvent
+from models.tables.catalog import Product, Warehouse
+from models.tables.fulfilment import Allocation, AllocationReceipt, Payment, Shipment
+from models.tables.orders import Order, OrderEvent
 
 NOT_FOUND = Problem(404, "Order not found")
 

@@ -18,9 +18,9 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from intake.card_data import Location, card_number_locations
-from models.catalog import ARTICLE_NUMBER
 from models.domain.countries import country_code
 from models.domain.lifecycle import DeliveryMethod
+from models.tables.catalog import ARTICLE_NUMBER
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 # Lower case is read as upper, so "se" is as good as "SE"; the carrier needs an assigned code.

@@ -21,10 +21,10 @@ from intake.auth import require_admin
 from intake.bodies import validated
 from intake.problems import field_error, from_validation_error
 from intake.runtime import runtime
-from models.base import utcnow
-from models.domain.signatures import BadSignature, verify
+from intake.signatures import BadSignature, verify
+from models.domain.clock import utcnow
 from models.domain.tracking import identify, normalize_tracking_number
-from models.tracking_updates import ReplayedEvent, TrackingResult, UnknownShipment, apply_tracking
+from models.services.track import ReplayedEvent, TrackingResult, UnknownShipment, apply_tracking
 
 SIGNATURE_HEADER = "Carrier-Signature"
 

@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.base import utcnow
-from models.catalog import Stock, StockAlert, StockMovement, Warehouse
+from models.domain.clock import utcnow
+from models.tables.catalog import Stock, StockAlert, StockMovement, Warehouse
 from tests.factories import NEWARK, add_product
 
 ADMIN = "alice@back-office"
-
-
-@dataclass
-class StockEvents:
-    """What the on_stock_changed hook was told, call by call."""
-
-    calls: list[tuple[list[tuple[int, str]], list[int]]] = field(default_factory=list)
-
-    def __call__(self, pairs: list[tuple[int, str]], alert_ids: list[int]) -> None:
-        self.calls.append((pairs, alert_ids))
-
-    @property
-    def alert_ids(self) -> list[int]:
-        """Every alert id announced, in order."""
-        return [alert_id for _, ids in self.calls for alert_id in ids]
 
 
 @dataclass(frozen=True)

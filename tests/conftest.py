@@ -11,11 +11,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from bootstrap import Context, build_context, install_context
 from devstack.services import start_moto, start_payment_sandbox
 from intake import create_app
-from models.db import session_factory
-from models.directory import WarehouseDirectory
-from models.unit_of_work import Work
+from models.store.db import session_factory
+from models.store.unit_of_work import Work
+from models.store.warehouses import WarehouseDirectory
 from settings import Settings, get_settings
 from tests.infra import (
     Mailbox,
@@ -26,12 +27,7 @@ from tests.infra import (
     settings_for_tests,
     smtp_server,
 )
-from workers.adapters.carrier import choose_carrier
-from workers.adapters.email import SmtpMailer
-from workers.adapters.payments import StripeGateway
 from workers.adapters.sqs import OrdersQueue
-from workers.context import Context, install_context
-from workers.follow_ups import MessagePublisher, Publishers
 
 
 @pytest.fixture(scope="session")
@@ -97,26 +93,13 @@ def directory() -> WarehouseDirectory:
 
 
 @pytest.fixture(scope="session")
-def context(
-    settings: Settings,
-    sessions: sessionmaker[Session],
-    directory: WarehouseDirectory,
-    queue: OrdersQueue,
-) -> Iterator[Context]:
-    """Real adapters: the payment sandbox over HTTP, the SMTP server, the carrier.
+def context(settings: Settings) -> Iterator[Context]:
+    """Real adapters, from the composition root: the sandbox over HTTP, SMTP, moto's SQS.
 
-    Follow-ups are recorded but not sent to a broker: tests run them in this process
-    (tests/follow_up_support.py), or start real workers that the relay feeds.
+    Built as the intake's is, with no broker: SQS messages go out at once, task rows wait for
+    the test to run them in this process (tests/follow_up_support.py) or for real workers.
     """
-    context = Context(
-        settings=settings,
-        work=Work(sessions, lease_seconds=settings.follow_up_lease_seconds),
-        gateway=StripeGateway.from_settings(settings),
-        mailer=SmtpMailer(settings),
-        carriers=choose_carrier,
-        directory=directory,
-        relay_publisher=Publishers(MessagePublisher(queue, sessions)),
-    )
+    context = build_context(settings)
     install_context(context)
     yield context
     install_context(None)
@@ -129,9 +112,9 @@ def work(context: Context) -> Work:
 
 
 @pytest.fixture(scope="session")
-def app(settings: Settings) -> Flask:
-    """The intake app on this run's services."""
-    return create_app(settings)
+def app(settings: Settings, context: Context) -> Flask:
+    """The intake app on this run's services, sharing the tests' context."""
+    return create_app(settings, context)
 
 
 @pytest.fixture

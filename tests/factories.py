@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.catalog import Product, Stock, Warehouse
+from models.tables.catalog import Product, Stock, Warehouse
 
 _rng = random.Random()
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from models.base import utcnow
-from models.infra import PENDING, Outbox
-from workers.context import Context
+from bootstrap import Context
+from models.domain.clock import utcnow
+from models.tables.outbox import PENDING, Outbox
 
 
 def pending(context: Context, subject: object) -> list[tuple[str, list[Any]]]:

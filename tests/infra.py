@@ -28,7 +28,7 @@ from devstack.services import (
     start_postgres,
     start_redis,
 )
-from models.migrate import upgrade
+from models.tables.migrate import upgrade
 from settings import Settings
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import setup_logging
 
-from models.logs import configure_logging
+from bootstrap.logs import configure_logging
 from settings import get_settings
 from workers.broker import serve_redis_urls
 

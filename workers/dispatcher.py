@@ -1,175 +1,26 @@
-"""The SQS consumer: each `order.placed` message starts the Celery pipeline, then is deleted.
-
-`python -m workers.dispatcher`. A message is deleted only after the work it asks for is
-recorded as follow-up rows, in the transaction that records the dispatch; until then SQS
-delivers it again, and every step is idempotent, so a second delivery changes nothing. The
-rows are sent to the broker right after commit, and by the relay until done. A message that
-cannot be understood goes to the dead-letter queue with its reason; the loop never stops
-for one.
-"""
+"""The dispatcher process, `python -m workers.dispatcher`; its work is in models/services."""
 
 from __future__ import annotations
 
 import logging
 import signal
 import threading
-from collections.abc import Callable
-from enum import StrEnum
 from types import FrameType
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
-
-from models.base import utcnow
-from models.domain.lifecycle import OrderStatus
-from models.logs import configure_logging
-from models.messages import (
-    MalformedMessage,
-    OrderCancelled,
-    OrderDelivered,
-    OrderMessage,
-    OrderPlaced,
-    parse_message,
-)
-from models.orders import Order
-from models.steps import follow_message, mail
-from models.transitions import record_event
-from models.unit_of_work import Work
+from bootstrap import build_dispatcher, get_context
+from bootstrap.logs import configure_logging
 from settings import get_settings
-from workers.adapters.sqs import OrdersQueue, Received
-from workers.context import get_context
 
 log = logging.getLogger(__name__)
 
 STOP_GRACE_SECONDS = 3.0
-
-# Messages about a change already made: the status the order must be in for them to apply.
-AFTERMATH: dict[type[OrderMessage], str] = {
-    OrderCancelled: OrderStatus.CANCELLED.value,
-    OrderDelivered: OrderStatus.DELIVERED.value,
-}
-
-
-class Handled(StrEnum):
-    """What became of one message."""
-
-    STARTED = "started"
-    ALREADY_MOVING = "already_moving"
-    DEAD_LETTERED = "dead_lettered"
-    RETRY_LATER = "retry_later"
-
-
-class Dispatcher:
-    """Moves orders from SQS onto the Celery pipeline."""
-
-    def __init__(
-        self,
-        queue: OrdersQueue,
-        work: Work,
-        *,
-        wait_seconds: int,
-        visibility_timeout: int,
-        follow: Callable[[Session, OrderMessage], None] = follow_message,
-    ) -> None:
-        self._queue = queue
-        self._work = work
-        self._follow = follow
-        self._wait = wait_seconds
-        self._visibility = visibility_timeout
-        self.stopping = threading.Event()
-
-    def _dispatch(self, session: Session, event: OrderMessage, status: str) -> Handled:
-        """Record the work the message asks for; whether it was new."""
-        order_id = event.order_id
-        if not isinstance(event, OrderPlaced):
-            self._follow(session, event)
-            return Handled.STARTED
-        first = session.execute(
-            update(Order)
-            .where(Order.id == order_id, Order.dispatched_at.is_(None))
-            .values(dispatched_at=utcnow())
-            .returning(Order.id)
-        ).first()
-        if first is None:
-            return Handled.ALREADY_MOVING
-        record_event(session, order_id, "dispatched")
-        if status != OrderStatus.RECEIVED:
-            # Moved on before its message came (cancelled, say): nothing to fulfil, but the
-            # customer is still told the order was received, as every customer is.
-            mail(session, order_id, "received")
-            return Handled.ALREADY_MOVING
-        self._follow(session, event)
-        return Handled.STARTED
-
-    def _dead_letter(self, message: Received, reason: str, order_id: str | None = None) -> Handled:
-        self._queue.dead_letter(message, reason)
-        log.error(
-            "dead-lettered message %s: %s", message.message_id, reason, extra={"order_id": order_id}
-        )
-        return Handled.DEAD_LETTERED
-
-    def handle(self, message: Received) -> Handled:
-        """Start the work one message asks for, or say why not."""
-        try:
-            event = parse_message(message.body)
-        except MalformedMessage as exc:
-            return self._dead_letter(message, f"malformed: {exc}")
-        order_id = str(event.order_id)
-        with self._work() as session:
-            status = session.scalar(select(Order.status).where(Order.id == event.order_id))
-            wanted = AFTERMATH.get(type(event))
-            # Written in the transaction that made the change, so the status must match.
-            if status is None or (wanted is not None and status != wanted):
-                outcome = Handled.DEAD_LETTERED
-            else:
-                outcome = self._dispatch(session, event, status)
-        if status is None:
-            return self._dead_letter(message, f"unknown order {order_id}", order_id)
-        if outcome is Handled.DEAD_LETTERED:
-            reason = f"order {order_id} is {status}, not {wanted}"
-            return self._dead_letter(message, reason, order_id)
-        if outcome is Handled.STARTED:
-            log.info("%s started", event.type, extra={"order_id": order_id})
-        return outcome
-
-    def run_once(self) -> list[Handled]:
-        """One long poll: handle up to ten messages, delete the handled ones in one call."""
-        messages = self._queue.receive(wait_seconds=self._wait, visibility_timeout=self._visibility)
-        outcomes: list[Handled] = []
-        done: list[Received] = []
-        for message in messages:
-            try:
-                outcome = self.handle(message)
-            except Exception:  # the database or broker is down: SQS delivers it again later
-                log.exception("could not dispatch message %s; it will return", message.message_id)
-                outcome = Handled.RETRY_LATER
-            outcomes.append(outcome)
-            if outcome in (Handled.STARTED, Handled.ALREADY_MOVING):
-                done.append(message)
-        for failed in self._queue.delete(done):
-            log.warning("could not delete message %s; a redelivery is harmless", failed)
-        return outcomes
-
-    def run_forever(self) -> None:
-        """Poll until asked to stop; a failing poll waits a moment and tries again."""
-        while not self.stopping.is_set():
-            try:
-                self.run_once()
-            except Exception:  # SQS unreachable: keep the process alive and try again
-                log.exception("polling SQS failed")
-                self.stopping.wait(2.0)
 
 
 def main() -> None:
     """Run the dispatcher with the configured queue, database and broker."""
     settings = get_settings()
     configure_logging(settings)
-    dispatcher = Dispatcher(
-        OrdersQueue.from_settings(settings, timeout=settings.sqs_wait_seconds + 10),
-        get_context().work,
-        wait_seconds=settings.sqs_wait_seconds,
-        visibility_timeout=settings.sqs_visibility_timeout,
-    )
+    dispatcher = build_dispatcher(get_context())
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("dispatcher stopping (signal %d)", signum)

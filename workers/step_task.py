@@ -24,15 +24,14 @@ from celery.exceptions import Retry
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from bootstrap import get_context
 from models.domain.backoff import STEP_CAP_SECONDS, backoff
-from models.follow_ups import CURRENT, Current, TryLater, fail, finish, reschedule
-from models.infra import Outbox
-from models.steps import NOTIFY, mail
-from models.transitions import record_event
-from workers.adapters.email import MailRejected
-from workers.adapters.payments import PaymentRejected
-from workers.context import get_context
-from workers.errors import TRANSIENT_DB_ERRORS
+from models.domain.tasks import NOTIFY
+from models.ports import MailRejected, PaymentRejected
+from models.store.errors import TRANSIENT_DB_ERRORS
+from models.store.follow_ups import CURRENT, Current, TryLater, fail, finish, mail, reschedule
+from models.store.orders import record_event
+from models.tables.outbox import Outbox
 
 log = logging.getLogger(__name__)
 

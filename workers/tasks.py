@@ -12,20 +12,21 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from models import steps
-from workers import maintenance, reconciling
-from workers.adapters.payments import PaymentUnavailable
-from workers.alerting import send_low_stock_alert
-from workers.allocating import AllocationContended, allocate_order, fill_backorders
+from bootstrap import get_context
+from models.domain import tasks as names
+from models.ports import PaymentUnavailable
+from models.services import reconcile
+from models.services import watchdog as housekeeping
+from models.services.alert import send_low_stock_alert
+from models.services.allocate import AllocationContended, allocate_order, fill_backorders
+from models.services.charge import charge_order
+from models.services.notify import send_notification
+from models.services.refund import refund_order
+from models.services.relay import relay
+from models.services.settle import settle_payment
+from models.services.ship import ship_order
+from models.store.errors import TRANSIENT_DB_ERRORS
 from workers.app import app
-from workers.charging import charge_order
-from workers.context import get_context
-from workers.errors import TRANSIENT_DB_ERRORS
-from workers.follow_ups import relay
-from workers.notifying import send_notification
-from workers.refunding import refund_order
-from workers.settling import settle_payment
-from workers.shipping import ship_order
 from workers.step_task import StepTask, tell_operations
 
 log = logging.getLogger(__name__)
@@ -41,49 +42,49 @@ RETRY: dict[str, Any] = {
 STEP: dict[str, Any] = {"base": StepTask, **RETRY}
 
 
-@app.task(name=steps.ALLOCATE, **STEP)
+@app.task(name=names.ALLOCATE, **STEP)
 def allocate(order_id: str) -> str:
     """Reserve stock for the order, then charge it, hold it, or tell the customer why not."""
     ctx = get_context()
     return allocate_order(ctx.work, ctx.directory, ctx.settings, uuid.UUID(order_id)).outcome.value
 
 
-@app.task(name=steps.CHARGE, **STEP)
+@app.task(name=names.CHARGE, **STEP)
 def charge(order_id: str) -> str:
     """Take payment; the step asks for a retry while the gateway is away, then gives up."""
     ctx = get_context()
     return charge_order(ctx.work, ctx.gateway, uuid.UUID(order_id)).value
 
 
-@app.task(name=steps.SETTLE_PAYMENT, **STEP)
+@app.task(name=names.SETTLE_PAYMENT, **STEP)
 def settle_payment_task(order_id: str) -> str:
     """Make an order's money match its fate: refund a charge it will not be fulfilled for."""
     ctx = get_context()
     return settle_payment(ctx.work, ctx.gateway, uuid.UUID(order_id)).value
 
 
-@app.task(name=steps.REFUND, **STEP)
+@app.task(name=names.REFUND, **STEP)
 def refund(order_id: str) -> str:
     """Give the money back, once; retried while the gateway is away, then ended."""
     ctx = get_context()
     return refund_order(ctx.work, ctx.gateway, uuid.UUID(order_id)).value
 
 
-@app.task(name=steps.SHIP, **STEP)
+@app.task(name=names.SHIP, **STEP)
 def ship(order_id: str) -> str:
     """Create the shipments, then tell the customer how to track them."""
     ctx = get_context()
     return ship_order(ctx.work, ctx.carriers, uuid.UUID(order_id)).value
 
 
-@app.task(name=steps.NOTIFY, **STEP)
+@app.task(name=names.NOTIFY, **STEP)
 def notify(order_id: str, kind: str) -> str:
     """Send one email about the order, once."""
     ctx = get_context()
-    return send_notification(ctx.work, ctx.mailer, ctx.settings, uuid.UUID(order_id), kind).value
+    return send_notification(ctx.work, ctx.post, ctx.settings, uuid.UUID(order_id), kind).value
 
 
-@app.task(name=steps.ALERT_LOW_STOCK, **STEP)
+@app.task(name=names.ALERT_LOW_STOCK, **STEP)
 def alert_low_stock(alert_id: int) -> bool:
     """Tell operations, once, that a product is running low in a warehouse."""
     ctx = get_context()
@@ -123,24 +124,24 @@ def retry_backorders() -> int:
 def sweep_low_stock_alerts() -> int:
     """Ask again for alerts nobody has told operations about (a lost row, a bug)."""
     ctx = get_context()
-    return maintenance.unsent_low_stock_alerts(ctx.work, sla_seconds=ctx.settings.step_sla_seconds)
+    return housekeeping.unsent_low_stock_alerts(ctx.work, sla_seconds=ctx.settings.step_sla_seconds)
 
 
 @app.task(name="fulfillment.watchdog", **RETRY)
 def watchdog() -> int:
     """Re-drive orders that stopped moving with nothing pending for them."""
     ctx = get_context()
-    return len(maintenance.stuck_orders(ctx.work, sla_seconds=ctx.settings.step_sla_seconds))
+    return len(housekeeping.stuck_orders(ctx.work, sla_seconds=ctx.settings.step_sla_seconds))
 
 
 @app.task(name="fulfillment.reconcile_payments", **RETRY)
 def reconcile_payments() -> int:
     """Check money against orders and, where the outcome was unknown, against the gateway."""
     ctx = get_context()
-    asked = reconciling.owed(ctx.work, older_than=timedelta(seconds=ctx.settings.step_sla_seconds))
-    for order_id in reconciling.due(ctx.work):
+    asked = reconcile.owed(ctx.work, older_than=timedelta(seconds=ctx.settings.step_sla_seconds))
+    for order_id in reconcile.due(ctx.work):
         try:
-            reconciling.reconcile(ctx.work, ctx.gateway, order_id)
+            reconcile.reconcile(ctx.work, ctx.gateway, order_id)
         except PaymentUnavailable:
             break  # still unreachable: the next round tries again
     return asked
@@ -149,4 +150,4 @@ def reconcile_payments() -> int:
 @app.task(name="fulfillment.expire_idempotency_keys", **RETRY)
 def expire_idempotency_keys() -> int:
     """Drop stored responses older than their expiry."""
-    return maintenance.expire_idempotency_keys(get_context().work)
+    return housekeeping.expire_idempotency_keys(get_context().work)

@@ -5,11 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response
 
 from intake.admin import orders, products, shipments, stock, warehouses
-from intake.admin.changes import install_default_hook
 from intake.admin.http import problem
 from intake.auth import require_admin
-from intake.runtime import EXTENSION, Runtime
-from models.inventory import InventoryError
+from models.services.stock_admin import InventoryError
 
 
 def _refused(error: InventoryError) -> Response:
@@ -24,6 +22,3 @@ def register_admin(app: Flask) -> None:
     for child in (warehouses.bp, products.bp, stock.bp, orders.bp, shipments.bp):
         admin.register_blueprint(child)
     app.register_blueprint(admin)
-    rt = app.extensions[EXTENSION]
-    assert isinstance(rt, Runtime)
-    install_default_hook(rt)

@@ -7,8 +7,8 @@ import re
 from flask import g
 
 from intake.problems import Problem, field_error
-from models.catalog import ARTICLE_NUMBER
-from models.inventory import Conflict, InventoryError, NotFound
+from models.services.stock_admin import Conflict, InventoryError, NotFound
+from models.tables.catalog import ARTICLE_NUMBER
 
 
 def article_number(value: str) -> str:

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from intake.problems import Problem, from_validation_error
 from intake.reading import order_view
 from intake.runtime import runtime
-from models.base import utcnow
-from models.cancellation import CannotCancel, cancel_order
-from models.fulfilment import AllocationReceipt
-from models.orders import Order
+from models.domain.clock import utcnow
+from models.services.cancel import CannotCancel, cancel_order
+from models.tables.fulfilment import AllocationReceipt
+from models.tables.orders import Order
 
 bp = Blueprint("orders", __name__)
 

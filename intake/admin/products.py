@@ -11,8 +11,8 @@ from intake.admin.views import product_view, stock_view
 from intake.bodies import validated
 from intake.problems import Problem
 from intake.runtime import runtime
-from models.catalog import Product, Stock, Warehouse
-from models.inventory import upsert_product
+from models.services.stock_admin import upsert_product
+from models.tables.catalog import Product, Stock, Warehouse
 
 bp = Blueprint("products", __name__)
 

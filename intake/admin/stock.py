@@ -13,9 +13,15 @@ from intake.admin.views import movement_view, stock_view
 from intake.bodies import validated
 from intake.problems import Problem, field_error
 from intake.runtime import runtime
-from models.catalog import StockMovement
-from models.inventory import KEEP, StockChange, adjust_stock, set_stock, warehouse_by_code
-from models.stock_import import ImportRejected, import_stock_csv
+from models.services.import_stock import ImportRejected, import_stock_csv
+from models.services.stock_admin import (
+    KEEP,
+    StockChange,
+    adjust_stock,
+    set_stock,
+    warehouse_by_code,
+)
+from models.tables.catalog import StockMovement
 
 bp = Blueprint("stock", __name__)
 

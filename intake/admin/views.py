@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.catalog import Product, Stock, StockMovement, Warehouse
+from models.tables.catalog import Product, Stock, StockMovement, Warehouse
 
 
 def warehouse_view(warehouse: Warehouse) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from intake.admin.schemas import WarehouseIn, WarehousePatch
 from intake.admin.views import warehouse_view
 from intake.bodies import validated
 from intake.runtime import runtime
-from models.catalog import Warehouse
-from models.inventory import create_warehouse, update_warehouse
+from models.services.stock_admin import create_warehouse, update_warehouse
+from models.tables.catalog import Warehouse
 
 bp = Blueprint("warehouses", __name__)
 

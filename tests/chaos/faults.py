@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from models.base import utcnow
-from models.messages import OrderPlaced
+from models.domain.clock import utcnow
+from models.domain.messages import OrderPlaced
 from tests.chaos.clients import Clients
 from tests.chaos.plan import PAYMENT_FAULTS, Fault, Plan
 from tests.chaos.processes import busiest_child

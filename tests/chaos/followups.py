@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import requests
 
-from models.domain.signatures import sign
+from intake.signatures import sign
 from tests.chaos.clients import Placed
 
 Action = Literal["cancel_soon", "cancel_in_trouble", "deliver"]

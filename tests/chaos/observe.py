@@ -9,14 +9,14 @@ import psycopg
 import redis
 import requests
 
+from models.domain.mail import SUBJECTS
 from settings import Settings
 from tests.chaos.facts import Charge, LineRow, MailRow, OrderRow, StockRow
 from tests.chaos.mailkinds import MailReader
 from tests.chaos.mailsink import MailSink
 from tests.chaos.rest import Snapshot
 from workers.adapters.sqs import sqs_client
-from workers.emails import SUBJECTS
-from workers.queue_names import QUEUES, queue_name
+from workers.celery_queues import QUEUES, queue_name
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.literals import QueueAttributeFilterType

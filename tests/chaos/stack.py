@@ -15,7 +15,7 @@ from pathlib import Path
 from devstack.commands import app_commands, python_module
 from devstack.processes import REPO_ROOT, free_port, log_tail
 from devstack.services import RunningService, http_ok, start_moto, start_payment_sandbox
-from models.geonames import SWEDEN
+from models.services.import_geodata import SWEDEN
 from settings import Settings, as_environment, child_environment
 from tests.chaos.mailsink import MailSink
 from tests.chaos.processes import Proc, RestartableRedis
@@ -106,8 +106,8 @@ def running_stack(seed: int, logs: Path) -> Iterator[Stack]:
             public_base_url=api,
         )
         env = child_environment(as_environment(settings) | {"PYTHONUNBUFFERED": "1"})
-        _setup(python_module("workers.queues"), env, logs / "setup.log")
-        _setup(python_module("models.geodata_import", str(SWEDEN)), env, logs / "setup.log")
+        _setup(python_module("workers.create_queues"), env, logs / "setup.log")
+        _setup(python_module("intake.geodata_import", str(SWEDEN)), env, logs / "setup.log")
         commands = app_commands(intake_port, free_port(), runtime, settings)
         procs = {
             name: Proc(name, argv, env, logs / f"{name}.log")

@@ -20,9 +20,9 @@ from devstack.commands import app_commands, flower_environment
 from devstack.processes import free_port
 from devstack.services import http_ok
 from intake.auth import issue_admin_token
-from models.catalog import Warehouse
-from models.domain.signatures import sign
+from intake.signatures import sign
 from models.domain.tracking import is_valid_ups
+from models.tables.catalog import Warehouse
 from settings import Settings, as_environment, child_environment
 from tests.factories import NEWARK, add_product, add_warehouse, order_body, stock_of
 from tests.infra import Mailbox, message_text

@@ -12,7 +12,8 @@ import requests
 from werkzeug.serving import make_server
 
 from devstack.paysandbox import create_sandbox_app
-from workers.adapters.payments import ChargeResult, StripeGateway
+from models.ports import ChargeResult
+from workers.adapters.stripe import StripeGateway
 
 API_KEY = "sk_test_integration"
 NO_FAULTS = {"latency": 0, "failure_rate": 0, "timeout_after_charge_rate": 0, "stall_seconds": 30}

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.catalog import Product, Warehouse
+from models.tables.catalog import Product, Warehouse
 from tests.admin_support import movements_of, new_shelf
 from tests.factories import article_number, stock_of
 

@@ -12,11 +12,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.catalog import Stock
-from models.directory import WarehouseDirectory
-from models.fulfilment import Allocation, AllocationReceipt
-from models.orders import Order
-from models.unit_of_work import Work
+from models.services.allocate import Allocated, AllocationResult, allocate_order, fill_backorders
+from models.store.unit_of_work import Work
+from models.store.warehouses import WarehouseDirectory
+from models.tables.catalog import Stock
+from models.tables.fulfilment import Allocation, AllocationReceipt
+from models.tables.orders import Order
 from settings import Settings
 from tests.factories import (
     CHICAGO,
@@ -27,7 +28,6 @@ from tests.factories import (
     order_body,
     stock_of,
 )
-from workers.allocating import Allocated, AllocationResult, allocate_order, fill_backorders
 
 
 def place(client: FlaskClient, lines: list[tuple[str, int]], **overrides: Any) -> uuid.UUID:

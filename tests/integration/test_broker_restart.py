@@ -29,7 +29,7 @@ from devstack.processes import REPO_ROOT, free_port, log_tail, spawn, stop_group
 from devstack.services import RunningService, start_redis
 from settings import Settings, as_environment, child_environment
 from tests.infra import fresh_database
-from workers.queue_names import PAYMENTS, queue_name
+from workers.celery_queues import PAYMENTS, queue_name
 
 # The workers load these test tasks besides their own.
 TASKS = "tests.integration.broker_tasks"

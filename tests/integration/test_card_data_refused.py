@@ -13,10 +13,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bootstrap.logs import JsonFormatter
 from intake.problems import register_problem_handlers
-from models.infra import IdempotencyKey
-from models.logs import JsonFormatter
-from models.orders import Order
+from models.tables.idempotency import IdempotencyKey
+from models.tables.orders import Order
 from tests.factories import NEWARK, add_product, add_warehouse, order_body
 
 CARD = "4242 4242 4242 4242"

@@ -10,18 +10,19 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.base import utcnow
-from models.infra import Outbox
-from models.messages import OrderCancelled, OrderMessage, OrderPlaced, parse_order_placed
-from models.orders import Order, OrderEvent
-from models.unit_of_work import Work
+from bootstrap import Context
+from models.domain.clock import utcnow
+from models.domain.messages import OrderCancelled, OrderMessage, OrderPlaced, parse_order_placed
+from models.services.dispatch import Dispatcher, Handled
+from models.services.relay import relay
+from models.store.unit_of_work import Work
+from models.tables.orders import Order, OrderEvent
+from models.tables.outbox import Outbox
 from settings import Settings
 from tests.factories import add_product, order_body
 from tests.follow_up_support import pending
+from workers.adapters.publishers import MessagePublisher
 from workers.adapters.sqs import OrdersQueue, sqs_client
-from workers.context import Context
-from workers.dispatcher import Dispatcher, Handled
-from workers.follow_ups import MessagePublisher, relay
 
 
 @pytest.fixture

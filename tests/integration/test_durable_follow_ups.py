@@ -9,20 +9,21 @@ from datetime import timedelta
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from models.base import utcnow
-from models.follow_ups import FollowUp, later
-from models.infra import Outbox
-from models.orders import Order, OrderEvent
-from models.unit_of_work import Work
+from bootstrap import Context
+from models.domain.clock import utcnow
+from models.services.allocate import allocate_order
+from models.services.charge import charge_order
+from models.services.relay import MAX_PUBLISHES, relay
+from models.services.ship import ship_order
+from models.services.watchdog import stuck_orders
+from models.store.follow_ups import FollowUp, later
+from models.store.unit_of_work import Work
+from models.tables.orders import Order, OrderEvent
+from models.tables.outbox import Outbox
 from tests.factories import NEWARK, add_product, add_warehouse, order_body
 from tests.follow_up_support import pending, run_follow_ups
 from tests.infra import Mailbox
-from workers.allocating import allocate_order
-from workers.charging import charge_order
-from workers.context import Context
-from workers.follow_ups import MAX_PUBLISHES, TaskPublisher, relay
-from workers.maintenance import stuck_orders
-from workers.shipping import ship_order
+from workers.adapters.publishers import TaskPublisher
 
 
 class Dropping:

@@ -9,15 +9,14 @@ from email.message import Message
 import pytest
 from flask.testing import FlaskClient
 
+from bootstrap import Context
+from models.domain.mail import KINDS, long_date
 from models.domain.tracking import UPS_TRACKING_URL, ups_tracking_number
-from models.fulfilment import Payment, Shipment
-from models.orders import Order
+from models.services.notify import Notified, send_notification
+from models.tables.fulfilment import Payment, Shipment
+from models.tables.orders import Order
 from tests.factories import NEWARK, add_product, add_warehouse, order_body
 from tests.infra import Mailbox
-from workers.context import Context
-from workers.email_context import long_date
-from workers.emails import KINDS
-from workers.notifying import Notified, send_notification
 
 PRICE = 61725  # two of them make 1,234.50 USD
 TOTAL = "1,283.50 USD"  # with curbside delivery at 49.00 USD
@@ -47,7 +46,7 @@ def add_payment(context: Context, order_id: uuid.UUID, **values: object) -> None
 
 def send(context: Context, mailbox: Mailbox, order_id: uuid.UUID, kind: str) -> Message:
     """Send the kind's mail for the order; the message the SMTP server received."""
-    notified = send_notification(context.work, context.mailer, context.settings, order_id, kind)
+    notified = send_notification(context.work, context.post, context.settings, order_id, kind)
     assert notified is Notified.SENT
     msgid = f"<{kind}.{order_id}@fulfillment.example>"
     (message,) = [

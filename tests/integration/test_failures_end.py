@@ -9,24 +9,24 @@ from datetime import timedelta
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from models.catalog import StockAlert
-from models.follow_ups import later
-from models.fulfilment import Notification, Payment
-from models.infra import Outbox
-from models.orders import Order, OrderEvent
+from bootstrap import Context, install_context
+from models.ports import Carrier, RouteNotServed
+from models.services.alert import send_low_stock_alert
+from models.services.allocate import allocate_order
+from models.services.charge import charge_order
+from models.services.reconcile import owed
+from models.services.refund import Refunded, refund_order
+from models.services.ship import Shipped
+from models.services.watchdog import unsent_low_stock_alerts
+from models.store.follow_ups import later
+from models.tables.catalog import StockAlert
+from models.tables.fulfilment import Notification, Payment
+from models.tables.orders import Order, OrderEvent
+from models.tables.outbox import Outbox
 from tests.admin_support import new_shelf, open_alert
 from tests.factories import NEWARK, add_product, add_warehouse, order_body
 from tests.follow_up_support import pending, run_follow_ups
 from tests.infra import Mailbox
-from workers.adapters.carrier import Carrier, RouteNotServed
-from workers.alerting import send_low_stock_alert
-from workers.allocating import allocate_order
-from workers.charging import charge_order
-from workers.context import Context, install_context
-from workers.maintenance import unsent_low_stock_alerts
-from workers.reconciling import owed
-from workers.refunding import Refunded, refund_order
-from workers.shipping import Shipped
 from workers.step_task import MAX_UNEXPECTED
 
 

@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from devstack.seed import seed
-from models.catalog import PostalCode
+from intake.geodata_import import main
 from models.domain.geo import Point, distance_km
-from models.geodata import locate, locate_with_source
-from models.geodata_import import main
-from models.geonames import SWEDEN, import_file, import_geonames
+from models.services.import_geodata import SWEDEN, import_file, import_geonames
+from models.store.geodata import locate, locate_with_source
+from models.tables.catalog import PostalCode
 from settings import Settings
 
 MALMO = Point(55.605, 13.000)

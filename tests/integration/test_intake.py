@@ -14,13 +14,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake.runtime import runtime
-from models.infra import Outbox
-from models.messages import parse_message
-from models.orders import Order
-from models.unit_of_work import Work
+from models.domain.messages import parse_message
+from models.store.unit_of_work import Work
+from models.tables.orders import Order
+from models.tables.outbox import Outbox
 from tests.factories import NEWARK, add_product, add_warehouse, order_body
+from workers.adapters.publishers import MessagePublisher
 from workers.adapters.sqs import OrdersQueue
-from workers.follow_ups import MessagePublisher
 
 
 @pytest.fixture

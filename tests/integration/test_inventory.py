@@ -9,23 +9,23 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.alerts import check_low_stock
-from models.catalog import Stock, StockAlert
-from models.inventory import (
+from models.services.alert import send_low_stock_alert
+from models.services.import_stock import ImportRejected, import_stock_csv
+from models.services.stock_admin import (
     InventoryError,
     adjust_stock,
     create_warehouse,
     increased,
     set_stock,
 )
-from models.stock_import import ImportRejected, import_stock_csv
-from models.unit_of_work import Work
+from models.store.alerts import check_low_stock
+from models.store.unit_of_work import Work
+from models.tables.catalog import Stock, StockAlert
 from settings import Settings
 from tests.admin_support import Shelf, movements_of, new_shelf
 from tests.factories import stock_of
 from tests.infra import Mailbox
-from workers.adapters.email import SmtpMailer
-from workers.alerting import send_low_stock_alert
+from workers.adapters.smtp import SmtpMailer
 
 THRESHOLD = 5
 

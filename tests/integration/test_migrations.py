@@ -13,10 +13,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.db import normalise_url
 from models.domain.countries import ISO_COUNTRIES
-from models.migrate import alembic_config, upgrade
+from models.store.db import normalise_url
 from models.tables import Base
+from models.tables.migrate import alembic_config, upgrade
 from settings import Settings
 from tests.infra import fresh_database
 

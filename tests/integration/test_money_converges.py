@@ -17,20 +17,27 @@ import requests
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from models.base import utcnow
-from models.follow_ups import TryLater
-from models.fulfilment import Allocation, Payment
-from models.messages import OrderCancelled
-from models.orders import Order
-from models.steps import follow_message
+from bootstrap import Context, install_context
+from models.domain.clock import utcnow
+from models.domain.messages import OrderCancelled
+from models.services.allocate import Allocated, allocate_order
+from models.services.charge import (
+    MAX_ATTEMPTS,
+    Charged,
+    charge_key,
+    charge_order,
+    give_up,
+    record_charge,
+)
+from models.services.dispatch import follow_message
+from models.store.follow_ups import TryLater
+from models.tables.fulfilment import Allocation, Payment
+from models.tables.orders import Order
 from tests.factories import NEWARK, add_product, add_warehouse, order_body, stock_of
 from tests.follow_up_support import run_follow_ups
 from tests.infra import Mailbox
 from tests.integration.stripe_support import NO_FAULTS, gateway, set_faults
-from workers.adapters.payments import StripeGateway
-from workers.allocating import Allocated, allocate_order
-from workers.charging import MAX_ATTEMPTS, Charged, charge_key, charge_order, give_up, record_charge
-from workers.context import Context, install_context
+from workers.adapters.stripe import StripeGateway
 
 pytest_plugins = ["tests.admin_fixtures"]
 

@@ -14,21 +14,22 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.base import utcnow
-from models.catalog import StockAlert
-from models.db import normalise_url
+from bootstrap import Context
+from models.domain.clock import utcnow
 from models.domain.lifecycle import OrderStatus
-from models.follow_ups import TryLater
-from models.fulfilment import Notification
-from models.orders import Order
-from models.unit_of_work import Work
+from models.ports import Post
+from models.services.alert import send_low_stock_alert
+from models.services.allocate import fill_backorders
+from models.services.notify import Notified, _claim, send_notification
+from models.store.db import normalise_url
+from models.store.follow_ups import TryLater
+from models.store.unit_of_work import Work
+from models.tables.catalog import StockAlert
+from models.tables.fulfilment import Notification
+from models.tables.orders import Order
 from tests.admin_support import new_shelf, open_alert
 from tests.factories import NEWARK, add_product, add_warehouse, order_body
 from tests.infra import Mailbox
-from workers.alerting import send_low_stock_alert
-from workers.allocating import fill_backorders
-from workers.context import Context
-from workers.notifying import Notified, _claim, send_notification
 
 WAIT = 10.0
 
@@ -82,7 +83,13 @@ def test_a_mail_is_sent_with_its_row_unlocked_and_no_transaction_open(
 
     for thread in in_background(
         lambda: outcome.append(
-            send_notification(context.work, server, context.settings, order_id, "received")
+            send_notification(
+                context.work,
+                Post(server, context.post.renderer),
+                context.settings,
+                order_id,
+                "received",
+            )
         )
     ):
         assert server.talking.wait(WAIT)
@@ -131,19 +138,19 @@ def test_a_sender_that_died_after_the_server_took_the_mail_resends_it_only_after
     client: FlaskClient, context: Context, mailbox: Mailbox
 ) -> None:
     order_id = placed(client, context)
-    claimed = _claim(context.work, context.settings, order_id, "received")
+    claimed = _claim(context.work, context.post.renderer, context.settings, order_id, "received")
     assert not isinstance(claimed, Notified)
     context.mailer.send(claimed[0])  # the server took it; the sender died before recording
 
     with pytest.raises(TryLater):
-        send_notification(context.work, context.mailer, context.settings, order_id, "received")
+        send_notification(context.work, context.post, context.settings, order_id, "received")
     with context.work() as session:
         session.execute(
             update(Notification)
             .where(Notification.dedupe_key == f"{order_id}:received")
             .values(claimed_at=utcnow() - timedelta(hours=1))
         )
-    resent = send_notification(context.work, context.mailer, context.settings, order_id, "received")
+    resent = send_notification(context.work, context.post, context.settings, order_id, "received")
 
     assert resent is Notified.SENT
     copies = [str(m["Message-ID"]).strip() for m in mailbox.for_order(str(order_id))]

@@ -21,17 +21,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from devstack.services import start_payment_sandbox
-from models.directory import WarehouseDirectory
-from models.follow_ups import TryLater
-from models.fulfilment import Payment
-from models.orders import Order
-from models.unit_of_work import Work
+from models.services.allocate import Allocated, allocate_order
+from models.services.charge import Charged, charge_order
+from models.services.refund import refund_order
+from models.store.follow_ups import TryLater
+from models.store.unit_of_work import Work
+from models.store.warehouses import WarehouseDirectory
+from models.tables.fulfilment import Payment
+from models.tables.orders import Order
 from settings import Settings
 from tests.factories import NEWARK, add_product, add_warehouse, order_body, stock_of
-from workers.adapters.payments import StripeGateway
-from workers.allocating import Allocated, allocate_order
-from workers.charging import Charged, charge_order
-from workers.refunding import refund_order
+from workers.adapters.stripe import StripeGateway
 
 pytest_plugins = ["tests.admin_fixtures"]
 

@@ -12,12 +12,18 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.directory import WarehouseDirectory
+from bootstrap import Context
 from models.domain.tracking import is_valid_ups
-from models.follow_ups import TryLater
-from models.fulfilment import AllocationReceipt, Notification, Payment, Shipment
-from models.orders import Order, OrderEvent
-from models.unit_of_work import Work
+from models.services.allocate import Allocated
+from models.services.allocate import allocate_order as allocate_with
+from models.services.charge import Charged, charge_key, charge_order
+from models.services.notify import Notified, send_notification
+from models.services.ship import Shipped, ship_order
+from models.store.follow_ups import TryLater
+from models.store.unit_of_work import Work
+from models.store.warehouses import WarehouseDirectory
+from models.tables.fulfilment import AllocationReceipt, Notification, Payment, Shipment
+from models.tables.orders import Order, OrderEvent
 from settings import Settings
 from tests.factories import (
     CHICAGO,
@@ -29,12 +35,6 @@ from tests.factories import (
     stock_of,
 )
 from tests.infra import Mailbox, message_text
-from workers.allocating import Allocated
-from workers.allocating import allocate_order as allocate_with
-from workers.charging import Charged, charge_key, charge_order
-from workers.context import Context
-from workers.notifying import Notified, send_notification
-from workers.shipping import Shipped, ship_order
 
 
 def allocate_order(sessions: sessionmaker[Session], order_id: uuid.UUID) -> Allocated:
@@ -240,7 +240,7 @@ def test_a_notification_sent_twice_at_once_arrives_once(
     def send() -> None:
         try:
             outcome: Notified | str = send_notification(
-                context.work, context.mailer, context.settings, order_id, "received"
+                context.work, context.post, context.settings, order_id, "received"
             )
         except TryLater:
             outcome = "held by another sender"
@@ -266,7 +266,7 @@ def test_a_temporary_smtp_refusal_is_retried_and_a_permanent_one_is_not(
 ) -> None:
     bed = add_product(context.work.sessions)
     first, second = place(client, [(bed, 1)]), place(client, [(bed, 1)])
-    args = (context.work, context.mailer, context.settings)
+    args = (context.work, context.post, context.settings)
 
     mailbox.refuse_with.append("451 4.3.0 try again later")
     with pytest.raises(TryLater):

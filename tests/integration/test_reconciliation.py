@@ -10,15 +10,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.base import utcnow
-from models.fulfilment import Payment
+from bootstrap import Context
+from models.domain.clock import utcnow
+from models.services import reconcile as reconciling
+from models.services.allocate import Allocated, allocate_order
+from models.services.charge import Charged, charge_key, give_up
+from models.services.refund import Refunded, refund_order
+from models.tables.fulfilment import Payment
 from tests.factories import NEWARK, add_product, add_warehouse, order_body
-from workers import reconciling
-from workers.adapters.fake_payments import FakeGateway
-from workers.allocating import Allocated, allocate_order
-from workers.charging import Charged, charge_key, give_up
-from workers.context import Context
-from workers.refunding import Refunded, refund_order
+from workers.adapters.fakes import FakeGateway
 
 
 def abandoned_order(client: FlaskClient, context: Context, *, charged_anyway: bool) -> uuid.UUID:

@@ -13,17 +13,14 @@ import requests
 from botocore.config import Config
 from botocore.stub import Stubber
 
+from bootstrap import mailer_from_settings
 from devstack.processes import free_port
 from devstack.services import RunningService, start_moto
+from models.domain.mail import Mail, build_message, message_id
+from models.ports import MailRejected, MailTransient
 from settings import Settings
-from workers.adapters.email import (
-    MailRejected,
-    MailTransient,
-    SesMailer,
-    SmtpMailer,
-    mailer_from_settings,
-)
-from workers.emails import Mail, build_message, message_id
+from workers.adapters.ses import SesMailer
+from workers.adapters.smtp import SmtpMailer
 
 SENDER = "Fulfillment <orders@fulfillment.example>"
 

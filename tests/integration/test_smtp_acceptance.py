@@ -9,8 +9,9 @@ from email.message import EmailMessage
 
 import pytest
 
+from models.ports import MailTransient
 from settings import Settings
-from workers.adapters.email import MailTransient, SmtpMailer
+from workers.adapters.smtp import SmtpMailer
 
 
 class Vanishing(socketserver.StreamRequestHandler):

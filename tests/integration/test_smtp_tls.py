@@ -19,8 +19,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from devstack.processes import free_port
+from models.ports import MailTransient
 from settings import Settings
-from workers.adapters.email import MailTransient, SmtpMailer
+from workers.adapters.smtp import SmtpMailer
 
 USER, PASSWORD = "relay-user", "relay-password"
 

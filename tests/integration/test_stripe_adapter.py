@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from pydantic import SecretStr
 
+from models.ports import PaymentRejected, PaymentUnavailable
 from settings import Settings
 from tests.integration.stripe_support import (
     API_KEY,
@@ -17,7 +18,7 @@ from tests.integration.stripe_support import (
     requests_with,
     set_faults,
 )
-from workers.adapters.payments import PaymentRejected, PaymentUnavailable, StripeGateway
+from workers.adapters.stripe import StripeGateway
 
 
 def test_a_visa_charge_succeeds_with_the_order_in_its_metadata(sandbox: str) -> None:

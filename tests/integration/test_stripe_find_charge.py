@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from models.ports import ChargeResult, PaymentUnavailable
 from tests.integration.stripe_support import (
     charge,
     charges_under,
@@ -13,7 +14,6 @@ from tests.integration.stripe_support import (
     search_statuses,
     set_faults,
 )
-from workers.adapters.payments import ChargeResult, PaymentUnavailable
 
 
 def test_finding_a_paid_order_gives_its_charge(sandbox: str) -> None:

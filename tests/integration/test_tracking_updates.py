@@ -17,20 +17,20 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.base import utcnow
-from models.domain.signatures import sign
+from bootstrap import Context
+from intake.signatures import sign
+from models.domain.clock import utcnow
 from models.domain.tracking import identify, ups_tracking_number
-from models.fulfilment import Shipment
-from models.geonames import SWEDEN, import_file
-from models.infra import Outbox
-from models.orders import Order
-from models.tracking_updates import apply_tracking
+from models.services.allocate import Allocated, allocate_order
+from models.services.charge import Charged, charge_order
+from models.services.import_geodata import SWEDEN, import_file
+from models.services.ship import Shipped, ship_order
+from models.services.track import apply_tracking
+from models.tables.fulfilment import Shipment
+from models.tables.orders import Order
+from models.tables.outbox import Outbox
 from settings import Settings
 from tests.factories import CHICAGO, MALMO, NEWARK, add_product, add_warehouse, order_body
-from workers.allocating import Allocated, allocate_order
-from workers.charging import Charged, charge_order
-from workers.context import Context
-from workers.shipping import Shipped, ship_order
 
 pytest_plugins = ["tests.admin_fixtures"]
 

@@ -8,7 +8,7 @@ import pytest
 
 from devstack.commands import app_commands
 from settings import Settings
-from workers.queue_names import PAYMENTS, QUEUES, queue_name
+from workers.celery_queues import PAYMENTS, QUEUES, queue_name
 
 PREFIX = "shop-7-"
 

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from intake.auth import admin_subject, issue_admin_token
 from intake.problems import Problem
-from models.base import utcnow
+from models.domain.clock import utcnow
 from settings import Settings
 
 SECRET = "unit-test-secret-long-enough-for-hs256-keys"

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from settings import Settings
-from workers.queue_names import PAYMENTS, QUEUES
+from workers.celery_queues import PAYMENTS, QUEUES
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -243,7 +243,7 @@ def test_every_command_runs_a_module_that_exists(name: str) -> None:
 
 def test_the_migration_migrates_declares_the_queues_and_seeds_in_order() -> None:
     line = command_line(SERVICES["migrate"]["command"])
-    steps = ["models.migrate", "workers.queues", "devstack.seed"]
+    steps = ["models.tables.migrate", "workers.create_queues", "devstack.seed"]
     assert [line.index(step) for step in steps] == sorted(line.index(step) for step in steps)
     assert "&&" in line, "a failed step must stop the ones after it"
 

@@ -9,23 +9,19 @@ from types import SimpleNamespace
 import pytest
 from jinja2 import UndefinedError
 
-from workers.email_context import (
+from models.domain.mail import (
+    KINDS,
+    OPERATIONS_KINDS,
     EmailView,
     LineView,
+    Mail,
     ShipmentView,
+    build_message,
     failure_reason,
     long_date,
     money,
 )
-from workers.emails import (
-    ENVIRONMENT,
-    KINDS,
-    OPERATIONS_KINDS,
-    TEMPLATES,
-    Mail,
-    build_message,
-    render_view,
-)
+from workers.adapters.mail_templates import ENVIRONMENT, TEMPLATES, render_view
 
 ORDER_ID = "0b9c1c7e-2d4f-4b8a-9a61-3f5e7d9c1a2b"
 TRACK = "https://www.ups.com/track?tracknum={}"

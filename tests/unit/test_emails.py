@@ -11,7 +11,7 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from workers.emails import KINDS, Mail, build_message, message_id
+from models.domain.mail import KINDS, Mail, build_message, message_id
 
 ORDER = uuid.UUID("0b9c1c7e-2d4f-4b8a-9a61-3f5e7d9c1a2b")
 SENDER = "Fulfillment <orders@shop.example>"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from models.domain.geo import Point, distance_km
-from models.geodata import closest_sharing_prefix, nearest_us_zip
-from models.geonames import SWEDEN, PostalCodeRow, parse_geonames
+from models.services.import_geodata import SWEDEN, PostalCodeRow, parse_geonames
+from models.store.geodata import closest_sharing_prefix, nearest_us_zip
 
 MALMO = "SE\t211 19\tMalmö\tSkåne\t12\tMalmö\t1280\t\t\t55.6059\t13.0007\t4\n"
 NO_COORDINATES = "SE\t343 30\tÄlmhult\tKronoberg\t07\tÄlmhult\t0765\t\t\t\t\t\n"

@@ -9,7 +9,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from models.logs import JsonFormatter, TextFormatter
+from bootstrap.logs import JsonFormatter, TextFormatter
 
 ORDER_ID = "5f0c6f3e-8a55-4a8e-9d43-1b7f1c2d3e4f"
 

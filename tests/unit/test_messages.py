@@ -11,7 +11,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.messages import ORDER_PLACED, VERSION, MalformedMessage, OrderPlaced, parse_order_placed
+from models.domain.messages import (
+    ORDER_PLACED,
+    VERSION,
+    MalformedMessage,
+    OrderPlaced,
+    parse_order_placed,
+)
 
 ORDER_ID = uuid.UUID("5f0c6f3e-8a55-4a8e-9d43-1b7f1c2d3e4f")
 OCCURRED_AT = datetime(2024, 12, 31, 23, 59, 59, 123456, tzinfo=UTC)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
+from models.ports import ChargeResult, PaymentRejected, PaymentUnavailable
 from tests.unit.sandbox_support import (
     API_KEY,
     by_order,
@@ -15,8 +16,7 @@ from tests.unit.sandbox_support import (
     sandbox_client,
     search,
 )
-from workers.adapters.fake_payments import FakeGateway
-from workers.adapters.payments import ChargeResult, PaymentRejected, PaymentUnavailable
+from workers.adapters.fakes import FakeGateway
 
 
 @pytest.fixture

@@ -20,13 +20,8 @@ from models.domain.tracking import (
     ups_tracking_number,
     usps_tracking_number,
 )
-from workers.adapters.carrier import (
-    PostalCarrier,
-    RouteNotServed,
-    UpsCarrier,
-    UspsCarrier,
-    choose_carrier,
-)
+from models.ports import RouteNotServed
+from workers.adapters.carriers import PostalCarrier, UpsCarrier, UspsCarrier, choose_carrier
 
 # Valid IMpb numbers from the test data of jkeen/tracking_number_data (couriers/usps.json).
 PUBLISHED_USPS = [

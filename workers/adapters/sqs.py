@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 
+from models.ports import Received
 from settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageTypeDef
-
-
-@dataclass(frozen=True)
-class Received:
-    """A message taken from the queue, invisible to others until deleted or timed out."""
-
-    message_id: str
-    receipt_handle: str
-    body: str
-    receive_count: int
 
 
 def sqs_client(settings: Settings, *, timeout: float, attempts: int = 3) -> SQSClient:

@@ -1,0 +1,155 @@
+"""The order emails as data: their kinds and subjects, what they show, and the finished message."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+
+SUBJECTS = {
+    "received": "We received your order {short}",
+    "paid": "Payment received for order {short}",
+    "backordered": "Part of your order {short} is on backorder",
+    "back_in_stock": "Your order {short} is back in stock and on its way to you",
+    "shipped": "Your order {short} is on its way",
+    "delivered": "Your order {short} was delivered",
+    "rejected": "We could not fulfil your order {short}",
+    "payment_failed": "Payment for your order {short} did not go through",
+    "cancelled": "Your order {short} was cancelled",
+    "refunded": "Your refund for order {short}",
+    "payment_abandoned": "Payment abandoned for order {short}: the gateway stayed unreachable",
+    "charged_after_abandon": "Order {short} was charged after its payment was abandoned",
+    "refund_failed": "Refund for order {short} failed: a person must return the money",
+    "shipping_failed": "Order {short} could not be shipped: its route is not served",
+    "mail_failed": "An email about order {short} could not be sent",
+    "step_failed": "Order {short} is stuck: a step failed for good",
+}
+
+KINDS = frozenset(SUBJECTS)
+# Mails about an order that go to operations, not to the customer.
+OPERATIONS_KINDS = frozenset(
+    {
+        "payment_abandoned",
+        "charged_after_abandon",
+        "refund_failed",
+        "shipping_failed",
+        "mail_failed",
+        "step_failed",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Mail:
+    """A rendered email; an empty `html` sends the text alone."""
+
+    subject: str
+    text: str
+    html: str = ""
+
+
+# Currencies whose minor unit is the whole unit (Stripe's list); every other one has cents.
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    {"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA"}
+    | {"PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"}
+)
+
+# Payment failure codes in words a customer understands; the gateway's codes are for us.
+FAILURE_REASONS = {
+    "card_declined": "your card was declined",
+    "declined": "your card was declined",
+    "expired_card": "your card has expired",
+    "incorrect_cvc": "the card's security code was incorrect",
+    "insufficient_funds": "the card has insufficient funds",
+    "processing_error": "the card issuer had a processing error",
+    "gateway_unavailable": "our payment provider could not be reached",
+    "payment_rejected": "the payment was rejected",
+}
+UNKNOWN_FAILURE = "the payment could not be completed"
+
+# A cancelled order with its payment in one of these was charged, so money goes back.
+CHARGED_STATUSES = frozenset({"succeeded", "refund_pending", "refunded"})
+
+
+def money(amount: int, currency: str) -> str:
+    """Minor units as the customer reads them: 123450 USD is '1,234.50 USD'."""
+    sign, amount = ("-" if amount < 0 else ""), abs(amount)
+    if currency.upper() in ZERO_DECIMAL_CURRENCIES:
+        return f"{sign}{amount:,} {currency}"
+    # Integer arithmetic: money never passes through a float.
+    return f"{sign}{amount // 100:,}.{amount % 100:02d} {currency}"
+
+
+def long_date(day: date) -> str:
+    """A date spelt out without locale surprises: 'Friday, March 14, 2025'."""
+    return f"{day:%A, %B} {day.day}, {day.year}"
+
+
+def failure_reason(code: str | None) -> str:
+    """The failure code of a payment in words."""
+    return FAILURE_REASONS.get(code or "", UNKNOWN_FAILURE)
+
+
+@dataclass(frozen=True)
+class LineView:
+    """One order line as shown."""
+
+    name: str
+    article_number: str
+    quantity: int
+    amount: str
+
+
+@dataclass(frozen=True)
+class ShipmentView:
+    """One parcel as shown, with where to follow it."""
+
+    carrier: str
+    tracking_number: str
+    tracking_url: str
+    eta: str
+
+
+@dataclass(frozen=True)
+class EmailView:
+    """Everything any order email may show, already formatted."""
+
+    order_id: str
+    customer_name: str
+    lines: tuple[LineView, ...]
+    delivery_method: str
+    delivery_cost: str
+    total: str
+    eta: str
+    ship_to: tuple[str, ...]
+    shipments: tuple[ShipmentView, ...]
+    charged: bool
+    paid_amount: str
+    failure_reason: str
+    payment_attempts: int
+    charge_key: str
+    # For operations: the newest failure recorded on the order, in one line.
+    problem: str = ""
+
+
+def message_id(order_id: uuid.UUID, kind: str, mail_from: str) -> str:
+    """A Message-ID derived from (order, kind): a resend is recognisably the same message."""
+    _, at, domain = parseaddr(mail_from)[1].rpartition("@")
+    domain = domain if at and domain else "fulfillment.local"
+    return f"<{kind}.{order_id}@{domain}>"
+
+
+def build_message(mail: Mail, *, sender: str, recipient: str, msgid: str) -> EmailMessage:
+    """A ready-to-send message: the text, with the HTML as its alternative when there is one."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = recipient
+    message["Subject"] = mail.subject
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = msgid or make_msgid()
+    message.set_content(mail.text)
+    if mail.html:
+        message.add_alternative(mail.html, subtype="html")
+    return message

@@ -1,0 +1,181 @@
+"""The ports: what the services need from the outside world, as Protocols and plain data.
+
+Each outside system (the payment gateway, the mail server, a carrier, the orders queue, the
+broker) has an adapter in workers/adapters/ that implements its port here, and a fake
+(workers/adapters/fakes.py). Services import only this module, never an adapter, so the
+import graph runs one way: adapters and entry points -> services -> store -> domain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any, Literal, Protocol
+
+from models.domain.mail import EmailView, Mail
+from models.store.follow_ups import FollowUp
+
+# Payments
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    """How a charge stands: money taken, a decline retrying will not change, or not yet known.
+
+    `pending` is an intent still `processing`, or waiting on the customer (`requires_action`):
+    neither is a decline, and neither has taken money yet.
+    """
+
+    status: Literal["succeeded", "declined", "pending"]
+    gateway_id: str | None
+    failure_code: str | None = None
+    failure_message: str | None = None
+
+
+# PaymentIntent statuses that may still turn into money: ask again later, never call a decline.
+UNSETTLED = frozenset(
+    {"processing", "requires_action", "requires_confirmation", "requires_capture"}
+)
+
+
+class PaymentUnavailable(Exception):
+    """Transient (timeout, connection, 5xx, 409 key in use, rate limit): retry with the same key."""
+
+
+class PaymentRejected(Exception):
+    """Permanent: the gateway refused the request itself (bad parameters, key reuse, auth)."""
+
+
+class PaymentGateway(Protocol):
+    """Something that takes and returns money, idempotently by key."""
+
+    def charge(
+        self,
+        *,
+        idempotency_key: str,
+        amount: int,
+        currency: str,
+        payment_method: str,
+        order_id: str,
+    ) -> ChargeResult:
+        """Charge `amount` minor units once per key, however often this is called."""
+
+    def refund(
+        self,
+        *,
+        idempotency_key: str,
+        payment_intent_id: str,
+        amount: int | None = None,
+        order_id: str | None = None,
+    ) -> str:
+        """Refund all or `amount` of a charge once per key; returns the refund id."""
+
+    def find_charge(self, *, order_id: str) -> ChargeResult | None:
+        """What became of the order's charges: a success, else one still pending, else the
+        newest decline, else None."""
+
+    def cancel(self, *, payment_intent_id: str, order_id: str) -> ChargeResult:
+        """Cancel an intent that has not taken money; a success answers as the success it is."""
+
+
+# Mail
+
+
+class MailTransient(Exception):
+    """The server could not take the message now; a later attempt may succeed."""
+
+
+class MailRejected(Exception):
+    """The server refused the message for good; retrying cannot help."""
+
+
+class Mailer(Protocol):
+    """Something that delivers a finished message."""
+
+    def send(self, message: EmailMessage) -> None:
+        """Deliver the message or raise MailTransient / MailRejected."""
+
+
+class MailRenderer(Protocol):
+    """Turns what an order email shows into its subject, text and HTML."""
+
+    def render(self, view: EmailView, kind: str) -> Mail:
+        """The `kind` email for the view."""
+
+
+@dataclass(frozen=True)
+class Post:
+    """How an order email is made and sent: the renderer, then the mailer."""
+
+    mailer: Mailer
+    renderer: MailRenderer
+
+
+# Carriers
+
+
+class RouteNotServed(ValueError):
+    """No carrier takes parcels between these two countries; retrying will not change that."""
+
+
+@dataclass(frozen=True)
+class Label:
+    """What a carrier gives back for a parcel."""
+
+    carrier: str
+    tracking_number: str
+    tracking_url: str
+
+
+class Carrier(Protocol):
+    """Something that books a parcel and returns its label."""
+
+    def create_label(self, *, order_id: str, warehouse_code: str) -> Label:
+        """Book a parcel from the warehouse for the order."""
+
+
+# The orders queue
+
+
+@dataclass(frozen=True)
+class Received:
+    """A message taken from the queue, invisible to others until deleted or timed out."""
+
+    message_id: str
+    receipt_handle: str
+    body: str
+    receive_count: int
+
+
+class MessageQueue(Protocol):
+    """The orders queue and its dead-letter queue."""
+
+    def publish(self, document: dict[str, Any]) -> str:
+        """Send one document; the message id."""
+
+    def receive(self, *, wait_seconds: int, visibility_timeout: int) -> list[Received]:
+        """Up to ten messages, long-polling up to `wait_seconds`."""
+
+    def delete(self, messages: list[Received]) -> list[str]:
+        """Delete messages; the ids that could not be deleted."""
+
+    def dead_letter(self, message: Received, reason: str) -> None:
+        """Move a message that can never be processed to the dead-letter queue, saying why."""
+
+    def depth(self, which: str = "main") -> int:
+        """Approximate number of visible messages in the main queue or the dead-letter queue."""
+
+
+# Follow-ups
+
+
+class Publisher(Protocol):
+    """Sends follow-ups on their way: tasks to the broker, messages to SQS."""
+
+    @property
+    def topics(self) -> frozenset[str]:
+        """The kinds of follow-up this publisher can send."""
+
+    def publish(self, follow_ups: Sequence[FollowUp]) -> None:
+        """Send each follow-up; one that cannot be sent is left to the relay, never raised."""

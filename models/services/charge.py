@@ -1,0 +1,245 @@
+"""The charge step: take payment once, whatever the network does; a decline releases the stock."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from enum import StrEnum
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from models.domain.backoff import STEP_CAP_SECONDS, backoff
+from models.domain.clock import utcnow
+from models.domain.lifecycle import OrderStatus
+from models.domain.tasks import REFUND, SETTLE_PAYMENT, SHIP
+from models.ports import ChargeResult, PaymentGateway, PaymentRejected, PaymentUnavailable
+from models.store.follow_ups import TryLater, finish_current, later, mail
+from models.store.orders import advance, record_event
+from models.store.stock import release
+from models.store.unit_of_work import Work
+from models.tables.fulfilment import Payment
+from models.tables.orders import Order
+
+log = logging.getLogger(__name__)
+
+
+class Charged(StrEnum):
+    """What the charge step did."""
+
+    PAID = "paid"
+    DECLINED = "declined"
+    ABANDONED = "abandoned"
+    # Charged, but the order will not be fulfilled (cancelled meanwhile): the money goes back.
+    REFUND_NEEDED = "refund_needed"
+    # The gateway has not decided yet (processing, or waiting on the customer).
+    PENDING = "pending"
+    SKIPPED = "skipped"
+
+
+# The failure code of a payment given up on because the gateway stayed unreachable.
+GATEWAY_UNAVAILABLE = "gateway_unavailable"
+# The failure code of a payment whose intent never settled and was cancelled at the gateway.
+NOT_SETTLED = "not_settled"
+# Attempts (each asking the gateway first) before a charge is given up.
+MAX_ATTEMPTS = 8
+# Orders in these statuses will not be fulfilled: money they were charged goes back.
+NOT_FULFILLED = frozenset({OrderStatus.CANCELLED, OrderStatus.PAYMENT_FAILED, OrderStatus.REJECTED})
+
+
+def charge_key(order_id: uuid.UUID) -> str:
+    """The gateway idempotency key: derived from the order, the same on every attempt."""
+    return f"order-{order_id}-charge"
+
+
+def _claim_attempt(session: Session, order: Order) -> int:
+    """Count this attempt; how many came before it."""
+    session.execute(
+        insert(Payment)
+        .values(
+            order_id=order.id,
+            idempotency_key=charge_key(order.id),
+            status="pending",
+            amount=order.total,
+            currency=order.currency,
+            attempts=0,
+            created_at=utcnow(),
+            updated_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["order_id"])
+    )
+    attempts = session.execute(
+        update(Payment)
+        .where(Payment.order_id == order.id)
+        .values(attempts=Payment.attempts + 1, updated_at=utcnow())
+        .returning(Payment.attempts)
+    ).scalar_one()
+    return int(attempts) - 1
+
+
+def _fail(session: Session, order_id: uuid.UUID, code: str, message: str | None) -> bool:
+    """Fail a pending payment; True if that failed the order too (stock released, mail due)."""
+    session.execute(
+        update(Payment)
+        .where(Payment.order_id == order_id, Payment.status == "pending")
+        .values(status="failed", failure_code=code, failure_message=message, updated_at=utcnow())
+    )
+    moved = advance(
+        session, order_id, OrderStatus.ALLOCATED, OrderStatus.PAYMENT_FAILED, {"code": code}
+    )
+    if moved:
+        release(session, order_id)
+        mail(session, order_id, "payment_failed")
+    return moved
+
+
+def refund_charge(session: Session, order_id: uuid.UUID, gateway_id: str, why: str) -> bool:
+    """Money was taken for an order that will not be fulfilled: mark it for refund, once."""
+    refunding = session.execute(
+        update(Payment)
+        # `failed` too: a charge given up on may land after all, and it is money all the same.
+        .where(Payment.order_id == order_id, Payment.status.in_(["pending", "succeeded", "failed"]))
+        .values(status="refund_pending", gateway_id=gateway_id, updated_at=utcnow())
+        .returning(Payment.id)
+    ).first()
+    if refunding is None:
+        return False
+    record_event(session, order_id, why, detail={"payment": gateway_id})
+    later(session, REFUND, str(order_id))
+    log.warning("%s; refunding", why.replace("_", " "), extra={"order_id": str(order_id)})
+    return True
+
+
+def record_charge(session: Session, order_id: uuid.UUID, result: ChargeResult) -> Charged:
+    """Record what the gateway said, and what must follow it, in the caller's transaction."""
+    if result.status == "pending":
+        session.execute(
+            update(Payment)
+            .where(Payment.order_id == order_id, Payment.status == "pending")
+            .values(gateway_id=result.gateway_id, failure_code=result.failure_code)
+        )
+        return Charged.PENDING
+    if result.status == "declined":
+        code = result.failure_code or "declined"
+        failed = _fail(session, order_id, code, result.failure_message)
+        return Charged.DECLINED if failed else Charged.SKIPPED
+    session.execute(
+        update(Payment)
+        .where(Payment.order_id == order_id, Payment.status == "pending")
+        .values(status="succeeded", gateway_id=result.gateway_id, updated_at=utcnow())
+    )
+    paid = {"payment": result.gateway_id}
+    if advance(session, order_id, OrderStatus.ALLOCATED, OrderStatus.PAID, paid):
+        mail(session, order_id, "paid")
+        later(session, SHIP, str(order_id))
+        return Charged.PAID
+    status = session.scalar(select(Order.status).where(Order.id == order_id))
+    # Cancelled, or given up on, while the charge was in flight: the money taken goes back.
+    if status in NOT_FULFILLED and result.gateway_id is not None:
+        why = "charged_after_cancel" if status == OrderStatus.CANCELLED else f"charged_{status}"
+        if refund_charge(session, order_id, result.gateway_id, why):
+            return Charged.REFUND_NEEDED
+    return Charged.SKIPPED
+
+
+def _ask_or_charge(
+    gateway: PaymentGateway,
+    order_id: uuid.UUID,
+    *,
+    earlier: int,
+    amount: int,
+    currency: str,
+    method: str,
+) -> ChargeResult:
+    # After an attempt whose outcome we never learnt, the gateway is asked first: the
+    # charge may have gone through, and only the gateway knows.
+    if earlier:
+        known = gateway.find_charge(order_id=str(order_id))
+        if known is not None:
+            return known
+    try:
+        return gateway.charge(
+            idempotency_key=charge_key(order_id),
+            amount=amount,
+            currency=currency.lower(),
+            payment_method=method,
+            order_id=str(order_id),
+        )
+    except PaymentRejected as exc:
+        # The gateway refused the request itself (say, an unknown payment method): final.
+        return ChargeResult("declined", None, "payment_rejected", str(exc)[:500])
+
+
+def _not_ours(session: Session, order: Order | None, order_id: uuid.UUID) -> Charged:
+    """The order is not waiting for a charge; money that may be in flight is settled instead."""
+    if order is None:
+        raise LookupError(f"no order {order_id}")
+    payment = session.scalar(select(Payment).where(Payment.order_id == order_id))
+    unknown = payment is not None and payment.status == "pending" and payment.attempts > 0
+    if unknown and order.status in NOT_FULFILLED:
+        # A charge was sent and never answered: only the gateway can say if money moved.
+        later(session, SETTLE_PAYMENT, str(order_id))
+    finish_current(session)
+    return Charged.SKIPPED
+
+
+def charge_order(work: Work, gateway: PaymentGateway, order_id: uuid.UUID) -> Charged:
+    """Charge the order's total under its derived key; TryLater while the gateway is away."""
+    with work() as session:
+        order = session.get(Order, order_id)
+        if order is None or order.status != OrderStatus.ALLOCATED:
+            return _not_ours(session, order, order_id)
+        earlier = _claim_attempt(session, order)
+        amount, currency, method = order.total, order.currency, order.payment_method
+    # No transaction is open across the gateway calls: nothing waits on our locks.
+    try:
+        result = _ask_or_charge(
+            gateway, order_id, earlier=earlier, amount=amount, currency=currency, method=method
+        )
+    except PaymentUnavailable as exc:
+        if earlier + 1 >= MAX_ATTEMPTS:
+            return give_up(work, gateway, order_id, str(exc))
+        raise TryLater(str(exc), delay=backoff(earlier, cap=STEP_CAP_SECONDS)) from exc
+    if result.status == "pending" and earlier + 1 >= MAX_ATTEMPTS:
+        # Never settled (the customer never authenticated, say): cancel it at the gateway.
+        assert result.gateway_id is not None
+        result = gateway.cancel(payment_intent_id=result.gateway_id, order_id=str(order_id))
+        if result.status != "succeeded":
+            result = ChargeResult("declined", result.gateway_id, NOT_SETTLED, result.failure_code)
+    with work() as session:
+        outcome = record_charge(session, order_id, result)
+        if outcome is not Charged.PENDING:
+            finish_current(session)
+    log.info("charge: %s", outcome, extra={"order_id": str(order_id)})
+    if outcome is Charged.PENDING:
+        raise TryLater(
+            f"payment is {result.failure_code}", delay=backoff(earlier, cap=STEP_CAP_SECONDS)
+        )
+    return outcome
+
+
+def give_up(work: Work, gateway: PaymentGateway, order_id: uuid.UUID, reason: str) -> Charged:
+    """Attempts ran out: unless the gateway knows of a charge, fail the payment and free stock.
+
+    Search can trail a fresh charge, so a payment failed here is checked again later
+    (workers/reconciling.py) and refunded if it was charged after all.
+    """
+    try:
+        known = gateway.find_charge(order_id=str(order_id))
+        if known is not None and known.status == "pending" and known.gateway_id is not None:
+            known = gateway.cancel(payment_intent_id=known.gateway_id, order_id=str(order_id))
+    except PaymentUnavailable:  # still unreachable: nothing learnt; anything else is a bug
+        log.warning("gateway unreachable while giving up", extra={"order_id": str(order_id)})
+        known = None
+    with work() as session:
+        if known is not None and known.status == "succeeded":
+            outcome = record_charge(session, order_id, known)
+            finish_current(session)
+            return outcome
+        failed = _fail(session, order_id, GATEWAY_UNAVAILABLE, reason[:500])
+        if failed:
+            mail(session, order_id, "payment_abandoned")
+        finish_current(session)
+    log.error("payment abandoned: %s", reason, extra={"order_id": str(order_id)})
+    return Charged.ABANDONED if failed else Charged.SKIPPED

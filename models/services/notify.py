@@ -1,0 +1,174 @@
+"""The notify step: one email per (order, kind), sent outside any lock, recorded at once.
+
+The sender claims the notification row in a short transaction, sends with nothing locked,
+and records `sent` in a new transaction the moment the server has accepted. SMTP cannot be
+exactly-once: a worker that dies between the server's acceptance and that record leaves a
+claim that another sender takes over once it is older than any send can take, and the mail
+goes out again with the same Message-ID, derived from (order, kind), so the duplicate is
+recognisably the same message. That moment is the only way to get two.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from email.message import EmailMessage
+from enum import StrEnum
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from models.domain.backoff import STEP_CAP_SECONDS, backoff
+from models.domain.clock import utcnow
+from models.domain.mail import OPERATIONS_KINDS, build_message, message_id
+from models.ports import MailRejected, MailRenderer, MailTransient, Post
+from models.store.follow_ups import TryLater, finish_current
+from models.store.follow_ups import mail as mail_later
+from models.store.mail_views import build_view
+from models.store.orders import record_event
+from models.store.unit_of_work import Work
+from models.tables.fulfilment import Notification
+from models.tables.orders import Order
+from settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 30
+# Operations hear of a customer mail that could not be sent at all.
+MAIL_FAILED = "mail_failed"
+
+
+class Notified(StrEnum):
+    """What the notify step did."""
+
+    SENT = "sent"
+    ALREADY_SENT = "already_sent"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+def claim_timeout(settings: Settings) -> timedelta:
+    """How old a claim must be before it counts as left by a dead sender.
+
+    Longer than a send takes (each SMTP step is bounded by SMTP_TIMEOUT), short enough that
+    a mail whose sender died goes out again well within a minute.
+    """
+    return timedelta(seconds=settings.smtp_timeout + 15)
+
+
+def _ensure_row(session: Session, order: Order, kind: str, settings: Settings) -> None:
+    session.execute(
+        insert(Notification)
+        .values(
+            order_id=order.id,
+            kind=kind,
+            dedupe_key=f"{order.id}:{kind}",
+            recipient=settings.operations_email
+            if kind in OPERATIONS_KINDS
+            else order.customer_email,
+            message_id=message_id(order.id, kind, settings.mail_from),
+            status="pending",
+            attempts=0,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
+
+
+def _claim(
+    work: Work, renderer: MailRenderer, settings: Settings, order_id: uuid.UUID, kind: str
+) -> tuple[EmailMessage, int] | Notified:
+    """Take the row for sending and build the message; or what became of it already."""
+    key = f"{order_id}:{kind}"
+    now = utcnow()
+    with work() as session:
+        order = session.get(Order, order_id)
+        if order is None:
+            raise LookupError(f"no order {order_id}")
+        _ensure_row(session, order, kind, settings)
+        stale = and_(
+            Notification.status == "sending",
+            Notification.claimed_at < now - claim_timeout(settings),
+        )
+        claimed = session.execute(
+            update(Notification)
+            .where(Notification.dedupe_key == key, or_(Notification.status == "pending", stale))
+            .values(status="sending", claimed_at=now, attempts=Notification.attempts + 1)
+            .returning(Notification.recipient, Notification.message_id, Notification.attempts)
+        ).first()
+        if claimed is None:
+            status, held_since = session.execute(
+                select(Notification.status, Notification.claimed_at).where(
+                    Notification.dedupe_key == key
+                )
+            ).one()
+            if status == "sending" and held_since is not None:
+                # Another sender holds it now: look again once its claim could have run out.
+                runs_out = held_since + claim_timeout(settings) - now
+                raise TryLater("another sender holds the mail", delay=runs_out.total_seconds() + 1)
+            finish_current(session)
+            return Notified.ALREADY_SENT if status == "sent" else Notified(str(status))
+        recipient, msgid, attempts = claimed
+        message = build_message(
+            renderer.render(build_view(session, order), kind),
+            sender=settings.mail_from,
+            recipient=recipient,
+            msgid=msgid,
+        )
+    return message, attempts
+
+
+def _end(
+    work: Work, order_id: uuid.UUID, kind: str, *, status: str, error: str | None = None
+) -> None:
+    key = f"{order_id}:{kind}"
+    with work() as session:
+        session.execute(
+            update(Notification)
+            .where(Notification.dedupe_key == key, Notification.status == "sending")
+            .values(
+                status=status,
+                last_error=error[:500] if error else None,
+                sent_at=utcnow() if status == "sent" else None,
+            )
+        )
+        if status == "sent":
+            record_event(session, order_id, "notified", detail={"kind": kind})
+        elif status == "failed" and kind not in OPERATIONS_KINDS:
+            mail_later(session, order_id, MAIL_FAILED)
+        finish_current(session)
+
+
+def send_notification(
+    work: Work, post: Post, settings: Settings, order_id: uuid.UUID, kind: str
+) -> Notified:
+    """Send the `kind` email for the order unless it was sent; TryLater while the server is away."""
+    claimed = _claim(work, post.renderer, settings, order_id, kind)
+    if isinstance(claimed, Notified):
+        return claimed
+    message, attempts = claimed
+    key = f"{order_id}:{kind}"
+    try:
+        post.mailer.send(message)
+    except MailRejected as exc:
+        _end(work, order_id, kind, status="rejected", error=str(exc))
+        log.error("mail rejected: %s", exc, extra={"order_id": str(order_id), "kind": kind})
+        return Notified.REJECTED
+    except MailTransient as exc:
+        if attempts >= MAX_ATTEMPTS:
+            _end(work, order_id, kind, status="failed", error=str(exc))
+            log.error("mail failed for good: %s", exc, extra={"order_id": str(order_id)})
+            return Notified.FAILED
+        with work() as session:
+            # Given back, so the next attempt (or a sender in another worker) can claim it.
+            session.execute(
+                update(Notification)
+                .where(Notification.dedupe_key == key, Notification.status == "sending")
+                .values(status="pending", last_error=str(exc)[:500])
+            )
+        raise TryLater(str(exc), delay=backoff(attempts, cap=STEP_CAP_SECONDS)) from exc
+    _end(work, order_id, kind, status="sent")
+    log.info("mail sent: %s", kind, extra={"order_id": str(order_id)})
+    return Notified.SENT

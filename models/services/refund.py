@@ -1,0 +1,99 @@
+"""The refund step: money back for an order that will not be fulfilled, exactly once.
+
+The gateway key is derived from the order, so however often the step runs, at once or after
+a crash, the gateway refunds once. A refund the gateway refuses for good ends in
+`refund_failed` with one notice to operations; one it cannot reach is tried again with
+backoff, and after `MAX_ATTEMPTS` is treated the same way, so no failure is re-driven forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from enum import StrEnum
+
+from sqlalchemy import update
+
+from models.domain.backoff import STEP_CAP_SECONDS, backoff
+from models.domain.clock import utcnow
+from models.ports import PaymentGateway, PaymentRejected, PaymentUnavailable
+from models.store.follow_ups import TryLater, finish_current, mail
+from models.store.orders import record_event
+from models.store.unit_of_work import Work
+from models.tables.fulfilment import Payment
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 20
+
+
+class Refunded(StrEnum):
+    """What the refund step did."""
+
+    REFUNDED = "refunded"
+    NOTHING_TO_REFUND = "nothing_to_refund"
+    FAILED = "failed"
+
+
+def refund_key(order_id: uuid.UUID) -> str:
+    """The gateway idempotency key of the order's refund: the same on every attempt."""
+    return f"order-{order_id}-refund"
+
+
+def _give_up(work: Work, order_id: uuid.UUID, error: str) -> Refunded:
+    with work() as session:
+        moved = session.execute(
+            update(Payment)
+            .where(Payment.order_id == order_id, Payment.status == "refund_pending")
+            .values(status="refund_failed", failure_message=error[:500], updated_at=utcnow())
+            .returning(Payment.id)
+        ).first()
+        if moved is not None:
+            record_event(session, order_id, "refund_failed", detail={"error": error[:300]})
+            mail(session, order_id, "refund_failed")
+        finish_current(session)
+    log.error("refund failed for good: %s", error, extra={"order_id": str(order_id)})
+    return Refunded.FAILED
+
+
+def refund_order(work: Work, gateway: PaymentGateway, order_id: uuid.UUID) -> Refunded:
+    """Refund a payment marked for refund; TryLater while the gateway cannot be reached."""
+    with work() as session:
+        claimed = session.execute(
+            update(Payment)
+            .where(Payment.order_id == order_id, Payment.status == "refund_pending")
+            .values(refund_attempts=Payment.refund_attempts + 1)
+            .returning(Payment.gateway_id, Payment.refund_attempts)
+        ).first()
+        intent: str | None = claimed[0] if claimed is not None else None
+        if claimed is None or intent is None:
+            finish_current(session)
+            return Refunded.NOTHING_TO_REFUND
+        attempts = int(claimed[1])
+    try:
+        # The key makes the gateway refund once even when two of these run at the same moment.
+        refund_id = gateway.refund(
+            idempotency_key=refund_key(order_id), payment_intent_id=intent, order_id=str(order_id)
+        )
+    except PaymentRejected as exc:
+        return _give_up(work, order_id, f"the gateway refused the refund: {exc}")
+    except PaymentUnavailable as exc:
+        if attempts >= MAX_ATTEMPTS:
+            return _give_up(work, order_id, f"the gateway stayed unreachable: {exc}")
+        raise TryLater(str(exc), delay=backoff(attempts, cap=STEP_CAP_SECONDS)) from exc
+    with work() as session:
+        moved = session.execute(
+            update(Payment)
+            .where(Payment.order_id == order_id, Payment.status == "refund_pending")
+            .values(
+                status="refunded", refund_id=refund_id, refunded_at=utcnow(), updated_at=utcnow()
+            )
+            .returning(Payment.amount)
+        ).first()
+        if moved is not None:
+            detail = {"refund": refund_id, "amount": moved[0]}
+            record_event(session, order_id, "refunded", detail=detail)
+            mail(session, order_id, "refunded")
+        finish_current(session)
+    log.info("refunded %s", refund_id, extra={"order_id": str(order_id)})
+    return Refunded.REFUNDED if moved is not None else Refunded.NOTHING_TO_REFUND

@@ -1,0 +1,220 @@
+"""Follow-ups: what must happen after a change, recorded as outbox rows in the change's transaction.
+
+A follow-up is either a task for the workers (`TASK`) or a message for the SQS orders queue
+(`ORDERS`). Recording one is part of the change: both commit, or neither does. Whoever
+committed publishes it right away when it can (an optimisation); the relay publishes every
+row that is due and not done (the guarantee). A task row stays pending until the task has
+run to an outcome, so a task lost with the broker's memory is published again once its
+lease runs out; every task is idempotent, so a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from models.domain.clock import utcnow
+from models.domain.tasks import NOTIFY
+from models.tables.outbox import PENDING, Outbox
+
+TASK = "task"
+ORDERS = "orders"
+
+# What session.info carries for the unit of work that owns the session.
+RECORDED = "follow_ups.recorded"
+PUBLISHES = "follow_ups.publishes"
+LEASE = "follow_ups.lease"
+FINISHES = "follow_ups.finishes"
+
+# How long a published task may take before the relay publishes it again.
+DEFAULT_LEASE_SECONDS = 40.0
+
+Arg = str | int
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """One outbox row, as published."""
+
+    id: int
+    topic: str
+    payload: dict[str, Any]
+    attempts: int = 0
+    # Whether the process that recorded it publishes it right after commit.
+    publish_now: bool = False
+
+    @property
+    def task(self) -> str:
+        """The task's name (task rows only)."""
+        return str(self.payload["task"])
+
+    @property
+    def args(self) -> list[Arg]:
+        """The task's arguments (task rows only)."""
+        return list(self.payload["args"])
+
+
+@dataclass
+class Current:
+    """The follow-up the running task was started for; set by the worker around each task."""
+
+    id: int
+    finished: bool = False
+
+
+CURRENT: contextvars.ContextVar[Current | None] = contextvars.ContextVar(
+    "current_follow_up", default=None
+)
+
+
+def _subject(args: tuple[Arg, ...]) -> str:
+    return str(args[0]) if args else ""
+
+
+def _record(
+    session: Session,
+    *,
+    topic: str,
+    subject: str,
+    payload: dict[str, Any],
+    key: str,
+    delay: float,
+) -> FollowUp | None:
+    now = utcnow()
+    publish_now = delay <= 0 and topic in session.info.get(PUBLISHES, frozenset())
+    # Published by us right after commit: the relay waits out a lease before trying again.
+    wait = float(session.info.get(LEASE, DEFAULT_LEASE_SECONDS)) if publish_now else delay
+    row = session.execute(
+        insert(Outbox)
+        .values(
+            topic=topic,
+            message_key=subject[:100],
+            payload=payload,
+            dedupe_key=key[:200],
+            created_at=now,
+            due_at=now + timedelta(seconds=max(0.0, wait)),
+            attempts=1 if publish_now else 0,
+            published_at=now if publish_now else None,
+        )
+        .on_conflict_do_nothing(index_elements=[Outbox.dedupe_key], index_where=PENDING)
+        .returning(Outbox.id)
+    ).scalar()
+    if row is None:
+        return None
+    follow_up = FollowUp(row, topic, payload, 1 if publish_now else 0, publish_now)
+    session.info.setdefault(RECORDED, []).append(follow_up)
+    return follow_up
+
+
+def later(
+    session: Session, task: str, *args: Arg, key: str | None = None, delay: float = 0.0
+) -> FollowUp | None:
+    """Record that `task(*args)` must run once this transaction commits; None if already pending.
+
+    The key (by default the task and its arguments) admits one pending row at a time, so a
+    step that runs twice does not ask twice for what follows it.
+    """
+    payload = {"task": task, "args": list(args)}
+    dedupe = key or ":".join([task, *(str(a) for a in args)])
+    return _record(
+        session, topic=TASK, subject=_subject(args), payload=payload, key=dedupe, delay=delay
+    )
+
+
+def send(session: Session, document: dict[str, Any], *, subject: uuid.UUID | str) -> None:
+    """Record a message for the SQS orders queue, sent once this transaction commits."""
+    key = f"{document.get('type', 'message')}:{subject}"
+    _record(session, topic=ORDERS, subject=str(subject), payload=document, key=key, delay=0.0)
+
+
+def finish(session: Session, follow_up_id: int, at: datetime | None = None) -> None:
+    """Mark a follow-up done: it ran to an outcome, or SQS took it."""
+    session.execute(
+        update(Outbox)
+        .where(Outbox.id == follow_up_id, Outbox.done_at.is_(None))
+        .values(done_at=at or utcnow())
+    )
+
+
+def finish_current(session: Session) -> None:
+    """Mark the running task's follow-up done in this transaction, with the step's outcome."""
+    current = CURRENT.get()
+    if current is not None and not current.finished:
+        finish(session, current.id)
+        session.info[FINISHES] = current
+
+
+def reschedule(session: Session, follow_up_id: int, *, delay: float, error: str) -> None:
+    """Publish the follow-up again after `delay` seconds: the step will try again then."""
+    session.execute(
+        update(Outbox)
+        .where(Outbox.id == follow_up_id, Outbox.done_at.is_(None))
+        .values(due_at=utcnow() + timedelta(seconds=delay), last_error=error[:500])
+    )
+
+
+def fail(session: Session, follow_up_id: int, *, error: str) -> None:
+    """Give the follow-up up for good: it is never published again."""
+    session.execute(
+        update(Outbox)
+        .where(Outbox.id == follow_up_id, Outbox.done_at.is_(None), Outbox.failed_at.is_(None))
+        .values(failed_at=utcnow(), last_error=error[:500])
+    )
+
+
+def claim_due(
+    session: Session, *, topics: frozenset[str], limit: int, lease_seconds: float
+) -> list[FollowUp]:
+    """Rows of these topics due for publishing, each leased so no other relay takes it."""
+    now = utcnow()
+    due = (
+        select(Outbox.id)
+        .where(PENDING, Outbox.due_at <= now, Outbox.topic.in_(topics))
+        .order_by(Outbox.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = session.execute(
+        update(Outbox)
+        .where(Outbox.id.in_(due.scalar_subquery()))
+        .values(
+            due_at=now + timedelta(seconds=lease_seconds),
+            attempts=Outbox.attempts + 1,
+            published_at=now,
+        )
+        .returning(Outbox.id, Outbox.topic, Outbox.payload, Outbox.attempts)
+    ).all()
+    return sorted(
+        (FollowUp(row_id, topic, payload, attempts) for row_id, topic, payload, attempts in rows),
+        key=lambda f: f.id,
+    )
+
+
+def pending_for(session: Session, subject: str) -> list[FollowUp]:
+    """The follow-ups of a subject (an order id, say) not yet done or given up."""
+    rows = session.execute(
+        select(Outbox.id, Outbox.topic, Outbox.payload, Outbox.attempts)
+        .where(PENDING, Outbox.message_key == subject)
+        .order_by(Outbox.id)
+    ).all()
+    return [FollowUp(row_id, topic, payload, attempts) for row_id, topic, payload, attempts in rows]
+
+
+class TryLater(Exception):
+    """The step could not finish now (a gateway or a mail server is away): run it again later."""
+
+    def __init__(self, reason: str, *, delay: float) -> None:
+        super().__init__(reason)
+        self.delay = delay
+
+
+def mail(session: Session, order_id: uuid.UUID, kind: str) -> None:
+    """Record that the `kind` email about the order must go out once this transaction commits."""
+    later(session, NOTIFY, str(order_id), kind)

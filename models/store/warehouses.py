@@ -1,0 +1,59 @@
+"""Where the active warehouses are, cached per process."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.domain.allocation import Site
+from models.domain.geo import Point
+from models.tables.catalog import Warehouse
+
+# Warehouses open and close rarely; a minute's delay before a change is seen is fine.
+REFRESH_SECONDS = 60.0
+
+
+class WarehouseDirectory:
+    """Active warehouses by id, reloaded every `refresh` seconds."""
+
+    def __init__(
+        self, *, refresh: float = REFRESH_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._refresh = refresh
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._sites: dict[int, Site] = {}
+        self._loaded_at = float("-inf")
+
+    def invalidate(self) -> None:
+        """Reload on next use (after a warehouse was added, moved or closed)."""
+        with self._lock:
+            self._loaded_at = float("-inf")
+
+    def sites(self, session: Session) -> Mapping[int, Site]:
+        """Every active warehouse by id; reloads through `session` when stale.
+
+        The caller's session is used so that a step never holds one connection while
+        waiting for a second from the same pool.
+        """
+        with self._lock:
+            if self._clock() - self._loaded_at > self._refresh:
+                rows = session.execute(
+                    select(
+                        Warehouse.id,
+                        Warehouse.code,
+                        Warehouse.latitude,
+                        Warehouse.longitude,
+                        Warehouse.allows_self_service,
+                    ).where(Warehouse.active.is_(True))
+                ).all()
+                self._sites = {
+                    r.id: Site(r.id, r.code, Point(r.latitude, r.longitude), r.allows_self_service)
+                    for r in rows
+                }
+                self._loaded_at = self._clock()
+            return self._sites

@@ -1,0 +1,36 @@
+"""Every table, importable from one place."""
+
+from models.tables.base import Base
+from models.tables.catalog import PostalCode, Product, Stock, StockAlert, StockMovement, Warehouse
+from models.tables.fulfilment import (
+    Allocation,
+    AllocationReceipt,
+    CarrierEvent,
+    Notification,
+    Payment,
+    Shipment,
+)
+from models.tables.idempotency import IdempotencyKey
+from models.tables.orders import Order, OrderEvent, OrderLine
+from models.tables.outbox import Outbox
+
+__all__ = [
+    "Allocation",
+    "AllocationReceipt",
+    "Base",
+    "CarrierEvent",
+    "IdempotencyKey",
+    "Notification",
+    "Order",
+    "OrderEvent",
+    "OrderLine",
+    "Outbox",
+    "Payment",
+    "PostalCode",
+    "Product",
+    "Shipment",
+    "Stock",
+    "StockAlert",
+    "StockMovement",
+    "Warehouse",
+]

@@ -1,0 +1,97 @@
+"""Orders, their lines and their timeline."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.domain.clock import utcnow
+from models.domain.lifecycle import DeliveryMethod, OrderStatus
+from models.tables.base import Base
+from models.tables.catalog import iso_country
+
+
+def _one_of(column: str, values: list[str]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Order(Base):
+    """A customer's order and where it is in its life."""
+
+    __tablename__ = "order"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", [s.value for s in OrderStatus]), name="status_known"),
+        CheckConstraint(
+            _one_of("delivery_method", [m.value for m in DeliveryMethod]), name="method_known"
+        ),
+        CheckConstraint("subtotal >= 0 AND delivery_cost >= 0", name="amounts_not_negative"),
+        CheckConstraint("total = subtotal + delivery_cost", name="total_adds_up"),
+        CheckConstraint(iso_country("ship_country"), name="ship_country_iso_3166"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    status: Mapped[str] = mapped_column(String(20), default=OrderStatus.RECEIVED.value, index=True)
+    customer_email: Mapped[str] = mapped_column(String(320))
+    customer_name: Mapped[str] = mapped_column(String(200))
+    guest_token_hash: Mapped[str] = mapped_column(String(64))
+    ship_line1: Mapped[str] = mapped_column(String(200))
+    ship_line2: Mapped[str | None] = mapped_column(String(200))
+    ship_city: Mapped[str] = mapped_column(String(100))
+    ship_region: Mapped[str | None] = mapped_column(String(100))
+    ship_postal_code: Mapped[str] = mapped_column(String(16))
+    ship_country: Mapped[str] = mapped_column(String(2))
+    ship_latitude: Mapped[float]
+    ship_longitude: Mapped[float]
+    delivery_method: Mapped[str] = mapped_column(String(20))
+    payment_method: Mapped[str] = mapped_column(String(255))
+    currency: Mapped[str] = mapped_column(String(3))
+    subtotal: Mapped[int]
+    delivery_cost: Mapped[int]
+    total: Mapped[int]
+    eta: Mapped[date]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
+    dispatched_at: Mapped[datetime | None]
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", order_by="OrderLine.line_no", lazy="selectin"
+    )
+
+
+class OrderLine(Base):
+    """A product and quantity within an order, priced at purchase."""
+
+    __tablename__ = "order_line"
+    __table_args__ = (
+        UniqueConstraint("order_id", "line_no"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("order.id"))
+    line_no: Mapped[int]
+    article_number: Mapped[str] = mapped_column(ForeignKey("product.article_number"))
+    quantity: Mapped[int]
+    unit_price: Mapped[int]
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+
+class OrderEvent(Base):
+    """One entry of an order's timeline."""
+
+    __tablename__ = "order_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("order.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,89 @@
+"""The publishing port's adapters: tasks to the broker, messages to the SQS orders queue."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from models.ports import MessageQueue, Publisher
+from models.store.follow_ups import ORDERS, TASK, FollowUp, finish
+from models.tables.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+SendTask = Callable[..., Any]
+
+
+class TaskPublisher:
+    """Sends task rows to the broker by name; the task marks its row done when it has run."""
+
+    topics = frozenset({TASK})
+
+    def __init__(self, send_task: SendTask) -> None:
+        self._send_task = send_task
+
+    def publish(self, follow_ups: Sequence[FollowUp]) -> None:
+        """Send each task; a broker that is down leaves the rows to the relay."""
+        for follow_up in follow_ups:
+            try:
+                self._send_task(
+                    follow_up.task, args=follow_up.args, kwargs={"follow_up": follow_up.id}
+                )
+            except Exception as exc:  # the broker is down: the relay sends it once it is back
+                log.warning("could not send %s, the relay will: %s", follow_up.task, exc)
+                return
+
+
+class MessagePublisher:
+    """Sends message rows to the SQS orders queue, and marks each done once SQS has it."""
+
+    topics = frozenset({ORDERS})
+
+    def __init__(self, queue: MessageQueue, sessions: sessionmaker[Session]) -> None:
+        self._queue = queue
+        self._sessions = sessions
+
+    def publish(self, follow_ups: Sequence[FollowUp]) -> None:
+        """Send each message; any failure leaves the rest to the relay, never to the caller."""
+        sent: list[int] = []
+        failed: tuple[int, str] | None = None
+        for follow_up in follow_ups:
+            try:
+                self._queue.publish(follow_up.payload)
+            except Exception as exc:  # SQS is slow or down: the relay publishes it later
+                log.warning(
+                    "publish failed, the relay will retry: %s",
+                    exc,
+                    extra={"order_id": follow_up.payload.get("order_id")},
+                )
+                failed = (follow_up.id, str(exc) or type(exc).__name__)
+                break
+            sent.append(follow_up.id)
+        if not sent and failed is None:
+            return
+        with self._sessions() as session, session.begin():
+            for follow_up_id in sent:
+                finish(session, follow_up_id)
+            if failed is not None:
+                session.execute(
+                    update(Outbox).where(Outbox.id == failed[0]).values(last_error=failed[1][:500])
+                )
+
+
+class Publishers:
+    """Every publisher a process has, each taking the rows of its own topics."""
+
+    def __init__(self, *publishers: Publisher) -> None:
+        self._publishers = publishers
+        self.topics = frozenset(topic for p in publishers for topic in p.topics)
+
+    def publish(self, follow_ups: Sequence[FollowUp]) -> None:
+        """Hand each row to the publisher of its topic."""
+        for publisher in self._publishers:
+            mine = [f for f in follow_ups if f.topic in publisher.topics]
+            if mine:
+                publisher.publish(mine)
