@@ -9,9 +9,20 @@ import threading
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
 
-Json = dict[str, Any]
+from devstack.paysandbox.shapes import (
+    ApiError,
+    Json,
+    currency_param,
+    decline,
+    invalid,
+    new_intent,
+    new_refund,
+    positive_param,
+)
+
+# The app and the package import these from here, as they did before shapes.py was split off.
+__all__ = ["ApiError", "Faults", "Json", "LedgerEntry", "Sandbox", "Stored", "invalid"]
 
 SUCCEEDING = {"pm_card_visa", "pm_card_mastercard"}
 # Payment methods whose intent does not settle at once: Stripe's card that asks the customer
@@ -44,22 +55,6 @@ METADATA_CLAUSE = re.compile(
     r"""\s*:\s*(?P<vq>['"])(?P<value>(?:\\.|(?!(?P=vq))[^\\])*)(?P=vq)\s*"""
 )
 SEARCH_URL = "/v1/payment_intents/search"
-
-
-class ApiError(Exception):
-    """A Stripe-shaped error answer: nothing moved, so it is never stored under a key."""
-
-    def __init__(self, status: int, error: Json, headers: dict[str, str] | None = None) -> None:
-        super().__init__(error.get("message"))
-        self.status, self.error, self.headers = status, error, headers or {}
-
-
-def invalid(
-    message: str, param: str | None = None, code: str | None = None, status: int = 400
-) -> ApiError:
-    """An invalid_request_error, the way Stripe words it."""
-    error = {"type": "invalid_request_error", "message": message, "param": param, "code": code}
-    return ApiError(status, {key: value for key, value in error.items() if value})
 
 
 @dataclass
@@ -149,7 +144,10 @@ class Sandbox:
 
     def create_intent(self, params: Json, key: str | None) -> tuple[int, Json]:
         """POST /v1/payment_intents: create, and with confirm=true charge at once."""
-        amount, currency = _positive(params, "amount", required=True) or 0, _currency(params)
+        amount, currency = (
+            positive_param(params, "amount", required=True) or 0,
+            currency_param(params),
+        )
         method, confirm = params.get("payment_method"), params.get("confirm") == "true"
         if method is not None and method not in SUCCEEDING | DECLINES.keys() | PENDING.keys():
             raise invalid(
@@ -157,14 +155,14 @@ class Sandbox:
             )
         if confirm and method is None:
             raise invalid("You must provide a payment_method to confirm.", "payment_method")
-        intent = _new_intent(amount, currency, method, params.get("metadata") or {})
+        intent = new_intent(amount, currency, method, params.get("metadata") or {})
         with self.lock:
             self.intents[intent["id"]] = intent
             self.creating_keys[intent["id"]] = key
             if not confirm:
                 return 200, intent
             if method in DECLINES:
-                return 402, _decline(intent, *DECLINES[method])
+                return 402, decline(intent, *DECLINES[method])
             if method in PENDING:
                 intent.update(status=PENDING[method])
                 if intent["status"] == "processing":
@@ -244,7 +242,7 @@ class Sandbox:
         intent_id = params.get("payment_intent")
         if not intent_id:
             raise invalid("Missing required param: payment_intent.", "payment_intent")
-        amount = _positive(params, "amount", required=False)
+        amount = positive_param(params, "amount", required=False)
         with self.lock:
             entry = next((e for e in self.ledger if e.payment_intent == intent_id), None)
             if entry is None:
@@ -259,53 +257,12 @@ class Sandbox:
                     f"Refund amount ({amount}) is greater than unrefunded amount ({remaining})."
                 )
                 raise invalid(message, "amount", "amount_too_large")
-            refund = _new_refund(entry, amount or remaining, params.get("metadata") or {})
+            metadata = params.get("metadata") or {}
+            refund = new_refund(
+                entry.payment_intent, entry.charge, entry.currency, amount or remaining, metadata
+            )
             entry.refunded += refund["amount"]
             entry.refunds.append(
                 {"id": refund["id"], "amount": refund["amount"], "idempotency_key": key}
             )
             return 200, refund
-
-
-def _positive(params: Json, name: str, *, required: bool) -> int | None:
-    raw = params.get(name)
-    if raw is None and required:
-        raise invalid(f"Missing required param: {name}.", name, "parameter_missing")
-    if raw is not None and (not isinstance(raw, str) or not raw.isdigit() or int(raw) < 1):
-        raise invalid(f"Invalid positive integer: {raw}", name, "parameter_invalid_integer")
-    return None if raw is None else int(raw)
-
-
-def _currency(params: Json) -> str:
-    currency = params.get("currency")
-    if not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha():
-        raise invalid(f"Invalid currency: {currency}", "currency", "parameter_missing")
-    return currency.lower()
-
-
-def _new_intent(amount: int, currency: str, method: str | None, metadata: Json) -> Json:
-    intent_id = f"pi_{secrets.token_hex(12)}"
-    secret = f"{intent_id}_secret_{secrets.token_hex(12)}"
-    status = "requires_confirmation" if method else "requires_payment_method"
-    fixed = {"object": "payment_intent", "livemode": False, "payment_method_types": ["card"]}
-    none = dict.fromkeys(("last_payment_error", "latest_charge", "description", "customer"))
-    varying = {"amount": amount, "amount_received": 0, "currency": currency, "status": status}
-    extra = {"client_secret": secret, "created": int(time.time()), "payment_method": method}
-    return {"id": intent_id, **fixed, **none, **varying, **extra, "metadata": metadata}
-
-
-def _decline(intent: Json, code: str, decline_code: str | None, message: str) -> Json:
-    """Mark the intent failed the way Stripe does; the error carries the intent."""
-    doc_url = f"https://stripe.com/docs/error-codes/{code.replace('_', '-')}"
-    parts = {"type": "card_error", "code": code, "decline_code": decline_code, "message": message}
-    error = {key: value for key, value in parts.items() if value} | {"doc_url": doc_url}
-    intent.update(status="requires_payment_method", payment_method=None, last_payment_error=error)
-    return {"error": error | {"payment_intent": intent}}
-
-
-def _new_refund(entry: LedgerEntry, amount: int, metadata: Json) -> Json:
-    refund_id, created = f"re_{secrets.token_hex(12)}", int(time.time())
-    fixed = {"object": "refund", "status": "succeeded", "reason": None, "created": created}
-    money = {"amount": amount, "currency": entry.currency, "charge": entry.charge}
-    links = {"payment_intent": entry.payment_intent, "metadata": metadata}
-    return {"id": refund_id, **fixed, **money, **links}
