@@ -53,6 +53,14 @@ STOCK_UNITS = {
 
 def seed(session: Session, currency: str) -> None:
     """Insert the demo catalogue; rows that exist are left as they are."""
+    _seed_products(session, currency)
+    _seed_warehouses(session)
+    _seed_stock(session)
+    import_file(session, SWEDEN)
+
+
+def _seed_products(session: Session, currency: str) -> None:
+    """The demo products, priced in the configured currency."""
     session.execute(
         insert(Product)
         .values(
@@ -63,6 +71,10 @@ def seed(session: Session, currency: str) -> None:
         )
         .on_conflict_do_nothing()
     )
+
+
+def _seed_warehouses(session: Session) -> None:
+    """The demo warehouses, all active."""
     session.execute(
         insert(Warehouse)
         .values(
@@ -82,6 +94,10 @@ def seed(session: Session, currency: str) -> None:
         )
         .on_conflict_do_nothing(index_elements=["code"])
     )
+
+
+def _seed_stock(session: Session) -> None:
+    """Every product on the shelves of every warehouse, none of it reserved."""
     ids = dict(session.execute(select(Warehouse.code, Warehouse.id)).all())
     session.execute(
         insert(Stock)
@@ -99,7 +115,6 @@ def seed(session: Session, currency: str) -> None:
         )
         .on_conflict_do_nothing()
     )
-    import_file(session, SWEDEN)
 
 
 def main() -> None:
