@@ -86,22 +86,10 @@ def _drive(
     secret = stack.settings.carrier_webhook_secret.get_secret_value()
     follow = FollowUps(stack.api, token, secret, faults.payment_trouble, faults.trouble_over)
     clients.on_accepted.append(follow.register)
-    threads = {
-        name: threading.Thread(target=work, name=name, daemon=True)
-        for name, work in (("clients", clients.run), ("faults", faults.run), ("follow", follow.run))
-    }
-    for thread in threads.values():
-        thread.start()
+    threads = _start_threads(clients, faults, follow)
     observer = Observer(stack.settings, stack.sandbox, stack.sink)
     try:
-        threads["clients"].join(plan.placing_seconds + PLACING_GRACE)
-        threads["faults"].join(
-            max(0.0, started + plan.last_fault_end + FAULTS_GRACE - time.monotonic())
-        )
-        clients.stopping.set()
-        faults.stopping.set()
-        threads["faults"].join(JOIN_SECONDS)
-        since = faults.ended_at or time.monotonic()
+        since = _stop_placing_and_faults(plan, started, threads, clients, faults)
         say(f"placing done, faults over at {since - started:.0f} s: waiting for rest ...")
         rest = wait_for_rest(
             lambda: observer.snapshot(follow.pending()), since, since + options.recovery_deadline
@@ -117,6 +105,37 @@ def _drive(
             stopping.set()
         watchman.stop()
         observer.close()
+
+
+def _start_threads(
+    clients: Clients, faults: FaultRunner, follow: FollowUps
+) -> dict[str, threading.Thread]:
+    """The clients, the faults and the follow-ups, each running on a thread of its own."""
+    threads = {
+        name: threading.Thread(target=work, name=name, daemon=True)
+        for name, work in (("clients", clients.run), ("faults", faults.run), ("follow", follow.run))
+    }
+    for thread in threads.values():
+        thread.start()
+    return threads
+
+
+def _stop_placing_and_faults(
+    plan: Plan,
+    started: float,
+    threads: dict[str, threading.Thread],
+    clients: Clients,
+    faults: FaultRunner,
+) -> float:
+    """Give placing and the faults their planned time and grace, stop both; when faults ended."""
+    threads["clients"].join(plan.placing_seconds + PLACING_GRACE)
+    threads["faults"].join(
+        max(0.0, started + plan.last_fault_end + FAULTS_GRACE - time.monotonic())
+    )
+    clients.stopping.set()
+    faults.stopping.set()
+    threads["faults"].join(JOIN_SECONDS)
+    return faults.ended_at or time.monotonic()
 
 
 def _facts(
