@@ -16,13 +16,27 @@ def _counts(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{name} {count}" for name, count in counts.items() if count) or "0"
 
 
+# (what, figure, the check whose violation it shows, or None for a plain figure)
+Figure = tuple[str, str, str | None]
+
+
 def rows(card: Scorecard) -> list[tuple[str, str, str]]:
     """(what, figure, verdict) per line; the verdict names each broken promise."""
-    recovery = "-" if card.recovery_seconds is None else f"{card.recovery_seconds:.1f} s"
-    figures: list[tuple[str, str, str | None]] = [
+    totals: list[Figure] = [
         ("seed", str(card.seed), None),
         ("orders accepted", str(card.accepted), None),
         ("  by final status", _counts(card.by_status), None),
+    ]
+    figures = [*totals, *_order_and_money_figures(card), *_mail_and_rest_figures(card)]
+    return [
+        (what, figure, "" if check is None else ("VIOLATION" if check in card.violations else "ok"))
+        for what, figure, check in figures
+    ]
+
+
+def _order_and_money_figures(card: Scorecard) -> list[Figure]:
+    """The promises about orders, stock and money."""
+    return [
         ("lost (accepted, never final)", str(card.lost), "lost"),
         (
             "idempotency keys that made two orders",
@@ -39,6 +53,13 @@ def rows(card: Scorecard) -> list[tuple[str, str, str]]:
         ),
         ("refunds without a charge", str(card.refunds_without_charge), "refunds_without_charge"),
         ("shipped without being paid", str(card.shipped_unpaid), "shipped_unpaid"),
+    ]
+
+
+def _mail_and_rest_figures(card: Scorecard) -> list[Figure]:
+    """The promises about mails, deliveries, and the system coming back to rest."""
+    recovery = "-" if card.recovery_seconds is None else f"{card.recovery_seconds:.1f} s"
+    return [
         (
             f"duplicate mails, same Message-ID (allowed {card.same_message_id_allowed})",
             str(card.duplicate_mails_same_message_id),
@@ -55,10 +76,6 @@ def rows(card: Scorecard) -> list[tuple[str, str, str]]:
         ("follow-ups given up", str(card.follow_ups_given_up), "follow_ups_given_up"),
         ("recovery time (limit 60 s)", recovery, "recovery_seconds"),
         ("crashed processes", _counts(card.crashed_processes), "crashed_processes"),
-    ]
-    return [
-        (what, figure, "" if check is None else ("VIOLATION" if check in card.violations else "ok"))
-        for what, figure, check in figures
     ]
 
 
