@@ -6,19 +6,11 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from tests.chaos.facts import Charge, Facts, MailRow
+from tests.chaos.facts import Charge, Facts
+from tests.chaos.mail_counts import duplicate_mails, missing_mails
 
 FINAL = frozenset({"shipped", "delivered", "rejected", "payment_failed", "cancelled"})
 FULFILLED = frozenset({"shipped", "delivered"})
-# The customer mails each final status promises, beyond "received" (every order) and
-# "refunded" (every order whose money went back).
-PROMISED: Mapping[str, frozenset[str]] = {
-    "shipped": frozenset({"paid", "shipped"}),
-    "delivered": frozenset({"paid", "shipped", "delivered"}),
-    "rejected": frozenset({"rejected"}),
-    "payment_failed": frozenset({"payment_failed"}),
-    "cancelled": frozenset({"cancelled"}),
-}
 RECOVERY_LIMIT_SECONDS = 60.0
 # SMTP cannot be exactly-once: a worker that dies between the server's 250 and recording
 # the send resends with the same Message-ID. How many such resends a run may show.
@@ -169,33 +161,20 @@ def _money(facts: Facts) -> dict[str, int]:
     }
 
 
-def duplicate_mails(mails: Iterable[MailRow]) -> tuple[int, int]:
-    """Extra copies of one (order, kind) mail: those sharing a Message-ID, and those not."""
-    ids: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for mail in mails:
-        ids[(mail.order_id, mail.kind)].append(mail.message_id)
-    other = sum(len(set(found)) - 1 for found in ids.values())
-    same = sum(len(found) - len(set(found)) for found in ids.values())
-    return same, other
-
-
-def missing_mails(facts: Facts) -> dict[str, int]:
-    """Promised customer mails never received, by kind."""
-    received = {(mail.order_id, mail.kind) for mail in facts.mails}
-    refunded = {charge.order_id for charge in facts.charges if charge.refunded > 0}
-    missing: Counter[str] = Counter()
-    for order in facts.orders:
-        wanted = {"received"} | PROMISED.get(order.status, frozenset())
-        if order.order_id in refunded:
-            wanted.add("refunded")
-        missing.update(kind for kind in wanted if (order.order_id, kind) not in received)
-    return dict(sorted(missing.items()))
+# (the check, a truthy value when its promise is broken, the violation in words)
+Check = tuple[str, object, str]
 
 
 def _with_violations(card: Scorecard) -> Scorecard:
-    recovery = card.recovery_seconds
-    same_allowed = card.same_message_id_allowed
-    checks: list[tuple[str, object, str]] = [
+    """The card with each broken promise named under its check, in the order they are listed."""
+    checks = [*_order_and_money_checks(card), *_mail_checks(card), *_rest_checks(card)]
+    violations = {check: text for check, broken, text in checks if broken}
+    return replace(card, violations=violations)
+
+
+def _order_and_money_checks(card: Scorecard) -> list[Check]:
+    """Orders lost or made twice, stock oversold or leaked, money taken or returned wrongly."""
+    return [
         ("lost", card.lost, f"{card.lost} accepted orders never reached a final status"),
         (
             "keys_with_two_orders",
@@ -224,6 +203,13 @@ def _with_violations(card: Scorecard) -> Scorecard:
             f"{card.refunds_without_charge} refunds without a charge",
         ),
         ("shipped_unpaid", card.shipped_unpaid, f"{card.shipped_unpaid} orders shipped unpaid"),
+    ]
+
+
+def _mail_checks(card: Scorecard) -> list[Check]:
+    """Customer mails sent twice beyond the allowance, or never sent."""
+    same_allowed = card.same_message_id_allowed
+    return [
         (
             "duplicate_mails_other_message_id",
             card.duplicate_mails_other_message_id,
@@ -240,6 +226,13 @@ def _with_violations(card: Scorecard) -> Scorecard:
             sum(card.missing_mails.values()),
             f"missing mails: {_listed(card.missing_mails)}",
         ),
+    ]
+
+
+def _rest_checks(card: Scorecard) -> list[Check]:
+    """Work left undone at the end: deliveries, dead letters, follow-ups, recovery, crashes."""
+    recovery = card.recovery_seconds
+    return [
         (
             "deliveries_lost",
             card.deliveries_lost,
@@ -271,8 +264,6 @@ def _with_violations(card: Scorecard) -> Scorecard:
             f"crashed processes: {_listed(card.crashed_processes)}",
         ),
     ]
-    violations = {check: text for check, broken, text in checks if broken}
-    return replace(card, violations=violations)
 
 
 def _listed(counts: Mapping[str, int]) -> str:
