@@ -79,9 +79,7 @@ def chaos_settings(base: Settings, **services: object) -> Settings:
 @contextlib.contextmanager
 def running_stack(seed: int, logs: Path) -> Iterator[Stack]:
     """Every service and process of the system, stopped again however the block ends."""
-    logs.mkdir(parents=True, exist_ok=True)
-    for old in logs.glob("*.log"):
-        old.unlink()
+    _empty_logs(logs)
     with contextlib.ExitStack() as stop:
         runtime = Path(stop.enter_context(tempfile.TemporaryDirectory(prefix="chaos-")))
         base = Settings()
@@ -109,16 +107,31 @@ def running_stack(seed: int, logs: Path) -> Iterator[Stack]:
         _setup(python_module("workers.create_queues"), env, logs / "setup.log")
         _setup(python_module("intake.geodata_import", str(SWEDEN)), env, logs / "setup.log")
         commands = app_commands(intake_port, free_port(), runtime, settings)
-        procs = {
-            name: Proc(name, argv, env, logs / f"{name}.log")
-            for name, argv in commands.items()
-            if name != "flower"
-        }
-        for proc in procs.values():
-            stop.callback(proc.stop)
+        procs = _procs(commands, env, logs, stop)
         procs["intake"].start()
         _wait(lambda: http_ok(f"{api}/readyz", timeout=2.0), procs["intake"])
         yield Stack(settings, api, sandbox.url, redis, sink, procs)
+
+
+def _empty_logs(logs: Path) -> None:
+    """The log folder, made if missing, without the last run's logs."""
+    logs.mkdir(parents=True, exist_ok=True)
+    for old in logs.glob("*.log"):
+        old.unlink()
+
+
+def _procs(
+    commands: dict[str, list[str]], env: dict[str, str], logs: Path, stop: contextlib.ExitStack
+) -> dict[str, Proc]:
+    """A process per command but flower, not started yet, each stopped when the stack stops."""
+    procs = {
+        name: Proc(name, argv, env, logs / f"{name}.log")
+        for name, argv in commands.items()
+        if name != "flower"
+    }
+    for proc in procs.values():
+        stop.callback(proc.stop)
+    return procs
 
 
 def _sandbox(seed: int) -> RunningService:
