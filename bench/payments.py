@@ -25,8 +25,8 @@ from bench import support
 from devstack.services import RunningService, start_payment_sandbox
 from models.ports import ChargeResult
 from models.services.charge import charge_order
-from models.store.db import normalise_url
 from models.store.unit_of_work import Work
+from models.tables.base import normalise_url
 from settings import Settings
 from workers.adapters.stripe import StripeGateway
 

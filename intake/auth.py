@@ -49,7 +49,8 @@ def _unauthorized(reason: str) -> Problem:
     )
 
 
-def _bearer(header: str | None) -> str | None:
+def bearer_token(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, if it carries one."""
     scheme, _, token = (header or "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
@@ -72,7 +73,7 @@ def _claims(settings: Settings, token: str) -> dict[str, Any]:
 
 def admin_subject(settings: Settings, authorization: str | None) -> str:
     """Who the Authorization header's admin token speaks for, or a 401 problem saying why not."""
-    token = _bearer(authorization)
+    token = bearer_token(authorization)
     if token is None:
         raise _unauthorized("send 'Bearer <admin token>'")
     claims = _claims(settings, token)

@@ -11,26 +11,19 @@ import click
 from flask.cli import AppGroup
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
-from intake.admin.changes import commit_stock_changes
 from intake.admin.schemas import Adjustment, ProductIn, StockCount, WarehouseIn
 from intake.auth import issue_admin_token
 from intake.problems import from_validation_error
 from intake.runtime import runtime
-from models.services.import_stock import ImportRejected, import_stock_csv
-from models.services.stock_admin import (
-    KEEP,
-    InventoryError,
-    StockChange,
-    adjust_stock,
-    create_warehouse,
-    set_stock,
-    upsert_product,
-    warehouse_by_code,
-)
+from models.services.catalogue import create_warehouse, upsert_product
+from models.services.import_stock import ImportRejected
+from models.services.import_stock import import_stock as import_stock_file
+from models.services.inventory_errors import InventoryError
+from models.services.stock_admin import KEEP, StockChange, record_adjustment, record_count
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 class _AdminGroup(AppGroup):
@@ -141,9 +134,10 @@ def stock() -> None:
     """Stock: counts, adjustments and imports, each recorded with your login name."""
 
 
-def _commit(work: Callable[[Session], list[StockChange]]) -> list[StockChange]:
+def _refusing(change: Callable[[], T]) -> T:
+    """Make the change, or say why not the way the command line does."""
     try:
-        return commit_stock_changes(work)
+        return change()
     except (InventoryError, ImportRejected) as exc:
         raise _refused(exc) from None
 
@@ -151,10 +145,6 @@ def _commit(work: Callable[[Session], list[StockChange]]) -> list[StockChange]:
 def _report(change: StockChange) -> None:
     s = change.stock
     click.echo(f"on hand {s.on_hand}, reserved {s.reserved}, sellable {change.sellable}")
-
-
-def _warehouse_id(session: Session, code: str) -> int:
-    return warehouse_by_code(session, code, field="warehouse").id
 
 
 @stock.command("set")
@@ -169,22 +159,21 @@ def set_stock_command(
     """Set the units on hand after a count."""
     values = {"on_hand": on_hand, "reason": reason, "low_stock_threshold": threshold}
     body = _valid(StockCount, values)
-    actor = _actor()
-
-    def work(session: Session) -> list[StockChange]:
-        return [
-            set_stock(
-                session,
-                warehouse_id=_warehouse_id(session, warehouse_code),
-                article_number=article_number,
-                on_hand=body.on_hand,
-                reason=body.reason,
-                actor=actor,
-                low_stock_threshold=KEEP if threshold is None else threshold,
-            )
-        ]
-
-    _report(_commit(work)[0])
+    rt = runtime()
+    change = _refusing(
+        lambda: record_count(
+            rt.work,
+            warehouse_code=warehouse_code,
+            article_number=article_number,
+            on_hand=body.on_hand,
+            reason=body.reason,
+            actor=_actor(),
+            default_threshold=rt.settings.low_stock_threshold,
+            low_stock_threshold=KEEP if threshold is None else threshold,
+            code_field="warehouse",
+        )
+    )
+    _report(change)
 
 
 # Unknown options pass as arguments so that a negative CHANGE like -3 is not taken for one.
@@ -198,21 +187,20 @@ def adjust_stock_command(
 ) -> None:
     """Add (positive CHANGE) or take away (negative CHANGE) units."""
     body = _valid(Adjustment, {"change": change, "reason": reason})
-    actor = _actor()
-
-    def work(session: Session) -> list[StockChange]:
-        return [
-            adjust_stock(
-                session,
-                warehouse_id=_warehouse_id(session, warehouse_code),
-                article_number=article_number,
-                change=body.change,
-                reason=body.reason,
-                actor=actor,
-            )
-        ]
-
-    _report(_commit(work)[0])
+    rt = runtime()
+    adjusted = _refusing(
+        lambda: record_adjustment(
+            rt.work,
+            warehouse_code=warehouse_code,
+            article_number=article_number,
+            change=body.change,
+            reason=body.reason,
+            actor=_actor(),
+            default_threshold=rt.settings.low_stock_threshold,
+            code_field="warehouse",
+        )
+    )
+    _report(adjusted)
 
 
 @stock.command("import")
@@ -223,9 +211,14 @@ def import_stock(file: Path) -> None:
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise click.ClickException(f"cannot read {file}: {exc}") from None
-    actor = _actor()
-
-    def work(session: Session) -> list[StockChange]:
-        return import_stock_csv(session, text, actor=actor, reason=f"import {file.name}").changes
-
-    click.echo(f"imported {len(_commit(work))} rows")
+    rt = runtime()
+    changes = _refusing(
+        lambda: import_stock_file(
+            rt.work,
+            text,
+            actor=_actor(),
+            default_threshold=rt.settings.low_stock_threshold,
+            reason=f"import {file.name}",
+        )
+    )
+    click.echo(f"imported {len(changes)} rows")

@@ -10,28 +10,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from intake.problems import Problem
-from models.domain.clock import utcnow
-from models.tables.idempotency import IdempotencyKey
+from models.store import idempotency as stored_responses
+from models.store.idempotency import KeyInUse, KeyReused, StoredResponse, record
+
+__all__ = [
+    "HEADER",
+    "REPLAYED_HEADER",
+    "StoredResponse",
+    "claim",
+    "fingerprint",
+    "parse_key",
+    "record",
+]
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-
-
-@dataclass(frozen=True)
-class StoredResponse:
-    """A response recorded under a key."""
-
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str]
 
 
 def fingerprint(body: Any) -> str:
@@ -54,46 +52,20 @@ def parse_key(raw: str | None) -> str | None:
     return key
 
 
-def _lock_id(key: str) -> int:
-    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
-
-
 def claim(session: Session, key: str, request_fingerprint: str) -> StoredResponse | None:
-    """Hold the key for this transaction; the stored response if the request was already made."""
-    locked = session.execute(select(func.pg_try_advisory_xact_lock(_lock_id(key)))).scalar_one()
-    if not locked:
+    """Hold the key for this request's transaction; the stored response of a replay."""
+    try:
+        return stored_responses.claim(session, key, request_fingerprint)
+    except KeyInUse:
         raise Problem(
             409,
             "Request in progress",
             detail="a request with this Idempotency-Key is still being processed; retry shortly",
             headers={"Retry-After": "1"},
-        )
-    stored = session.get(IdempotencyKey, key)
-    if stored is not None and stored.expires_at <= utcnow():
-        session.execute(delete(IdempotencyKey).where(IdempotencyKey.key == key))
-        stored = None
-    if stored is None:
-        return None
-    if stored.fingerprint != request_fingerprint:
+        ) from None
+    except KeyReused:
         raise Problem(
             422,
             "Idempotency-Key reused",
             errors=[{"field": HEADER, "reason": "was already used with a different request body"}],
-        )
-    return StoredResponse(stored.response_status, stored.response_body, stored.response_headers)
-
-
-def record(
-    session: Session, key: str, request_fingerprint: str, response: StoredResponse, ttl_hours: int
-) -> None:
-    """Store the response under the key, in the caller's transaction."""
-    session.add(
-        IdempotencyKey(
-            key=key,
-            fingerprint=request_fingerprint,
-            response_status=response.status,
-            response_body=response.body,
-            response_headers=response.headers,
-            expires_at=utcnow() + timedelta(hours=ttl_hours),
-        )
-    )
+        ) from None

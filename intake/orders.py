@@ -8,13 +8,14 @@ from flask import Blueprint, Response, jsonify, request
 from pydantic import ValidationError
 
 from intake import idempotency
+from intake.auth import bearer_token
 from intake.bodies import json_body
-from intake.placing import place_order
-from intake.problems import from_validation_error
+from intake.problems import Problem, from_validation_error
 from intake.reading import load_for_guest, order_view
 from intake.runtime import runtime
 from intake.schemas import validate_order
 from models.domain.clock import utcnow
+from models.services.place import InvalidOrder, place_order
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,10 @@ def create_order() -> Response:
     with rt.work() as session:
         if key and (stored := idempotency.claim(session, key, fingerprint)):
             return _respond(stored, replayed=True)
-        placed = place_order(session, order_request, rt.settings, utcnow())
+        try:
+            placed = place_order(session, order_request, rt.settings, utcnow())
+        except InvalidOrder as exc:
+            raise Problem(422, "Invalid request", errors=exc.errors) from None
         status_url = f"{rt.settings.public_base_url.rstrip('/')}/orders/{placed.order_id}"
         response = idempotency.StoredResponse(
             202,
@@ -68,18 +72,12 @@ def create_order() -> Response:
     return _respond(response, replayed=False)
 
 
-def _bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return None
-
-
 @bp.get("/orders/<order_id>")
 def read_order(order_id: str) -> Response:
     """The order as its guest sees it, opened by the order token."""
     rt = runtime()
     with rt.sessions() as session:
-        order = load_for_guest(session, order_id, _bearer_token())
+        order = load_for_guest(
+            session, order_id, bearer_token(request.headers.get("Authorization"))
+        )
         return jsonify(order_view(session, order))

@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.placing import hash_token
 from intake.problems import Problem
-from models.tables.catalog import Product, Warehouse
+from models.services.place import hash_token
+from models.store.catalog import product_names
+from models.tables.catalog import Warehouse
 from models.tables.fulfilment import Allocation, AllocationReceipt, Payment, Shipment
 from models.tables.orders import Order, OrderEvent
 
@@ -39,13 +40,7 @@ def load_for_guest(session: Session, order_id: str, token: str | None) -> Order:
 
 
 def _lines(session: Session, order: Order) -> list[dict[str, Any]]:
-    names = dict(
-        session.execute(
-            select(Product.article_number, Product.name).where(
-                Product.article_number.in_([line.article_number for line in order.lines])
-            )
-        ).all()
-    )
+    names = product_names(session, order)
     return [
         {
             "article_number": line.article_number,
@@ -97,10 +92,6 @@ def _payment(session: Session, order: Order) -> dict[str, Any] | None:
 
 def order_view(session: Session, order: Order) -> dict[str, Any]:
     """Status, lines, costs, ETA, allocation, payment, tracking and the timeline."""
-    shipments = session.scalars(select(Shipment).where(Shipment.order_id == order.id)).all()
-    events = session.scalars(
-        select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)
-    ).all()
     return {
         "order_id": str(order.id),
         "status": order.status,
@@ -116,25 +107,32 @@ def order_view(session: Session, order: Order) -> dict[str, Any]:
         "eta": order.eta.isoformat(),
         "allocation": _allocation(session, order),
         "payment": _payment(session, order),
-        "shipments": [
-            {
-                "carrier": s.carrier,
-                "tracking_number": s.tracking_number,
-                "tracking_url": s.tracking_url,
-                "status": s.status,
-                "eta": s.eta.isoformat() if s.eta else None,
-                "delivered_at": s.delivered_at.isoformat() if s.delivered_at else None,
-            }
-            for s in shipments
-        ],
-        "timeline": [
-            {
-                "at": e.created_at.isoformat(),
-                "event": e.kind,
-                "status": e.to_status,
-                "detail": e.detail,
-            }
-            for e in events
-        ],
+        "shipments": _shipments(session, order),
+        "timeline": _timeline(session, order),
         "created_at": order.created_at.isoformat(),
     }
+
+
+def _shipments(session: Session, order: Order) -> list[dict[str, Any]]:
+    shipments = session.scalars(select(Shipment).where(Shipment.order_id == order.id))
+    return [
+        {
+            "carrier": s.carrier,
+            "tracking_number": s.tracking_number,
+            "tracking_url": s.tracking_url,
+            "status": s.status,
+            "eta": s.eta.isoformat() if s.eta else None,
+            "delivered_at": s.delivered_at.isoformat() if s.delivered_at else None,
+        }
+        for s in shipments
+    ]
+
+
+def _timeline(session: Session, order: Order) -> list[dict[str, Any]]:
+    events = session.scalars(
+        select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)
+    )
+    return [
+        {"at": e.created_at.isoformat(), "event": e.kind, "status": e.to_status, "detail": e.detail}
+        for e in events
+    ]

@@ -25,6 +25,8 @@ from models.tables.catalog import ARTICLE_NUMBER
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 # Lower case is read as upper, so "se" is as good as "SE"; the carrier needs an assigned code.
 CountryCode = Annotated[str, AfterValidator(country_code)]
+# Letters, digits, spaces and dashes: every postal code format in use fits, nothing else does.
+PostalCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,14}$")]
 
 
 class Strict(BaseModel):
@@ -47,7 +49,7 @@ class ShippingAddress(Strict):
     line2: Text | None = None
     city: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     region: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
-    postal_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,14}$")]
+    postal_code: PostalCode
     country: CountryCode
 
 

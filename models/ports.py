@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, Literal, Protocol
 
+from models.domain.follow_ups import FollowUp
 from models.domain.mail import EmailView, Mail
-from models.store.follow_ups import FollowUp
 
 # Payments
 

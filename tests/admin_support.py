@@ -1,9 +1,10 @@
-"""Helpers for the admin tests: a recording stock hook, shelves of stock, their movements."""
+"""Helpers for the admin tests: shelves of stock, their movements, the errors of an answer."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,6 +14,12 @@ from models.tables.catalog import Stock, StockAlert, StockMovement, Warehouse
 from tests.factories import NEWARK, add_product
 
 ADMIN = "alice@back-office"
+
+
+def errors_of(response: Any) -> list[dict[str, str]]:
+    """The errors listed in a problem+json answer; any other answer fails the test."""
+    assert response.mimetype == "application/problem+json"
+    return list(response.get_json()["errors"])
 
 
 @dataclass(frozen=True)

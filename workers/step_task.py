@@ -26,10 +26,11 @@ from sqlalchemy.orm import Session
 
 from bootstrap import get_context
 from models.domain.backoff import STEP_CAP_SECONDS, backoff
+from models.domain.follow_ups import CURRENT, Current, TryLater
 from models.domain.tasks import NOTIFY
 from models.ports import MailRejected, PaymentRejected
 from models.store.errors import TRANSIENT_DB_ERRORS
-from models.store.follow_ups import CURRENT, Current, TryLater, fail, finish, mail, reschedule
+from models.store.follow_ups import fail, finish, mail, reschedule
 from models.store.orders import record_event
 from models.tables.outbox import Outbox
 

@@ -7,7 +7,7 @@ from flask import Blueprint, Flask, Response
 from intake.admin import orders, products, shipments, stock, warehouses
 from intake.admin.http import problem
 from intake.auth import require_admin
-from models.services.stock_admin import InventoryError
+from models.services.inventory_errors import InventoryError
 
 
 def _refused(error: InventoryError) -> Response:

@@ -7,7 +7,7 @@ import re
 from flask import g
 
 from intake.problems import Problem, field_error
-from models.services.stock_admin import Conflict, InventoryError, NotFound
+from models.services.inventory_errors import Conflict, InventoryError, NotFound
 from models.tables.catalog import ARTICLE_NUMBER
 
 

@@ -11,7 +11,7 @@ from intake.admin.views import product_view, stock_view
 from intake.bodies import validated
 from intake.problems import Problem
 from intake.runtime import runtime
-from models.services.stock_admin import upsert_product
+from models.services.catalogue import upsert_product
 from models.tables.catalog import Product, Stock, Warehouse
 
 bp = Blueprint("products", __name__)

@@ -6,10 +6,9 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from intake.schemas import CountryCode, Strict, Text
+from intake.schemas import CountryCode, PostalCode, Strict, Text
 
 Count = Annotated[int, Field(strict=True, ge=0, le=1_000_000_000)]
-PostalCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,14}$")]
 WarehouseCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")]
 
 

@@ -6,21 +6,16 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.admin.changes import commit_stock_changes
 from intake.admin.http import actor, article_number
 from intake.admin.schemas import Adjustment, StockCount
 from intake.admin.views import movement_view, stock_view
 from intake.bodies import validated
 from intake.problems import Problem, field_error
 from intake.runtime import runtime
-from models.services.import_stock import ImportRejected, import_stock_csv
-from models.services.stock_admin import (
-    KEEP,
-    StockChange,
-    adjust_stock,
-    set_stock,
-    warehouse_by_code,
-)
+from models.services.catalogue import warehouse_by_code
+from models.services.import_stock import ImportRejected
+from models.services.import_stock import import_stock as import_stock_file
+from models.services.stock_admin import KEEP, StockChange, record_adjustment, record_count
 from models.tables.catalog import StockMovement
 
 bp = Blueprint("stock", __name__)
@@ -45,21 +40,18 @@ def put_stock(code: str, number: str) -> tuple[Response, int]:
     number = article_number(number)
     body = validated(StockCount)
     threshold = body.low_stock_threshold if "low_stock_threshold" in body.model_fields_set else KEEP
-
-    def work(session: Session) -> list[StockChange]:
-        return [
-            set_stock(
-                session,
-                warehouse_id=_warehouse_id(session, code),
-                article_number=number,
-                on_hand=body.on_hand,
-                reason=body.reason,
-                actor=actor(),
-                low_stock_threshold=threshold,
-            )
-        ]
-
-    return _answer(commit_stock_changes(work)[0], code)
+    rt = runtime()
+    change = record_count(
+        rt.work,
+        warehouse_code=code,
+        article_number=number,
+        on_hand=body.on_hand,
+        reason=body.reason,
+        actor=actor(),
+        default_threshold=rt.settings.low_stock_threshold,
+        low_stock_threshold=threshold,
+    )
+    return _answer(change, code)
 
 
 @bp.post("/stock/<code>/<number>/adjustments")
@@ -67,20 +59,17 @@ def post_adjustment(code: str, number: str) -> tuple[Response, int]:
     """Add or take away units, with the reason."""
     number = article_number(number)
     body = validated(Adjustment)
-
-    def work(session: Session) -> list[StockChange]:
-        return [
-            adjust_stock(
-                session,
-                warehouse_id=_warehouse_id(session, code),
-                article_number=number,
-                change=body.change,
-                reason=body.reason,
-                actor=actor(),
-            )
-        ]
-
-    return _answer(commit_stock_changes(work)[0], code, 201)
+    rt = runtime()
+    change = record_adjustment(
+        rt.work,
+        warehouse_code=code,
+        article_number=number,
+        change=body.change,
+        reason=body.reason,
+        actor=actor(),
+        default_threshold=rt.settings.low_stock_threshold,
+    )
+    return _answer(change, code, 201)
 
 
 def _csv_text() -> str:
@@ -101,13 +90,11 @@ def _csv_text() -> str:
 def import_stock() -> Response:
     """Set stock from CSV rows warehouse_code,article_number,on_hand[,low_stock_threshold]."""
     text = _csv_text()
-    who = actor()
-
-    def work(session: Session) -> list[StockChange]:
-        return import_stock_csv(session, text, actor=who).changes
-
+    rt = runtime()
     try:
-        changes = commit_stock_changes(work)
+        changes = import_stock_file(
+            rt.work, text, actor=actor(), default_threshold=rt.settings.low_stock_threshold
+        )
     except ImportRejected as exc:
         errors = [{"field": field, "reason": reason} for field, reason in exc.errors]
         raise Problem(

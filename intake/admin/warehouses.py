@@ -9,7 +9,7 @@ from intake.admin.schemas import WarehouseIn, WarehousePatch
 from intake.admin.views import warehouse_view
 from intake.bodies import validated
 from intake.runtime import runtime
-from models.services.stock_admin import create_warehouse, update_warehouse
+from models.services.catalogue import create_warehouse, update_warehouse
 from models.tables.catalog import Warehouse
 
 bp = Blueprint("warehouses", __name__)

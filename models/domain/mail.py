@@ -134,11 +134,17 @@ class EmailView:
     problem: str = ""
 
 
-def message_id(order_id: uuid.UUID, kind: str, mail_from: str) -> str:
-    """A Message-ID derived from (order, kind): a resend is recognisably the same message."""
+def derived_message_id(local_part: str, mail_from: str) -> str:
+    """A Message-ID made from what the mail is about, in the sender's domain: a resend after a
+    crash carries the same one, so it is recognisably the same message."""
     _, at, domain = parseaddr(mail_from)[1].rpartition("@")
     domain = domain if at and domain else "fulfillment.local"
-    return f"<{kind}.{order_id}@{domain}>"
+    return f"<{local_part}@{domain}>"
+
+
+def message_id(order_id: uuid.UUID, kind: str, mail_from: str) -> str:
+    """The Message-ID of the `kind` email about the order."""
+    return derived_message_id(f"{kind}.{order_id}", mail_from)
 
 
 def build_message(mail: Mail, *, sender: str, recipient: str, msgid: str) -> EmailMessage:

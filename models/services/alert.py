@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import logging
 from email.message import EmailMessage
-from email.utils import parseaddr
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from models.domain.backoff import STEP_CAP_SECONDS, backoff
 from models.domain.clock import utcnow
-from models.domain.mail import Mail, build_message
+from models.domain.follow_ups import TryLater
+from models.domain.mail import Mail, build_message, derived_message_id
 from models.ports import Mailer, MailRejected, MailTransient
 from models.services.notify import claim_timeout
-from models.store.follow_ups import TryLater, finish_current
+from models.store.follow_ups import finish_current
 from models.store.unit_of_work import Work
 from models.tables.catalog import Product, Stock, StockAlert, StockMovement, Warehouse
 from settings import Settings
@@ -26,10 +26,8 @@ MAX_ATTEMPTS = 30
 
 
 def alert_message_id(alert_id: int, mail_from: str) -> str:
-    """A Message-ID derived from the alert: a resend after a crash is the same message."""
-    _, at, domain = parseaddr(mail_from)[1].rpartition("@")
-    domain = domain if at and domain else "fulfillment.local"
-    return f"<low-stock.{alert_id}@{domain}>"
+    """The Message-ID of the mail about the alert."""
+    return derived_message_id(f"low-stock.{alert_id}", mail_from)
 
 
 def _movement_lines(session: Session, alert: StockAlert) -> list[str]:

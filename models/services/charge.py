@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session
 
 from models.domain.backoff import STEP_CAP_SECONDS, backoff
 from models.domain.clock import utcnow
+from models.domain.follow_ups import TryLater
 from models.domain.lifecycle import OrderStatus
+from models.domain.payments import GATEWAY_UNAVAILABLE, NOT_FULFILLED, NOT_SETTLED, charge_key
 from models.domain.tasks import REFUND, SETTLE_PAYMENT, SHIP
 from models.ports import ChargeResult, PaymentGateway, PaymentRejected, PaymentUnavailable
-from models.store.follow_ups import TryLater, finish_current, later, mail
+from models.store.follow_ups import finish_current, later, mail
 from models.store.orders import advance, record_event
 from models.store.stock import release
 from models.store.unit_of_work import Work
@@ -23,6 +25,10 @@ from models.tables.fulfilment import Payment
 from models.tables.orders import Order
 
 log = logging.getLogger(__name__)
+
+
+# Attempts (each asking the gateway first) before a charge is given up.
+MAX_ATTEMPTS = 8
 
 
 class Charged(StrEnum):
@@ -36,21 +42,6 @@ class Charged(StrEnum):
     # The gateway has not decided yet (processing, or waiting on the customer).
     PENDING = "pending"
     SKIPPED = "skipped"
-
-
-# The failure code of a payment given up on because the gateway stayed unreachable.
-GATEWAY_UNAVAILABLE = "gateway_unavailable"
-# The failure code of a payment whose intent never settled and was cancelled at the gateway.
-NOT_SETTLED = "not_settled"
-# Attempts (each asking the gateway first) before a charge is given up.
-MAX_ATTEMPTS = 8
-# Orders in these statuses will not be fulfilled: money they were charged goes back.
-NOT_FULFILLED = frozenset({OrderStatus.CANCELLED, OrderStatus.PAYMENT_FAILED, OrderStatus.REJECTED})
-
-
-def charge_key(order_id: uuid.UUID) -> str:
-    """The gateway idempotency key: derived from the order, the same on every attempt."""
-    return f"order-{order_id}-charge"
 
 
 def _claim_attempt(session: Session, order: Order) -> int:

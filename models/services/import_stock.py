@@ -12,7 +12,9 @@ from typing import TextIO
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from models.services.stock_admin import KEEP, InventoryError, Keep, StockChange, set_stock
+from models.services.inventory_errors import InventoryError
+from models.services.stock_admin import KEEP, Keep, StockChange, set_stock, with_alerts
+from models.store.unit_of_work import Work
 from models.tables.catalog import ARTICLE_NUMBER, Product, Stock, Warehouse
 
 COLUMNS = ("warehouse_code", "article_number", "on_hand", "low_stock_threshold")
@@ -178,3 +180,14 @@ def import_stock_csv(
         except InventoryError as exc:  # an order reserved more since the check
             raise ImportRejected([(f"line {row.line}.{exc.field}", exc.reason)]) from exc
     return ImportResult(len(changes), changes)
+
+
+def import_stock(
+    work: Work, source: str, *, actor: str, default_threshold: int, reason: str = "stock import"
+) -> list[StockChange]:
+    """Import a file (the admin API's, the CLI's) with its low-stock alerts, in one transaction."""
+    return with_alerts(
+        work,
+        default_threshold,
+        lambda session: import_stock_csv(session, source, actor=actor, reason=reason).changes,
+    )

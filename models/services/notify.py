@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 
 from models.domain.backoff import STEP_CAP_SECONDS, backoff
 from models.domain.clock import utcnow
+from models.domain.follow_ups import TryLater
 from models.domain.mail import OPERATIONS_KINDS, build_message, message_id
 from models.ports import MailRejected, MailRenderer, MailTransient, Post
-from models.store.follow_ups import TryLater, finish_current
+from models.store.follow_ups import finish_current
 from models.store.follow_ups import mail as mail_later
 from models.store.mail_views import build_view
 from models.store.orders import record_event
@@ -99,17 +100,7 @@ def _claim(
             .returning(Notification.recipient, Notification.message_id, Notification.attempts)
         ).first()
         if claimed is None:
-            status, held_since = session.execute(
-                select(Notification.status, Notification.claimed_at).where(
-                    Notification.dedupe_key == key
-                )
-            ).one()
-            if status == "sending" and held_since is not None:
-                # Another sender holds it now: look again once its claim could have run out.
-                runs_out = held_since + claim_timeout(settings) - now
-                raise TryLater("another sender holds the mail", delay=runs_out.total_seconds() + 1)
-            finish_current(session)
-            return Notified.ALREADY_SENT if status == "sent" else Notified(str(status))
+            return _not_claimed(session, key, settings)
         recipient, msgid, attempts = claimed
         message = build_message(
             renderer.render(build_view(session, order), kind),
@@ -118,6 +109,19 @@ def _claim(
             msgid=msgid,
         )
     return message, attempts
+
+
+def _not_claimed(session: Session, key: str, settings: Settings) -> Notified:
+    """What became of a mail another sender holds, or held: TryLater while it may still send."""
+    status, held_since = session.execute(
+        select(Notification.status, Notification.claimed_at).where(Notification.dedupe_key == key)
+    ).one()
+    if status == "sending" and held_since is not None:
+        # Another sender holds it now: look again once its claim could have run out.
+        runs_out = held_since + claim_timeout(settings) - utcnow()
+        raise TryLater("another sender holds the mail", delay=runs_out.total_seconds() + 1)
+    finish_current(session)
+    return Notified.ALREADY_SENT if status == "sent" else Notified(str(status))
 
 
 def _end(

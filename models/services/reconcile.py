@@ -19,10 +19,9 @@ from datetime import timedelta
 from sqlalchemy import and_, or_, select, update
 
 from models.domain.clock import utcnow
+from models.domain.payments import NOT_FULFILLED, UNKNOWN_OUTCOMES
 from models.domain.tasks import REFUND, SETTLE_PAYMENT
 from models.ports import PaymentGateway
-from models.services.charge import GATEWAY_UNAVAILABLE, NOT_FULFILLED
-from models.services.settle import CANCELLED_IN_FLIGHT
 from models.store.follow_ups import later, mail
 from models.store.orders import record_event
 from models.store.unit_of_work import Work
@@ -34,7 +33,6 @@ log = logging.getLogger(__name__)
 # Search results can trail a charge by up to an hour; idempotency keys live 24 hours.
 SETTLE = timedelta(minutes=65)
 WINDOW = timedelta(hours=24)
-UNKNOWN_OUTCOMES = (GATEWAY_UNAVAILABLE, CANCELLED_IN_FLIGHT)
 
 
 def due(work: Work, limit: int = 100) -> list[uuid.UUID]:

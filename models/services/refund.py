@@ -16,8 +16,10 @@ from sqlalchemy import update
 
 from models.domain.backoff import STEP_CAP_SECONDS, backoff
 from models.domain.clock import utcnow
+from models.domain.follow_ups import TryLater
+from models.domain.payments import refund_key
 from models.ports import PaymentGateway, PaymentRejected, PaymentUnavailable
-from models.store.follow_ups import TryLater, finish_current, mail
+from models.store.follow_ups import finish_current, mail
 from models.store.orders import record_event
 from models.store.unit_of_work import Work
 from models.tables.fulfilment import Payment
@@ -33,11 +35,6 @@ class Refunded(StrEnum):
     REFUNDED = "refunded"
     NOTHING_TO_REFUND = "nothing_to_refund"
     FAILED = "failed"
-
-
-def refund_key(order_id: uuid.UUID) -> str:
-    """The gateway idempotency key of the order's refund: the same on every attempt."""
-    return f"order-{order_id}-refund"
 
 
 def _give_up(work: Work, order_id: uuid.UUID, error: str) -> Refunded:
@@ -58,18 +55,10 @@ def _give_up(work: Work, order_id: uuid.UUID, error: str) -> Refunded:
 
 def refund_order(work: Work, gateway: PaymentGateway, order_id: uuid.UUID) -> Refunded:
     """Refund a payment marked for refund; TryLater while the gateway cannot be reached."""
-    with work() as session:
-        claimed = session.execute(
-            update(Payment)
-            .where(Payment.order_id == order_id, Payment.status == "refund_pending")
-            .values(refund_attempts=Payment.refund_attempts + 1)
-            .returning(Payment.gateway_id, Payment.refund_attempts)
-        ).first()
-        intent: str | None = claimed[0] if claimed is not None else None
-        if claimed is None or intent is None:
-            finish_current(session)
-            return Refunded.NOTHING_TO_REFUND
-        attempts = int(claimed[1])
+    claimed = _count_attempt(work, order_id)
+    if claimed is None:
+        return Refunded.NOTHING_TO_REFUND
+    intent, attempts = claimed
     try:
         # The key makes the gateway refund once even when two of these run at the same moment.
         refund_id = gateway.refund(
@@ -81,6 +70,25 @@ def refund_order(work: Work, gateway: PaymentGateway, order_id: uuid.UUID) -> Re
         if attempts >= MAX_ATTEMPTS:
             return _give_up(work, order_id, f"the gateway stayed unreachable: {exc}")
         raise TryLater(str(exc), delay=backoff(attempts, cap=STEP_CAP_SECONDS)) from exc
+    return _refunded(work, order_id, refund_id)
+
+
+def _count_attempt(work: Work, order_id: uuid.UUID) -> tuple[str, int] | None:
+    """The intent to refund and this attempt's number; None when no refund is owed."""
+    with work() as session:
+        claimed = session.execute(
+            update(Payment)
+            .where(Payment.order_id == order_id, Payment.status == "refund_pending")
+            .values(refund_attempts=Payment.refund_attempts + 1)
+            .returning(Payment.gateway_id, Payment.refund_attempts)
+        ).first()
+        if claimed is None or claimed[0] is None:
+            finish_current(session)
+            return None
+    return str(claimed[0]), int(claimed[1])
+
+
+def _refunded(work: Work, order_id: uuid.UUID, refund_id: str) -> Refunded:
     with work() as session:
         moved = session.execute(
             update(Payment)

@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from models.domain.follow_ups import FollowUp
 from models.ports import Publisher
-from models.store.follow_ups import FollowUp, claim_due, fail
+from models.store.follow_ups import claim_due, fail
 
 log = logging.getLogger(__name__)
 

@@ -12,21 +12,21 @@ import uuid
 from enum import StrEnum
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from models.domain.clock import utcnow
+from models.domain.follow_ups import TryLater
+from models.domain.payments import CANCELLED_IN_FLIGHT, NOT_FULFILLED
 from models.domain.tasks import REFUND
 from models.ports import ChargeResult, PaymentGateway, PaymentUnavailable
-from models.services.charge import NOT_FULFILLED, refund_charge
-from models.store.follow_ups import TryLater, finish_current, later
+from models.services.charge import refund_charge
+from models.store.follow_ups import finish_current, later
 from models.store.unit_of_work import Work
 from models.tables.fulfilment import Payment
 from models.tables.orders import Order
 
 log = logging.getLogger(__name__)
 
-# The failure code of a charge sent for an order cancelled before its answer came, where the
-# gateway then knew of no charge. Search can trail a charge, so it is checked again later.
-CANCELLED_IN_FLIGHT = "cancelled_in_flight"
 RETRY_SECONDS = 30.0
 
 
@@ -46,47 +46,56 @@ def _ask(gateway: PaymentGateway, order_id: uuid.UUID) -> ChargeResult | None:
     return found
 
 
+def _from_records(session: Session, order_id: uuid.UUID) -> Settled | str:
+    """Settle what our records decide; the order's status when only the gateway can."""
+    status = session.scalar(select(Order.status).where(Order.id == order_id))
+    payment = session.scalar(select(Payment).where(Payment.order_id == order_id))
+    if status is None:
+        raise LookupError(f"no order {order_id}")
+    if payment is None or status not in NOT_FULFILLED:
+        return Settled.NOTHING_TO_SETTLE
+    if payment.status == "succeeded" and payment.gateway_id is not None:
+        refund_charge(session, order_id, payment.gateway_id, f"charged_{status}")
+        return Settled.REFUND_QUEUED
+    if payment.status == "refund_pending":
+        later(session, REFUND, str(order_id))
+        return Settled.REFUND_QUEUED
+    if payment.status != "pending" or payment.attempts == 0:
+        return Settled.NOTHING_TO_SETTLE
+    return str(status)
+
+
+def _from_gateway(
+    session: Session, order_id: uuid.UUID, status: str, found: ChargeResult | None
+) -> Settled:
+    """Settle by what the gateway said of a charge whose answer we never had."""
+    if found is not None and found.status == "succeeded" and found.gateway_id is not None:
+        refund_charge(session, order_id, found.gateway_id, f"charged_{status}")
+        return Settled.REFUND_QUEUED
+    code = found.failure_code if found is not None else None
+    session.execute(
+        update(Payment)
+        .where(Payment.order_id == order_id, Payment.status == "pending")
+        .values(
+            status="failed", failure_code=(code or CANCELLED_IN_FLIGHT)[:100], updated_at=utcnow()
+        )
+    )
+    return Settled.NOT_CHARGED
+
+
 def settle_payment(work: Work, gateway: PaymentGateway, order_id: uuid.UUID) -> Settled:
     """Make the order's money match its fate; TryLater while the gateway cannot be asked."""
     with work() as session:
-        status = session.scalar(select(Order.status).where(Order.id == order_id))
-        payment = session.scalar(select(Payment).where(Payment.order_id == order_id))
-        if status is None:
-            raise LookupError(f"no order {order_id}")
-        if payment is None or status not in NOT_FULFILLED:
+        decided = _from_records(session, order_id)
+        if isinstance(decided, Settled):
             finish_current(session)
-            return Settled.NOTHING_TO_SETTLE
-        if payment.status == "succeeded" and payment.gateway_id is not None:
-            refund_charge(session, order_id, payment.gateway_id, f"charged_{status}")
-            finish_current(session)
-            return Settled.REFUND_QUEUED
-        if payment.status == "refund_pending":
-            later(session, REFUND, str(order_id))
-            finish_current(session)
-            return Settled.REFUND_QUEUED
-        if payment.status != "pending" or payment.attempts == 0:
-            finish_current(session)
-            return Settled.NOTHING_TO_SETTLE
+            return decided
     try:
         found = _ask(gateway, order_id)
     except PaymentUnavailable as exc:
         raise TryLater(str(exc), delay=RETRY_SECONDS) from exc
     with work() as session:
-        if found is not None and found.status == "succeeded" and found.gateway_id is not None:
-            refund_charge(session, order_id, found.gateway_id, f"charged_{status}")
-            outcome = Settled.REFUND_QUEUED
-        else:
-            code = found.failure_code if found is not None else None
-            session.execute(
-                update(Payment)
-                .where(Payment.order_id == order_id, Payment.status == "pending")
-                .values(
-                    status="failed",
-                    failure_code=(code or CANCELLED_IN_FLIGHT)[:100],
-                    updated_at=utcnow(),
-                )
-            )
-            outcome = Settled.NOT_CHARGED
+        outcome = _from_gateway(session, order_id, decided, found)
         finish_current(session)
     log.info("settle: %s", outcome, extra={"order_id": str(order_id)})
     return outcome

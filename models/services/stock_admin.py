@@ -1,4 +1,4 @@
-"""Changing what the shop holds on purpose: warehouses, products and stock, every unit recorded.
+"""Changing the stock on purpose: counts, adjustments and imports, every unit recorded.
 
 Each function works in the caller's transaction. Stock rows are locked before they are read
 (`SELECT ... FOR UPDATE`), so an admin's change and an order's reservation never overwrite
@@ -7,7 +7,7 @@ each other, and every change of units leaves a StockMovement saying who, how muc
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -16,27 +16,24 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from models.domain.clock import utcnow
-from models.domain.countries import country_code
-from models.domain.geo import Point
-from models.store.geodata import locate
-from models.tables.catalog import ARTICLE_NUMBER, Product, Stock, StockMovement, Warehouse
+from models.domain.stock import increased
+from models.services.catalogue import checked_text, warehouse_by_code
+from models.services.inventory_errors import InventoryError, NotFound
+from models.store.alerts import check_low_stock
+from models.store.unit_of_work import Work
+from models.tables.catalog import Product, Stock, StockMovement, Warehouse
 
-
-class InventoryError(Exception):
-    """A change the inventory refuses: the field at fault and the reason, in the user's words."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-
-
-class NotFound(InventoryError):
-    """The warehouse or product a change is about does not exist."""
-
-
-class Conflict(InventoryError):
-    """The change collides with what exists, like a warehouse code already in use."""
+__all__ = [
+    "KEEP",
+    "InventoryError",
+    "Keep",
+    "StockChange",
+    "adjust_stock",
+    "record_adjustment",
+    "record_count",
+    "set_stock",
+    "with_alerts",
+]
 
 
 class Keep(Enum):
@@ -46,11 +43,6 @@ class Keep(Enum):
 
 
 KEEP = Keep.KEEP
-
-
-def increased(before_sellable: int, after_sellable: int) -> bool:
-    """Whether units became sellable, so that orders waiting for stock may now be filled."""
-    return after_sellable > before_sellable
 
 
 @dataclass(frozen=True)
@@ -74,140 +66,6 @@ class StockChange:
     def increased(self) -> bool:
         """Whether this change made more units sellable."""
         return increased(self.sellable_before, self.sellable)
-
-
-def _text(field: str, value: str, limit: int) -> str:
-    value = value.strip()
-    if not 1 <= len(value) <= limit:
-        raise InventoryError(field, f"must be 1 to {limit} characters")
-    return value
-
-
-def _country(text: str) -> str:
-    try:
-        return country_code(text)
-    except ValueError as exc:
-        raise InventoryError("country", str(exc)) from None
-
-
-def _coordinates(
-    session: Session,
-    country: str,
-    postal_code: str,
-    latitude: float | None,
-    longitude: float | None,
-) -> Point:
-    if latitude is not None and longitude is not None:
-        return Point(latitude, longitude)
-    if latitude is not None or longitude is not None:
-        raise InventoryError("latitude", "give both latitude and longitude, or neither")
-    point = locate(session, country, postal_code)
-    if point is None:
-        raise InventoryError(
-            "postal_code", f"cannot be located in {country}; give latitude and longitude"
-        )
-    return point
-
-
-def create_warehouse(
-    session: Session,
-    *,
-    code: str,
-    name: str,
-    country: str,
-    postal_code: str,
-    latitude: float | None = None,
-    longitude: float | None = None,
-    allows_self_service: bool = True,
-) -> Warehouse:
-    """A new active warehouse, placed by its coordinates or else by its postal code."""
-    country = _country(country)
-    postal_code = _text("postal_code", postal_code, 16)
-    point = _coordinates(session, country, postal_code, latitude, longitude)
-    # ON CONFLICT instead of a look-first: two admins adding one code cannot both succeed.
-    new_id = session.execute(
-        insert(Warehouse)
-        .values(
-            code=_text("code", code, 32),
-            name=_text("name", name, 200),
-            country=country,
-            postal_code=postal_code,
-            latitude=point.latitude,
-            longitude=point.longitude,
-            active=True,
-            allows_self_service=allows_self_service,
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["code"])
-        .returning(Warehouse.id)
-    ).scalar()
-    if new_id is None:
-        raise Conflict("code", f"a warehouse with code {code} already exists")
-    warehouse = session.get(Warehouse, new_id)
-    assert warehouse is not None
-    return warehouse
-
-
-def warehouse_by_code(
-    session: Session, code: str, *, field: str = "code", lock: bool = False
-) -> Warehouse:
-    """The warehouse with this code, or NotFound naming `field`."""
-    query = select(Warehouse).where(Warehouse.code == code)
-    if lock:
-        query = query.with_for_update()
-    warehouse = session.scalars(query).one_or_none()
-    if warehouse is None:
-        raise NotFound(field, f"no warehouse with code {code}")
-    return warehouse
-
-
-def update_warehouse(
-    session: Session,
-    *,
-    code: str,
-    name: str | None = None,
-    country: str | None = None,
-    active: bool | None = None,
-    allows_self_service: bool | None = None,
-) -> Warehouse:
-    """Rename a warehouse, correct its country, open or close it, allow or stop self-service."""
-    warehouse = warehouse_by_code(session, code, lock=True)
-    if name is not None:
-        warehouse.name = _text("name", name, 200)
-    if country is not None:
-        warehouse.country = _country(country)
-    if active is not None:
-        warehouse.active = active
-    if allows_self_service is not None:
-        warehouse.allows_self_service = allows_self_service
-    session.flush()
-    return warehouse
-
-
-def upsert_product(
-    session: Session, *, article_number: str, name: str, price: int, currency: str
-) -> tuple[Product, bool]:
-    """Create the product or update its name and price; the product and whether it is new."""
-    if not re.match(ARTICLE_NUMBER, article_number):
-        raise InventoryError("article_number", "must be an article number like 493.857.51")
-    if price < 0:
-        raise InventoryError("price", "must be 0 or more minor units")
-    if not re.match(r"^[A-Z]{3}$", currency):
-        raise InventoryError("currency", "must be an ISO 4217 code like USD")
-    values = {"name": _text("name", name, 200), "price": price, "currency": currency}
-    created = session.execute(
-        insert(Product)
-        .values(article_number=article_number, created_at=utcnow(), **values)
-        .on_conflict_do_nothing(index_elements=["article_number"])
-        .returning(Product.article_number)
-    ).scalar()
-    product = session.get(Product, article_number, with_for_update=True, populate_existing=True)
-    assert product is not None
-    if created is None:
-        for key, value in values.items():
-            setattr(product, key, value)
-        session.flush()
-    return product, created is not None
 
 
 def _lock_stock(session: Session, warehouse_id: int, article_number: str) -> Stock:
@@ -242,8 +100,8 @@ def _move(session: Session, stock: Stock, on_hand: int, reason: str, actor: str)
             article_number=stock.article_number,
             change=on_hand - stock.on_hand,
             on_hand_after=on_hand,
-            reason=_text("reason", reason, 200),
-            actor=_text("actor", actor, 100),
+            reason=checked_text("reason", reason, 200),
+            actor=checked_text("actor", actor, 100),
             created_at=utcnow(),
         )
     )
@@ -292,7 +150,7 @@ def adjust_stock(
     """Add or take away units (a delivery, a breakage), never below what orders hold."""
     if change == 0:
         raise InventoryError("change", "must not be 0")
-    _text("reason", reason, 200)
+    checked_text("reason", reason, 200)
     stock = _lock_stock(session, warehouse_id, article_number)
     if stock.on_hand + change < stock.reserved:
         sellable = stock.on_hand - stock.reserved
@@ -300,3 +158,73 @@ def adjust_stock(
             "change", f"only {sellable} units are not reserved for orders; cannot take {-change}"
         )
     return _move(session, stock, stock.on_hand + change, reason, actor)
+
+
+def with_alerts(
+    work: Work, default_threshold: int, change: Callable[[Session], list[StockChange]]
+) -> list[StockChange]:
+    """Run `change` and the low-stock check in one transaction; an alert's mail follows it."""
+    with work() as session:
+        changes = change(session)
+        check_low_stock(session, [c.pair for c in changes], default_threshold)
+    return changes
+
+
+def record_count(
+    work: Work,
+    *,
+    warehouse_code: str,
+    article_number: str,
+    on_hand: int,
+    reason: str,
+    actor: str,
+    default_threshold: int,
+    low_stock_threshold: int | Keep | None = KEEP,
+    code_field: str = "warehouse_code",
+) -> StockChange:
+    """A count (an admin's PUT, the CLI's `stock set`), with its alert, in one transaction."""
+
+    def change(session: Session) -> list[StockChange]:
+        warehouse = warehouse_by_code(session, warehouse_code, field=code_field)
+        return [
+            set_stock(
+                session,
+                warehouse_id=warehouse.id,
+                article_number=article_number,
+                on_hand=on_hand,
+                reason=reason,
+                actor=actor,
+                low_stock_threshold=low_stock_threshold,
+            )
+        ]
+
+    return with_alerts(work, default_threshold, change)[0]
+
+
+def record_adjustment(
+    work: Work,
+    *,
+    warehouse_code: str,
+    article_number: str,
+    change: int,
+    reason: str,
+    actor: str,
+    default_threshold: int,
+    code_field: str = "warehouse_code",
+) -> StockChange:
+    """An adjustment (a delivery, a breakage), with its alert, in one transaction."""
+
+    def adjusted(session: Session) -> list[StockChange]:
+        warehouse = warehouse_by_code(session, warehouse_code, field=code_field)
+        return [
+            adjust_stock(
+                session,
+                warehouse_id=warehouse.id,
+                article_number=article_number,
+                change=change,
+                reason=reason,
+                actor=actor,
+            )
+        ]
+
+    return with_alerts(work, default_threshold, adjusted)[0]

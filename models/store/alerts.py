@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from models.domain.clock import utcnow
+from models.domain.stock import is_low, threshold_of
 from models.domain.tasks import ALERT_LOW_STOCK
 from models.store.follow_ups import later
 from models.tables.catalog import Stock, StockAlert
@@ -69,10 +70,8 @@ def check_low_stock(
         if row is None:
             continue
         sellable = row.on_hand - row.reserved
-        threshold = (
-            default_threshold if row.low_stock_threshold is None else row.low_stock_threshold
-        )
-        if sellable < threshold:
+        threshold = threshold_of(row.low_stock_threshold, default_threshold)
+        if is_low(sellable, threshold):
             alert_id = _open_alert(session, warehouse_id, article_number, sellable, threshold)
             if alert_id is not None:
                 opened.append(alert_id)
@@ -91,8 +90,8 @@ def open_alerts_below(
     """
     opened = []
     for warehouse_id, article_number, sellable, own in rows:
-        threshold = default_threshold if own is None else own
-        if sellable < threshold:
+        threshold = threshold_of(own, default_threshold)
+        if is_low(sellable, threshold):
             alert_id = _open_alert(session, warehouse_id, article_number, sellable, threshold)
             if alert_id is not None:
                 opened.append(alert_id)

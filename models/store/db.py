@@ -7,18 +7,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, create_engine
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from models.tables.base import normalise_url
+
 _engines: dict[tuple[int, str], Engine] = {}
-
-
-def normalise_url(url: str) -> str:
-    """The URL with the psycopg 3 driver, whatever PostgreSQL scheme it was given in."""
-    parsed = make_url(url)
-    if parsed.drivername in {"postgres", "postgresql", "postgresql+psycopg2"}:
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return parsed.render_as_string(hide_password=False)
 
 
 def get_engine(url: str) -> Engine:

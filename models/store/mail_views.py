@@ -14,18 +14,10 @@ from models.domain.mail import (
     long_date,
     money,
 )
-from models.services.charge import charge_key
-from models.tables.catalog import Product
+from models.domain.payments import charge_key
+from models.store.catalog import product_names
 from models.tables.fulfilment import Notification, Payment, Shipment
 from models.tables.orders import Order, OrderEvent
-
-
-def _names(session: Session, order: Order) -> dict[str, str]:
-    numbers = [line.article_number for line in order.lines]
-    rows = session.execute(
-        select(Product.article_number, Product.name).where(Product.article_number.in_(numbers))
-    )
-    return dict(rows.all())
 
 
 def _address(order: Order) -> tuple[str, ...]:
@@ -74,7 +66,7 @@ def _problem(session: Session, order: Order) -> str:
 
 def build_view(session: Session, order: Order) -> EmailView:
     """The view of the order for its emails."""
-    names = _names(session, order)
+    names = product_names(session, order)
     payment = session.scalar(select(Payment).where(Payment.order_id == order.id))
     lines = tuple(
         LineView(

@@ -8,8 +8,7 @@ from contextlib import contextmanager
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.ports import Publisher
-from models.store.follow_ups import (
+from models.domain.follow_ups import (
     DEFAULT_LEASE_SECONDS,
     FINISHES,
     LEASE,
@@ -18,6 +17,7 @@ from models.store.follow_ups import (
     Current,
     FollowUp,
 )
+from models.ports import Publisher
 
 log = logging.getLogger(__name__)
 

@@ -29,11 +29,6 @@ class WarehouseDirectory:
         self._sites: dict[int, Site] = {}
         self._loaded_at = float("-inf")
 
-    def invalidate(self) -> None:
-        """Reload on next use (after a warehouse was added, moved or closed)."""
-        with self._lock:
-            self._loaded_at = float("-inf")
-
     def sites(self, session: Session) -> Mapping[int, Site]:
         """Every active warehouse by id; reloads through `session` when stale.
 

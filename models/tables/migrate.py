@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from models.store.db import normalise_url
+from models.tables.base import normalise_url
 from settings import get_settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"

@@ -11,12 +11,13 @@ from sqlalchemy import select, update
 
 from bootstrap import Context
 from models.domain.clock import utcnow
+from models.domain.follow_ups import FollowUp
 from models.services.allocate import allocate_order
 from models.services.charge import charge_order
 from models.services.relay import MAX_PUBLISHES, relay
 from models.services.ship import ship_order
 from models.services.watchdog import stuck_orders
-from models.store.follow_ups import FollowUp, later
+from models.store.follow_ups import later
 from models.store.unit_of_work import Work
 from models.tables.orders import Order, OrderEvent
 from models.tables.outbox import Outbox

@@ -9,15 +9,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from models.domain.stock import increased
 from models.services.alert import send_low_stock_alert
+from models.services.catalogue import create_warehouse
 from models.services.import_stock import ImportRejected, import_stock_csv
-from models.services.stock_admin import (
-    InventoryError,
-    adjust_stock,
-    create_warehouse,
-    increased,
-    set_stock,
-)
+from models.services.inventory_errors import InventoryError
+from models.services.stock_admin import adjust_stock, set_stock
 from models.store.alerts import check_low_stock
 from models.store.unit_of_work import Work
 from models.tables.catalog import Stock, StockAlert

@@ -14,8 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.domain.countries import ISO_COUNTRIES
-from models.store.db import normalise_url
 from models.tables import Base
+from models.tables.base import normalise_url
 from models.tables.migrate import alembic_config, upgrade
 from settings import Settings
 from tests.infra import fresh_database

@@ -19,18 +19,12 @@ from sqlalchemy import select, update
 
 from bootstrap import Context, install_context
 from models.domain.clock import utcnow
+from models.domain.follow_ups import TryLater
 from models.domain.messages import OrderCancelled
+from models.domain.payments import charge_key
 from models.services.allocate import Allocated, allocate_order
-from models.services.charge import (
-    MAX_ATTEMPTS,
-    Charged,
-    charge_key,
-    charge_order,
-    give_up,
-    record_charge,
-)
+from models.services.charge import MAX_ATTEMPTS, Charged, charge_order, give_up, record_charge
 from models.services.dispatch import follow_message
-from models.store.follow_ups import TryLater
 from models.tables.fulfilment import Allocation, Payment
 from models.tables.orders import Order
 from tests.factories import NEWARK, add_product, add_warehouse, order_body, stock_of

@@ -16,14 +16,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bootstrap import Context
 from models.domain.clock import utcnow
+from models.domain.follow_ups import TryLater
 from models.domain.lifecycle import OrderStatus
 from models.ports import Post
 from models.services.alert import send_low_stock_alert
 from models.services.allocate import fill_backorders
 from models.services.notify import Notified, _claim, send_notification
-from models.store.db import normalise_url
-from models.store.follow_ups import TryLater
 from models.store.unit_of_work import Work
+from models.tables.base import normalise_url
 from models.tables.catalog import StockAlert
 from models.tables.fulfilment import Notification
 from models.tables.orders import Order

@@ -13,13 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bootstrap import Context
+from models.domain.follow_ups import TryLater
+from models.domain.payments import charge_key
 from models.domain.tracking import is_valid_ups
 from models.services.allocate import Allocated
 from models.services.allocate import allocate_order as allocate_with
-from models.services.charge import Charged, charge_key, charge_order
+from models.services.charge import Charged, charge_order
 from models.services.notify import Notified, send_notification
 from models.services.ship import Shipped, ship_order
-from models.store.follow_ups import TryLater
 from models.store.unit_of_work import Work
 from models.store.warehouses import WarehouseDirectory
 from models.tables.fulfilment import AllocationReceipt, Notification, Payment, Shipment

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bootstrap import Context
 from models.domain.clock import utcnow
+from models.domain.payments import charge_key
 from models.services import reconcile as reconciling
 from models.services.allocate import Allocated, allocate_order
-from models.services.charge import Charged, charge_key, give_up
+from models.services.charge import Charged, give_up
 from models.services.refund import Refunded, refund_order
 from models.tables.fulfilment import Payment
 from tests.factories import NEWARK, add_product, add_warehouse, order_body

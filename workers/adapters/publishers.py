@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from models.domain.follow_ups import ORDERS, TASK, FollowUp
 from models.ports import MessageQueue, Publisher
-from models.store.follow_ups import ORDERS, TASK, FollowUp, finish
+from models.store.follow_ups import finish
 from models.tables.outbox import Outbox
 
 log = logging.getLogger(__name__)
