@@ -1,36 +1,32 @@
-"""Shipments on their way: carriers per route, labels, admin updates and signed carrier webhooks."""
+"""Shipments on their way: carriers per route, labels, admin updates, parcels delivered at once."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bootstrap import Context
-from intake.signatures import sign
 from models.domain.clock import utcnow
 from models.domain.tracking import identify, ups_tracking_number
-from models.services.allocate import Allocated, allocate_order
-from models.services.charge import Charged, charge_order
 from models.services.import_geodata import SWEDEN, import_file
-from models.services.ship import Shipped, ship_order
 from models.services.track import apply_tracking
-from models.tables.fulfilment import Shipment
-from models.tables.orders import Order
 from models.tables.outbox import Outbox
-from settings import Settings
-from tests.factories import CHICAGO, MALMO, NEWARK, add_product, add_warehouse, order_body
+from tests.factories import CHICAGO, MALMO, NEWARK, add_product, add_warehouse
+from tests.integration.tracking_support import (
+    NOT_A_MOMENT,
+    delivered_messages,
+    order_status,
+    shipments,
+    shipped_order,
+)
 
 pytest_plugins = ["tests.admin_fixtures"]
 
@@ -40,54 +36,6 @@ SWEDISH_ADDRESS = {
     "postal_code": "211 19",
     "country": "SE",
 }
-
-
-def shipped_order(
-    client: FlaskClient, context: Context, lines: list[tuple[str, int]], **overrides: Any
-) -> uuid.UUID:
-    response = client.post("/orders", json=order_body(lines, **overrides))
-    assert response.status_code == 202, response.get_json()
-    order_id = uuid.UUID(response.get_json()["order_id"])
-    assert (
-        allocate_order(context.work, context.directory, context.settings, order_id).outcome
-        is Allocated.ALLOCATED
-    )
-    assert charge_order(context.work, context.gateway, order_id) is Charged.PAID
-    assert ship_order(context.work, context.carriers, order_id) is Shipped.SHIPPED
-    return order_id
-
-
-def shipments(sessions: sessionmaker[Session], order_id: uuid.UUID) -> list[Shipment]:
-    with sessions() as session:
-        return list(
-            session.scalars(
-                select(Shipment).where(Shipment.order_id == order_id).order_by(Shipment.id)
-            )
-        )
-
-
-def order_status(sessions: sessionmaker[Session], order_id: uuid.UUID) -> str:
-    with sessions() as session:
-        order = session.get(Order, order_id)
-        assert order is not None
-        return order.status
-
-
-def signed(
-    settings: Settings, event: dict[str, Any], at: float | None = None
-) -> tuple[bytes, dict[str, str]]:
-    body = json.dumps(event).encode()
-    header = sign(settings.carrier_webhook_secret.get_secret_value(), body, int(at or time.time()))
-    return body, {"Carrier-Signature": header, "Content-Type": "application/json"}
-
-
-def event(number: str, kind: str = "shipment.delivered") -> dict[str, Any]:
-    return {
-        "id": f"evt_{uuid.uuid4().hex}",
-        "type": kind,
-        "tracking_number": number,
-        "occurred_at": "2026-11-21T12:00:00+00:00",
-    }
 
 
 @pytest.fixture(scope="module")
@@ -190,38 +138,6 @@ def test_tracking_updates_need_an_admin_token(client: FlaskClient) -> None:
     assert response.status_code == 401
 
 
-def test_a_signed_carrier_event_delivers_and_a_replay_or_forgery_is_refused(
-    client: FlaskClient, context: Context, settings: Settings
-) -> None:
-    lamp = add_product(context.sessions)
-    add_warehouse(context.sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={lamp: 5})
-    order_id = shipped_order(client, context, [(lamp, 1)])
-    (parcel,) = shipments(context.sessions, order_id)
-    delivered = event(parcel.tracking_number)
-    body, headers = signed(settings, delivered)
-
-    accepted = client.post("/webhooks/carrier", data=body, headers=headers)
-    replayed = client.post("/webhooks/carrier", data=body, headers=headers)
-    forged = client.post(
-        "/webhooks/carrier", data=body.replace(b"delivered", b"in_transit"), headers=headers
-    )
-    stale_body, stale_headers = signed(
-        settings, event(parcel.tracking_number), at=time.time() - 3600
-    )
-    stale = client.post("/webhooks/carrier", data=stale_body, headers=stale_headers)
-    unsigned = client.post(
-        "/webhooks/carrier", data=body, headers={"Content-Type": "application/json"}
-    )
-
-    assert accepted.status_code == 200
-    assert order_status(context.sessions, order_id) == "delivered"
-    assert (replayed.status_code, replayed.get_json()["errors"][0]["field"]) == (409, "id")
-    assert [r.status_code for r in (forged, stale, unsigned)] == [401, 401, 401]
-    assert {r.get_json()["errors"][0]["field"] for r in (forged, stale, unsigned)} == {
-        "Carrier-Signature"
-    }
-
-
 def test_an_admin_downloads_a_pdf_label_with_the_tracking_number(
     client: FlaskClient, context: Context, admin_headers: dict[str, str]
 ) -> None:
@@ -237,15 +153,6 @@ def test_an_admin_downloads_a_pdf_label_with_the_tracking_number(
     assert response.data.startswith(b"%PDF-1.4")
     assert parcel.tracking_number.encode() in response.data
     assert missing.status_code == 404
-
-
-def delivered_messages(sessions: sessionmaker[Session], order_id: uuid.UUID) -> list[Outbox]:
-    with sessions() as session:
-        return [
-            row
-            for row in session.scalars(select(Outbox).where(Outbox.message_key == str(order_id)))
-            if row.payload.get("type") == "order.delivered"
-        ]
 
 
 def test_two_parcels_of_one_order_delivered_at_the_same_moment_deliver_it_once(
@@ -274,56 +181,6 @@ def test_two_parcels_of_one_order_delivered_at_the_same_moment_deliver_it_once(
 
         assert order_status(context.sessions, order_id) == "delivered"
         assert len(delivered_messages(context.sessions, order_id)) == 1
-
-
-def test_two_carrier_events_for_one_parcel_at_the_same_moment_are_both_taken(
-    app: Flask, client: FlaskClient, context: Context, settings: Settings
-) -> None:
-    lamp = add_product(context.sessions)
-    add_warehouse(context.sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={lamp: 50})
-    answers = []
-
-    for _ in range(5):
-        order_id = shipped_order(client, context, [(lamp, 1)])
-        (parcel,) = shipments(context.sessions, order_id)
-        kinds = ["shipment.in_transit", "shipment.delivered"]
-        requests = [signed(settings, event(parcel.tracking_number, kind)) for kind in kinds]
-        start = threading.Barrier(2, timeout=10)
-
-        def post(request: tuple[bytes, dict[str, str]], start: threading.Barrier = start) -> int:
-            own_client = app.test_client()
-            start.wait()
-            return own_client.post(
-                "/webhooks/carrier", data=request[0], headers=request[1]
-            ).status_code
-
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            answers.append(list(pool.map(post, requests)))
-        assert order_status(context.sessions, order_id) == "delivered"
-
-    assert answers == [[200, 200]] * 5
-
-
-NOT_A_MOMENT = [("2026-11-21T12:00:00", "timezone"), ("yesterday", "datetime")]
-
-
-@pytest.mark.parametrize(("occurred_at", "reason"), NOT_A_MOMENT)
-def test_a_carrier_event_without_a_time_zone_or_a_time_is_refused_naming_occurred_at(
-    client: FlaskClient, context: Context, settings: Settings, occurred_at: str, reason: str
-) -> None:
-    lamp = add_product(context.sessions)
-    add_warehouse(context.sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={lamp: 5})
-    order_id = shipped_order(client, context, [(lamp, 1)])
-    (parcel,) = shipments(context.sessions, order_id)
-
-    body, headers = signed(settings, {**event(parcel.tracking_number), "occurred_at": occurred_at})
-    response = client.post("/webhooks/carrier", data=body, headers=headers)
-
-    assert response.status_code == 422
-    (error,) = response.get_json()["errors"]
-    assert error["field"] == "occurred_at"
-    assert reason in error["reason"]
-    assert order_status(context.sessions, order_id) == "shipped"
 
 
 @pytest.mark.parametrize(("occurred_at", "reason"), NOT_A_MOMENT)
@@ -377,27 +234,3 @@ def test_an_admin_records_when_a_parcel_arrived_in_any_time_zone(
     assert response.status_code == 200
     (delivered,) = shipments(context.sessions, order_id)
     assert delivered.delivered_at == datetime(2026, 11, 21, 14, 30, tzinfo=UTC)
-
-
-def test_the_outbox_row_is_stamped_by_our_clock_and_the_message_by_the_carriers(
-    client: FlaskClient, context: Context, settings: Settings
-) -> None:
-    lamp = add_product(context.sessions)
-    add_warehouse(context.sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={lamp: 5})
-    order_id = shipped_order(client, context, [(lamp, 1)])
-    (parcel,) = shipments(context.sessions, order_id)
-    # A carrier whose clock runs a day fast: the relay must not wait a day for the row.
-    carriers_clock = (utcnow() + timedelta(days=1)).replace(microsecond=0)
-    delivered = {**event(parcel.tracking_number), "occurred_at": carriers_clock.isoformat()}
-
-    before = utcnow()
-    body, headers = signed(settings, delivered)
-    response = client.post("/webhooks/carrier", data=body, headers=headers)
-    after = utcnow()
-
-    assert response.status_code == 200
-    (row,) = delivered_messages(context.sessions, order_id)
-    assert before <= row.created_at <= after
-    assert datetime.fromisoformat(row.payload["occurred_at"]) == carriers_clock
-    (arrived,) = shipments(context.sessions, order_id)
-    assert arrived.delivered_at == carriers_clock
