@@ -255,7 +255,7 @@ def main() -> None:
     rng = random.Random(args.seed)
     with (
         support.postgres_server(args.server) as (server, embedded),
-        support.fresh_database(server) as url,
+        support.fresh_database(server, "bench") as url,
     ):
         support.print_table(["fact", "value"], support.machine_facts(url, embedded))
         started = time.perf_counter()

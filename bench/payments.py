@@ -229,7 +229,7 @@ def main() -> None:
     try:
         with (
             support.postgres_server(args.server) as (server, embedded),
-            support.fresh_database(server) as url,
+            support.fresh_database(server, "bench") as url,
         ):
             support.print_table(["fact", "value"], support.machine_facts(url, embedded))
             rows = []

@@ -8,7 +8,6 @@ import platform
 import threading
 import time
 import tracemalloc
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -18,18 +17,13 @@ import psycopg
 from psycopg import sql
 from sqlalchemy import Connection, Engine, event
 
+from devstack.postgres import fresh_database, plain_url
 from devstack.services import postgres_answers, start_postgres
-from models.tables.migrate import upgrade
 
 R = TypeVar("R")
 
 # The server settings that decide how fast a commit can be.
 COMMIT_SETTINGS = ("synchronous_commit", "fsync", "wal_sync_method", "shared_buffers")
-
-
-def plain_url(url: str) -> str:
-    """The URL as libpq spells it (without SQLAlchemy's driver suffix)."""
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 def connect(url: str) -> psycopg.Connection[tuple[Any, ...]]:
@@ -48,24 +42,6 @@ def postgres_server(url: str) -> Iterator[tuple[str, bool]]:
         yield service.url, True
     finally:
         service.stop()
-
-
-@contextlib.contextmanager
-def fresh_database(server_url: str, prefix: str = "bench") -> Iterator[str]:
-    """A new, migrated database on the server at `server_url`, dropped afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = plain_url(server_url)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = admin.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 def copy_rows(
@@ -228,3 +204,6 @@ def _cell(value: object) -> str:
 
 def _is_number(text: str) -> bool:
     return text.replace(",", "").replace(".", "", 1).lstrip("-").isdigit() or text == "-"
+
+
+__all__ = ["fresh_database", "plain_url"]

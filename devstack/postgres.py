@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import importlib.util
 import os
@@ -11,11 +12,14 @@ import signal
 import stat
 import subprocess
 import tempfile
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from devstack.processes import (
     RunningService,
@@ -26,6 +30,7 @@ from devstack.processes import (
     stop_group,
     wait_until,
 )
+from models.tables.migrate import upgrade
 
 FAST_TEST_SETTINGS = {
     # Throwaway data: durability only costs time here.
@@ -200,3 +205,26 @@ def _stop(process: subprocess.Popen[bytes], base: Path) -> None:
     """Fast shutdown; SIGKILL if that takes too long; then delete everything."""
     stop_group(process, first=signal.SIGINT)
     shutil.rmtree(base, ignore_errors=True)
+
+
+def plain_url(url: str) -> str:
+    """The URL as libpq spells it (without SQLAlchemy's driver suffix)."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+@contextlib.contextmanager
+def fresh_database(server_url: str, prefix: str = "fulfillment_test") -> Iterator[str]:
+    """A new, migrated database on the server at `server_url`, dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = plain_url(server_url)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = admin.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bootstrap import Context, build_context, install_context
+from devstack.postgres import fresh_database
 from devstack.services import start_moto, start_payment_sandbox
 from intake import create_app
 from models.store.db import session_factory
@@ -20,7 +21,6 @@ from models.store.warehouses import WarehouseDirectory
 from settings import Settings, get_settings
 from tests.infra import (
     Mailbox,
-    fresh_database,
     postgres_server,
     redis_server,
     running,

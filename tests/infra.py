@@ -16,7 +16,6 @@ from email import message_from_bytes
 from email.message import Message
 from typing import Any
 
-import psycopg
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -28,7 +27,6 @@ from devstack.services import (
     start_postgres,
     start_redis,
 )
-from models.tables.migrate import upgrade
 from settings import Settings
 
 
@@ -82,26 +80,6 @@ def smtp_server() -> Iterator[tuple[int, Mailbox]]:
         yield port, mailbox
     finally:
         controller.stop()
-
-
-def _admin_url(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
-@contextlib.contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    """A new, migrated database on the server at `server_url`, dropped afterwards."""
-    name = f"fulfillment_test_{uuid.uuid4().hex[:12]}"
-    admin = _admin_url(server_url)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    url = admin.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextlib.contextmanager

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from models.domain.allocation import Plan
 from models.domain.geo import Point
-from models.domain.lifecycle import DeliveryMethod, OrderStatus
+from models.domain.lifecycle import DeliveryMethod, OrderStatus, can_transition
 
 READ = text(
     """
@@ -145,7 +145,13 @@ def record_plan(
     detail: dict[str, Any],
     now: datetime,
 ) -> list[Reserved] | None:
-    """Reserve and record the plan; None when a pick could not be reserved (roll back then)."""
+    """Reserve and record the plan; None when a pick could not be reserved (roll back then).
+
+    The status change is part of the one statement below (guarded by `status = :expected`,
+    as `advance` guards it), and obeys the same state machine.
+    """
+    if not can_transition(expected, OrderStatus.ALLOCATED):
+        raise ValueError(f"{expected} -> {OrderStatus.ALLOCATED} is not a transition")
     picks = [
         {
             "warehouse_id": p.warehouse_id,

@@ -25,10 +25,10 @@ from celery.utils.nodenames import host_format
 from kombu import pools
 
 from devstack.commands import app_commands
+from devstack.postgres import fresh_database
 from devstack.processes import REPO_ROOT, free_port, log_tail, spawn, stop_group
 from devstack.services import RunningService, start_redis
 from settings import Settings, as_environment, child_environment
-from tests.infra import fresh_database
 from workers.celery_queues import PAYMENTS, queue_name
 
 # The workers load these test tasks besides their own.

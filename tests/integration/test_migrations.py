@@ -13,12 +13,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from devstack.postgres import fresh_database
 from models.domain.countries import ISO_COUNTRIES
 from models.tables import Base
 from models.tables.base import normalise_url
 from models.tables.migrate import alembic_config, upgrade
 from settings import Settings
-from tests.infra import fresh_database
 
 
 def test_the_migrated_database_matches_the_models(sessions: sessionmaker[Session]) -> None:

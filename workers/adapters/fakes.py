@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import Any
 
-from models.ports import ChargeResult, PaymentRejected, PaymentUnavailable
+from models.domain.tracking import tracking_url, ups_tracking_number
+from models.ports import (
+    ChargeResult,
+    Label,
+    PaymentRejected,
+    PaymentUnavailable,
+    Received,
+    RouteNotServed,
+)
 
 
 @dataclass(frozen=True)
@@ -140,3 +150,67 @@ class FakeMailer:
     def send(self, message: EmailMessage) -> None:
         """Remember the message."""
         self.sent.append(message)
+
+
+class FakeQueue:
+    """The orders queue in memory: a message is hidden once received until deleted."""
+
+    def __init__(self) -> None:
+        self.visible: list[Received] = []
+        self.taken: dict[str, Received] = {}
+        self.dead: list[tuple[Received, str]] = []
+        self._lock = threading.Lock()
+
+    def publish(self, document: dict[str, Any]) -> str:
+        """Keep the document; its message id."""
+        message_id = _fake_id("msg")
+        received = Received(message_id, _fake_id("rh"), json.dumps(document), 1)
+        with self._lock:
+            self.visible.append(received)
+        return message_id
+
+    def receive(self, *, wait_seconds: int, visibility_timeout: int) -> list[Received]:
+        """Up to ten visible messages, hidden from the next receive until deleted."""
+        with self._lock:
+            batch, self.visible = self.visible[:10], self.visible[10:]
+            self.taken |= {m.receipt_handle: m for m in batch}
+        return batch
+
+    def delete(self, messages: list[Received]) -> list[str]:
+        """Forget taken messages; the ids of those that were not taken."""
+        with self._lock:
+            return [
+                m.message_id for m in messages if self.taken.pop(m.receipt_handle, None) is None
+            ]
+
+    def dead_letter(self, message: Received, reason: str) -> None:
+        """Move a taken message to the dead letters, with the reason."""
+        with self._lock:
+            self.taken.pop(message.receipt_handle, None)
+            self.dead.append((message, reason))
+
+    def depth(self, which: str = "main") -> int:
+        """Visible messages in the queue, or dead letters."""
+        with self._lock:
+            return len(self.dead) if which == "dlq" else len(self.visible)
+
+
+class FakeCarrier:
+    """A carrier that books every parcel with a valid UPS number, unless told a route is closed."""
+
+    def __init__(self, *, closed: frozenset[tuple[str, str]] = frozenset()) -> None:
+        self.closed = closed
+        self.booked: list[Label] = []
+
+    def __call__(self, *, origin_country: str, destination_country: str) -> FakeCarrier:
+        """The carrier for a route, as `choose_carrier` answers; a closed route is refused."""
+        if (origin_country, destination_country) in self.closed:
+            raise RouteNotServed(f"no carrier from {origin_country} to {destination_country}")
+        return self
+
+    def create_label(self, *, order_id: str, warehouse_code: str) -> Label:
+        """Book a parcel; its label."""
+        number = ups_tracking_number("FAKE01", "03", secrets.randbelow(10**7))
+        label = Label("ups", number, tracking_url("ups", number))
+        self.booked.append(label)
+        return label
