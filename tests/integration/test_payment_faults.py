@@ -159,17 +159,10 @@ def test_no_order_is_left_in_between_and_declines_release_their_stock(
     )
 
 
-def test_a_cancel_sent_twice_at_once_refunds_once(
-    faulty: tuple[str, StripeGateway],
-    charged: dict[str, Any],
-    client: FlaskClient,
-    sessions: sessionmaker[Session],
-    admin_headers: dict[str, str],
-) -> None:
-    url, gateway = faulty
-    final = statuses(sessions, charged["ids"])
-    victims = [o for o in charged["ids"] if final[o] == "paid"][:20]
-    _, reserved_before = stock_of(sessions, charged["newark"], charged["bed"])
+def cancel_twice_at_once(
+    client: FlaskClient, admin_headers: dict[str, str], order_ids: list[uuid.UUID]
+) -> list[int]:
+    """Each order cancelled by the admin API twice, all requests at once; the statuses answered."""
     answers: list[int] = []
     lock = threading.Lock()
 
@@ -182,11 +175,27 @@ def test_a_cancel_sent_twice_at_once_refunds_once(
         with lock:
             answers.append(response.status_code)
 
-    threads = [threading.Thread(target=cancel, args=(o,)) for o in victims for _ in range(2)]
+    threads = [threading.Thread(target=cancel, args=(o,)) for o in order_ids for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return answers
+
+
+def test_a_cancel_sent_twice_at_once_refunds_once(
+    faulty: tuple[str, StripeGateway],
+    charged: dict[str, Any],
+    client: FlaskClient,
+    sessions: sessionmaker[Session],
+    admin_headers: dict[str, str],
+) -> None:
+    url, gateway = faulty
+    final = statuses(sessions, charged["ids"])
+    victims = [o for o in charged["ids"] if final[o] == "paid"][:20]
+    _, reserved_before = stock_of(sessions, charged["newark"], charged["bed"])
+
+    answers = cancel_twice_at_once(client, admin_headers, victims)
     with ThreadPoolExecutor(8) as pool:
         refunds = list(pool.map(lambda o: refund_as_a_task(sessions, gateway, o), victims * 2))
 
