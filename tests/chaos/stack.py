@@ -13,13 +13,14 @@ from functools import partial
 from pathlib import Path
 
 from devstack.commands import app_commands, python_module
+from devstack.postgres import fresh_database
 from devstack.processes import REPO_ROOT, free_port, log_tail
 from devstack.services import RunningService, http_ok, start_moto, start_payment_sandbox
 from models.services.import_geodata import SWEDEN
 from settings import Settings, as_environment, child_environment
 from tests.chaos.mailsink import MailSink
 from tests.chaos.processes import Proc, RestartableRedis
-from tests.infra import fresh_database, postgres_server, running, settings_for_tests
+from tests.infra import postgres_server, running, settings_for_tests
 
 SETUP_TIMEOUT = 120.0
 READY_TIMEOUT = 90.0
