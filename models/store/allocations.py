@@ -135,6 +135,18 @@ def read_for_allocation(
     )
 
 
+def _picks(order: OrderToAllocate, plan: Plan) -> list[dict[str, Any]]:
+    return [
+        {
+            "warehouse_id": p.warehouse_id,
+            "article_number": p.article_number,
+            "quantity": p.quantity,
+            "line_id": order.line_ids[p.article_number],
+        }
+        for p in plan.picks
+    ]
+
+
 def record_plan(
     session: Session,
     order: OrderToAllocate,
@@ -152,15 +164,7 @@ def record_plan(
     """
     if not can_transition(expected, OrderStatus.ALLOCATED):
         raise ValueError(f"{expected} -> {OrderStatus.ALLOCATED} is not a transition")
-    picks = [
-        {
-            "warehouse_id": p.warehouse_id,
-            "article_number": p.article_number,
-            "quantity": p.quantity,
-            "line_id": order.line_ids[p.article_number],
-        }
-        for p in plan.picks
-    ]
+    picks = _picks(order, plan)
     rows = session.execute(
         WRITE,
         {

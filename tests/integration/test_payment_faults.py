@@ -21,10 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from devstack.services import start_payment_sandbox
+from models.domain.follow_ups import TryLater
 from models.services.allocate import Allocated, allocate_order
 from models.services.charge import Charged, charge_order
 from models.services.refund import refund_order
-from models.store.follow_ups import TryLater
 from models.store.unit_of_work import Work
 from models.store.warehouses import WarehouseDirectory
 from models.tables.fulfilment import Payment
