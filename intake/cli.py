@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import OperationalError
 
 from intake.admin.schemas import Adjustment, ProductIn, StockCount, WarehouseIn
+from intake.admin.stock import adjust_on_shelf, count_on_shelf
 from intake.auth import issue_admin_token
 from intake.problems import from_validation_error
 from intake.runtime import runtime
@@ -20,7 +21,7 @@ from models.services.catalogue import create_warehouse, upsert_product
 from models.services.import_stock import ImportRejected
 from models.services.import_stock import import_stock as import_stock_file
 from models.services.inventory_errors import InventoryError
-from models.services.stock_admin import KEEP, StockChange, record_adjustment, record_count
+from models.services.stock_admin import ShelfRef, StockChange
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -157,23 +158,12 @@ def set_stock_command(
     warehouse_code: str, article_number: str, on_hand: int, reason: str, threshold: int | None
 ) -> None:
     """Set the units on hand after a count."""
-    values = {"on_hand": on_hand, "reason": reason, "low_stock_threshold": threshold}
+    values: dict[str, Any] = {"on_hand": on_hand, "reason": reason}
+    if threshold is not None:
+        values["low_stock_threshold"] = threshold
+    shelf = ShelfRef(warehouse_code, article_number, code_field="warehouse")
     body = _valid(StockCount, values)
-    rt = runtime()
-    change = _refusing(
-        lambda: record_count(
-            rt.work,
-            warehouse_code=warehouse_code,
-            article_number=article_number,
-            on_hand=body.on_hand,
-            reason=body.reason,
-            actor=_actor(),
-            default_threshold=rt.settings.low_stock_threshold,
-            low_stock_threshold=KEEP if threshold is None else threshold,
-            code_field="warehouse",
-        )
-    )
-    _report(change)
+    _report(_refusing(lambda: count_on_shelf(shelf, body, _actor())))
 
 
 # Unknown options pass as arguments so that a negative CHANGE like -3 is not taken for one.
@@ -186,21 +176,9 @@ def adjust_stock_command(
     warehouse_code: str, article_number: str, change: int, reason: str
 ) -> None:
     """Add (positive CHANGE) or take away (negative CHANGE) units."""
+    shelf = ShelfRef(warehouse_code, article_number, code_field="warehouse")
     body = _valid(Adjustment, {"change": change, "reason": reason})
-    rt = runtime()
-    adjusted = _refusing(
-        lambda: record_adjustment(
-            rt.work,
-            warehouse_code=warehouse_code,
-            article_number=article_number,
-            change=body.change,
-            reason=body.reason,
-            actor=_actor(),
-            default_threshold=rt.settings.low_stock_threshold,
-            code_field="warehouse",
-        )
-    )
-    _report(adjusted)
+    _report(_refusing(lambda: adjust_on_shelf(shelf, body, _actor())))
 
 
 @stock.command("import")

@@ -15,7 +15,13 @@ from intake.runtime import runtime
 from models.services.catalogue import warehouse_by_code
 from models.services.import_stock import ImportRejected
 from models.services.import_stock import import_stock as import_stock_file
-from models.services.stock_admin import KEEP, StockChange, record_adjustment, record_count
+from models.services.stock_admin import (
+    KEEP,
+    ShelfRef,
+    StockChange,
+    record_adjustment,
+    record_count,
+)
 from models.tables.catalog import StockMovement
 
 bp = Blueprint("stock", __name__)
@@ -34,42 +40,46 @@ def _answer(change: StockChange, code: str, status: int = 200) -> tuple[Response
     return jsonify(view), status
 
 
+def count_on_shelf(shelf: ShelfRef, body: StockCount, who: str) -> StockChange:
+    """Record a count (the API's PUT and the CLI's `stock set`); a threshold left out is kept."""
+    rt = runtime()
+    keep = "low_stock_threshold" not in body.model_fields_set
+    return record_count(
+        rt.work,
+        shelf,
+        on_hand=body.on_hand,
+        reason=body.reason,
+        actor=who,
+        default_threshold=rt.settings.low_stock_threshold,
+        low_stock_threshold=KEEP if keep else body.low_stock_threshold,
+    )
+
+
+def adjust_on_shelf(shelf: ShelfRef, body: Adjustment, who: str) -> StockChange:
+    """Record an adjustment (the API's POST and the CLI's `stock adjust`)."""
+    rt = runtime()
+    return record_adjustment(
+        rt.work,
+        shelf,
+        change=body.change,
+        reason=body.reason,
+        actor=who,
+        default_threshold=rt.settings.low_stock_threshold,
+    )
+
+
 @bp.put("/stock/<code>/<number>")
 def put_stock(code: str, number: str) -> tuple[Response, int]:
     """Set the units on hand after a count, and optionally the low-stock threshold."""
-    number = article_number(number)
-    body = validated(StockCount)
-    threshold = body.low_stock_threshold if "low_stock_threshold" in body.model_fields_set else KEEP
-    rt = runtime()
-    change = record_count(
-        rt.work,
-        warehouse_code=code,
-        article_number=number,
-        on_hand=body.on_hand,
-        reason=body.reason,
-        actor=actor(),
-        default_threshold=rt.settings.low_stock_threshold,
-        low_stock_threshold=threshold,
-    )
-    return _answer(change, code)
+    shelf = ShelfRef(code, article_number(number))
+    return _answer(count_on_shelf(shelf, validated(StockCount), actor()), code)
 
 
 @bp.post("/stock/<code>/<number>/adjustments")
 def post_adjustment(code: str, number: str) -> tuple[Response, int]:
     """Add or take away units, with the reason."""
-    number = article_number(number)
-    body = validated(Adjustment)
-    rt = runtime()
-    change = record_adjustment(
-        rt.work,
-        warehouse_code=code,
-        article_number=number,
-        change=body.change,
-        reason=body.reason,
-        actor=actor(),
-        default_threshold=rt.settings.low_stock_threshold,
-    )
-    return _answer(change, code, 201)
+    shelf = ShelfRef(code, article_number(number))
+    return _answer(adjust_on_shelf(shelf, validated(Adjustment), actor()), code, 201)
 
 
 def _csv_text() -> str:

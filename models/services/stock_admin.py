@@ -27,6 +27,7 @@ __all__ = [
     "KEEP",
     "InventoryError",
     "Keep",
+    "ShelfRef",
     "StockChange",
     "adjust_stock",
     "record_adjustment",
@@ -170,61 +171,73 @@ def with_alerts(
     return changes
 
 
+@dataclass(frozen=True)
+class ShelfRef:
+    """A stock row by the names people use: the warehouse's code and the article number."""
+
+    warehouse_code: str
+    article_number: str
+    # The field a refusal names for the warehouse: `warehouse_code` in the API, `warehouse`
+    # on the command line.
+    code_field: str = "warehouse_code"
+
+
+def _on_shelf(
+    work: Work,
+    shelf: ShelfRef,
+    default_threshold: int,
+    change: Callable[[Session, int], StockChange],
+) -> StockChange:
+    """One change to the shelf, with its low-stock check, in one transaction."""
+
+    def changed(session: Session) -> list[StockChange]:
+        warehouse = warehouse_by_code(session, shelf.warehouse_code, field=shelf.code_field)
+        return [change(session, warehouse.id)]
+
+    return with_alerts(work, default_threshold, changed)[0]
+
+
 def record_count(
     work: Work,
+    shelf: ShelfRef,
     *,
-    warehouse_code: str,
-    article_number: str,
     on_hand: int,
     reason: str,
     actor: str,
     default_threshold: int,
     low_stock_threshold: int | Keep | None = KEEP,
-    code_field: str = "warehouse_code",
 ) -> StockChange:
     """A count (an admin's PUT, the CLI's `stock set`), with its alert, in one transaction."""
-
-    def change(session: Session) -> list[StockChange]:
-        warehouse = warehouse_by_code(session, warehouse_code, field=code_field)
-        return [
-            set_stock(
-                session,
-                warehouse_id=warehouse.id,
-                article_number=article_number,
-                on_hand=on_hand,
-                reason=reason,
-                actor=actor,
-                low_stock_threshold=low_stock_threshold,
-            )
-        ]
-
-    return with_alerts(work, default_threshold, change)[0]
+    return _on_shelf(
+        work,
+        shelf,
+        default_threshold,
+        lambda session, warehouse_id: set_stock(
+            session,
+            warehouse_id=warehouse_id,
+            article_number=shelf.article_number,
+            on_hand=on_hand,
+            reason=reason,
+            actor=actor,
+            low_stock_threshold=low_stock_threshold,
+        ),
+    )
 
 
 def record_adjustment(
-    work: Work,
-    *,
-    warehouse_code: str,
-    article_number: str,
-    change: int,
-    reason: str,
-    actor: str,
-    default_threshold: int,
-    code_field: str = "warehouse_code",
+    work: Work, shelf: ShelfRef, *, change: int, reason: str, actor: str, default_threshold: int
 ) -> StockChange:
     """An adjustment (a delivery, a breakage), with its alert, in one transaction."""
-
-    def adjusted(session: Session) -> list[StockChange]:
-        warehouse = warehouse_by_code(session, warehouse_code, field=code_field)
-        return [
-            adjust_stock(
-                session,
-                warehouse_id=warehouse.id,
-                article_number=article_number,
-                change=change,
-                reason=reason,
-                actor=actor,
-            )
-        ]
-
-    return with_alerts(work, default_threshold, adjusted)[0]
+    return _on_shelf(
+        work,
+        shelf,
+        default_threshold,
+        lambda session, warehouse_id: adjust_stock(
+            session,
+            warehouse_id=warehouse_id,
+            article_number=shelf.article_number,
+            change=change,
+            reason=reason,
+            actor=actor,
+        ),
+    )
