@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bootstrap import Context
+from models.domain.allocation import Site
 from models.domain.clock import utcnow
 from models.domain.follow_ups import TryLater
 from models.domain.lifecycle import OrderStatus
@@ -22,8 +23,7 @@ from models.ports import Post
 from models.services.alert import send_low_stock_alert
 from models.services.allocate import fill_backorders
 from models.services.notify import Notified, _claim, send_notification
-from models.store.unit_of_work import Work
-from models.tables.base import normalise_url
+from models.store.warehouses import WarehouseDirectory
 from models.tables.catalog import StockAlert
 from models.tables.fulfilment import Notification
 from models.tables.orders import Order
@@ -64,6 +64,26 @@ def lockable(sessions: sessionmaker[Session], statement: Any) -> bool:
         except Exception:  # LockNotAvailable, wrapped by SQLAlchemy
             return False
         return True
+
+
+class WatchingDirectory(WarehouseDirectory):
+    """The warehouse directory, noting at each allocation how many other sessions sit idle
+    inside an open transaction."""
+
+    def __init__(self) -> None:
+        super().__init__(refresh=0)
+        self.idle_in_transaction: list[int] = []
+
+    def sites(self, session: Session) -> Mapping[int, Site]:
+        """The warehouses, after counting the idle transactions of every other session."""
+        idle = session.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND state = 'idle in transaction' AND pid <> pg_backend_pid()"
+            )
+        )
+        self.idle_in_transaction.append(int(idle or 0))
+        return super().sites(session)
 
 
 def placed(client: FlaskClient, ctx: Context) -> uuid.UUID:
@@ -175,16 +195,12 @@ def test_filling_backorders_keeps_no_transaction_open_across_the_orders(
         session.execute(
             update(Order).where(Order.id.in_(waiting)).values(status=OrderStatus.BACKORDERED)
         )
-    # A session idle inside a transaction for longer than this is ended by the server: one
-    # transaction held open across thirty allocations would be.
-    strict = create_engine(
-        normalise_url(context.settings.require_database_url()),
-        connect_args={"options": "-c idle_in_transaction_session_timeout=500"},
-    )
-    try:
-        filled = fill_backorders(Work(sessionmaker(strict)), context.directory, context.settings)
-    finally:
-        strict.dispose()
+    watching = WatchingDirectory()
+
+    filled = fill_backorders(context.work, watching, context.settings)
 
     mine = [result.outcome.value for order_id, result in filled if order_id in waiting]
     assert mine == ["allocated"] * 30
+    # While each order was allocated, no other session sat inside an open transaction.
+    assert len(watching.idle_in_transaction) >= 30
+    assert set(watching.idle_in_transaction) == {0}
