@@ -8,9 +8,9 @@ from sqlalchemy import select
 from intake.problems import Problem
 from intake.runtime import runtime
 from models.catalog import Product, Warehouse
-from models.domain.label import render_label
 from models.fulfilment import Allocation, Shipment
 from models.orders import Order
+from workers.adapters.label_pdf import render_label
 
 bp = Blueprint("shipments", __name__)
 
