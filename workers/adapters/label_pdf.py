@@ -11,6 +11,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 WIDTH, HEIGHT = 288, 432  # 4 x 6 inches in points
+FRAME_INSET = 6
 MARGIN = 14
 TEXT_WIDTH = WIDTH - 2 * MARGIN
 REGULAR, BOLD = "Helvetica", "Helvetica-Bold"
@@ -20,9 +21,9 @@ ELLIPSIS = "\u2026"
 # 20 mils: wide bars scan best; longer numbers get narrower ones so the whole symbol fits.
 WIDEST_BAR = 1.44
 BARCODE_HEIGHT = 58
-# Code 128 wants ten bar widths of white either side; the frame line must not eat into it.
+# Code 128 wants ten bar widths of white either side, and the frame's line must not eat into it.
 QUIET_MODULES = 10
-BARCODE_SPACE = WIDTH - 2 * 8
+BARCODE_SPACE = WIDTH - 2 * (FRAME_INSET + 2)
 
 
 def winansi(text: str) -> str:
@@ -120,7 +121,7 @@ def render_label(
     canvas.setCreator("fulfillment")
     label = _Label(canvas)
     canvas.setLineWidth(1)
-    canvas.rect(6, 6, WIDTH - 12, HEIGHT - 12)
+    canvas.rect(FRAME_INSET, FRAME_INSET, WIDTH - 2 * FRAME_INSET, HEIGHT - 2 * FRAME_INSET)
     label.block(410, "FROM", [fit(winansi(s), REGULAR, 8, 150) for s in ship_from[:4]], 8, 9)
     label.carrier(winansi(carrier))
     label.rule(366)
