@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 API ?= http://127.0.0.1:8000
 
-.PHONY: install run demo test chaos lint typecheck unit mail bench clean
+.PHONY: install requirements run demo test chaos lint typecheck unit mail bench clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,15 @@ $(INSTALLED): requirements.txt requirements-dev.txt
 	touch $(INSTALLED)
 
 install: $(INSTALLED)
+
+## Recompile the pinned, hashed requirements files from the .in files, keeping every pin that
+## still fits (UPGRADE="name ..." moves just those packages to their newest releases).
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make requirements" $(BIN)/pip-compile --quiet \
+	--generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+	$(foreach package,$(UPGRADE),--upgrade-package $(package))
+requirements: $(INSTALLED)
+	$(PIP_COMPILE) --output-file requirements.txt requirements.in
+	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
 ## Start the whole system on embedded services (Ctrl-C stops everything).
 run: $(INSTALLED)

@@ -7,10 +7,10 @@ from sqlalchemy import select
 
 from intake.problems import Problem
 from intake.runtime import runtime
-from models.domain.label import render_label
 from models.tables.catalog import Product, Warehouse
 from models.tables.fulfilment import Allocation, Shipment
 from models.tables.orders import Order
+from workers.adapters.label_pdf import render_label
 
 bp = Blueprint("shipments", __name__)
 
