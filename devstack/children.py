@@ -43,10 +43,13 @@ class Child:
             stderr=subprocess.STDOUT,
             # Its own session: Ctrl-C reaches only the runner, which stops children in order.
             start_new_session=True,
-            # SIGTERM if the runner dies unannounced: each stops cleanly and takes its own
-            # children along (gunicorn its workers, Celery its pool). Safe beside threads: it
-            # takes no lock (it resets a signal, calls prctl and getppid).
-            preexec_fn=exit_with_parent(signal.SIGTERM),  # noqa: PLW1509
+            # SIGKILL if the runner dies unannounced. A clean stop is not worth waiting for
+            # then: a Celery worker's warm shutdown can wait forever on a broker that is going
+            # down beside it. Its children see their parent gone and exit (gunicorn's workers
+            # and Celery's pool both watch for that); every task is acknowledged late, so one
+            # cut short runs again. Safe beside threads: it takes no lock (it resets a signal,
+            # calls prctl and getppid).
+            preexec_fn=exit_with_parent(signal.SIGKILL),  # noqa: PLW1509
             env=self.env,
             cwd=REPO_ROOT,
         )

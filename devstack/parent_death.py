@@ -41,7 +41,8 @@ def exit_with_parent(signum: signal.Signals) -> Callable[[], None] | None:
     def arm() -> None:
         # The parent's Python handler for this signal lives on until exec; the default
         # action must be in place before the signal can arrive, or it would be swallowed.
-        signal.signal(signum, signal.SIG_DFL)
+        if signum != signal.SIGKILL:  # SIGKILL has no handler to reset, and cannot have one
+            signal.signal(signum, signal.SIG_DFL)
         prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0)
         # A parent that died before prctl took effect would never send the signal.
         if os.getppid() != parent:
