@@ -1,1 +1,1 @@
-"""Tables, sessions, migrations and the pure domain rules."""
+"""Everything but the frameworks: domain rules, ports, tables, the store and the services."""

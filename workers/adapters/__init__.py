@@ -1,1 +1,1 @@
-"""Ports to the outside world and their real adapters."""
+"""The adapters: one module per outside system (the ports are in models/ports.py), and fakes."""
