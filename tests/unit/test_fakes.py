@@ -7,7 +7,14 @@ from email.message import EmailMessage
 import pytest
 
 from models.domain.tracking import is_valid_ups
-from models.ports import Carrier, Mailer, MessageQueue, PaymentGateway, RouteNotServed
+from models.ports import (
+    Carrier,
+    ChargeResult,
+    Mailer,
+    MessageQueue,
+    PaymentGateway,
+    RouteNotServed,
+)
 from workers.adapters.fakes import FakeCarrier, FakeGateway, FakeMailer, FakeQueue
 
 
@@ -50,29 +57,18 @@ def test_the_fake_carrier_books_valid_numbers_and_refuses_a_closed_route() -> No
         carriers(origin_country="SE", destination_country="US")
 
 
+def charge(gateway: PaymentGateway, key: str, method: str) -> ChargeResult:
+    return gateway.charge(
+        idempotency_key=key, amount=100, currency="usd", payment_method=method, order_id=key
+    )
+
+
 def test_the_fake_gateway_charges_once_per_key_and_declines_declined_cards() -> None:
     gateway: PaymentGateway = FakeGateway()
-    first = gateway.charge(
-        idempotency_key="k1",
-        amount=100,
-        currency="usd",
-        payment_method="pm_card_visa",
-        order_id="o",
-    )
-    again = gateway.charge(
-        idempotency_key="k1",
-        amount=100,
-        currency="usd",
-        payment_method="pm_card_visa",
-        order_id="o",
-    )
-    declined = gateway.charge(
-        idempotency_key="k2",
-        amount=100,
-        currency="usd",
-        payment_method="pm_card_chargeDeclined",
-        order_id="d",
-    )
+
+    first = charge(gateway, "k1", "pm_card_visa")
+    again = charge(gateway, "k1", "pm_card_visa")
+    declined = charge(gateway, "k2", "pm_card_chargeDeclined")
 
     assert first == again
     assert first.status == "succeeded"
