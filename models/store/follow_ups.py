@@ -158,16 +158,6 @@ def claim_due(
     )
 
 
-def pending_for(session: Session, subject: str) -> list[FollowUp]:
-    """The follow-ups of a subject (an order id, say) not yet done or given up."""
-    rows = session.execute(
-        select(Outbox.id, Outbox.topic, Outbox.payload, Outbox.attempts)
-        .where(PENDING, Outbox.message_key == subject)
-        .order_by(Outbox.id)
-    ).all()
-    return [FollowUp(row_id, topic, payload, attempts) for row_id, topic, payload, attempts in rows]
-
-
 def mail(session: Session, order_id: uuid.UUID, kind: str) -> None:
     """Record that the `kind` email about the order must go out once this transaction commits."""
     later(session, NOTIFY, str(order_id), kind)

@@ -118,7 +118,9 @@ class StripeGateway:
             return ChargeResult("succeeded", succeeded.id)
         unsettled = next((i for i in found.data if i.status in UNSETTLED), None)
         if unsettled is not None:
-            log.info("found %s intent %s", unsettled.status, unsettled.id, extra=extra(order_id))
+            log.info(
+                "found %s intent %s", unsettled.status, unsettled.id, extra={"order_id": order_id}
+            )
             return ChargeResult("pending", unsettled.id, unsettled.status)
         declined = next((i for i in found.data if i.last_payment_error), None)
         if declined is None or declined.last_payment_error is None:
@@ -167,11 +169,6 @@ class StripeGateway:
                 raise PaymentUnavailable(str(error)) from error
             log.error("payment request rejected: %s", error, extra={"order_id": order_id})
             raise PaymentRejected(str(error)) from error
-
-
-def extra(order_id: str | None) -> dict[str, str | None]:
-    """The log line's fields about an order."""
-    return {"order_id": order_id}
 
 
 def _as_result(intent: stripe.PaymentIntent) -> ChargeResult:
