@@ -13,12 +13,13 @@ from functools import lru_cache
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.ports import Carrier, Mailer, MessageQueue, PaymentGateway, Post
+from models.ports import Carrier, Mailer, MessageQueue, PaymentGateway, Post, Publisher
 from models.services.dispatch import Dispatcher
 from models.store.db import session_factory
 from models.store.unit_of_work import Work
 from models.store.warehouses import WarehouseDirectory
 from settings import Settings, get_settings
+from workers.adapters.background import BackgroundPublisher
 from workers.adapters.carriers import choose_carrier
 from workers.adapters.mail_templates import TemplateRenderer
 from workers.adapters.publishers import MessagePublisher, Publishers, SendTask, TaskPublisher
@@ -71,12 +72,15 @@ def build_context(
     mailer: Mailer | None = None,
     carriers: Callable[..., Carrier] | None = None,
     queue: MessageQueue | None = None,
+    publish_in_background: bool = False,
 ) -> Context:
     """Real adapters for `settings`, unless given.
 
     With `send_task` (a Celery app's), task rows go to the broker right after commit; without
     it (the intake, which never imports Celery, and the tests) they wait for the relay or the
-    test, and only SQS messages go out at once.
+    test, and only SQS messages go out at once: from a background thread with
+    `publish_in_background` (the intake, so no request waits on SQS), else before the unit
+    of work returns.
     """
     sessions = session_factory(settings.require_database_url())
     # One quick attempt: a slow SQS must not hold anyone up; the relay catches up.
@@ -85,7 +89,10 @@ def build_context(
     )
     messages = MessagePublisher(queue, sessions)
     if send_task is None:
-        work = Work(sessions, messages, lease_seconds=settings.outbox_relay_grace_seconds)
+        after_commit: Publisher = (
+            BackgroundPublisher(messages) if publish_in_background else messages
+        )
+        work = Work(sessions, after_commit, lease_seconds=settings.outbox_relay_grace_seconds)
         relay_publisher = Publishers(messages)
     else:
         tasks = TaskPublisher(send_task)

@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    install(app, context or build_context(settings))
+    install(app, context or build_context(settings, publish_in_background=True))
     register_problem_handlers(app)
     app.register_blueprint(orders.bp)
     app.register_blueprint(health.bp)

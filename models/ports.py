@@ -154,6 +154,9 @@ class MessageQueue(Protocol):
     def publish(self, document: dict[str, Any]) -> str:
         """Send one document; the message id."""
 
+    def publish_batch(self, documents: Sequence[dict[str, Any]]) -> list[str | None]:
+        """Send up to ten documents in one call; each one's message id, None where refused."""
+
     def receive(self, *, wait_seconds: int, visibility_timeout: int) -> list[Received]:
         """Up to ten messages, long-polling up to `wait_seconds`."""
 

@@ -11,6 +11,7 @@ lease runs out; every task is idempotent, so a second run changes nothing.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -102,6 +103,16 @@ def finish(session: Session, follow_up_id: int, at: datetime | None = None) -> N
         .where(Outbox.id == follow_up_id, Outbox.done_at.is_(None))
         .values(done_at=at or utcnow())
     )
+
+
+def finish_all(session: Session, follow_up_ids: Sequence[int]) -> None:
+    """Mark many follow-ups done in one statement (the messages one batch delivered)."""
+    if follow_up_ids:
+        session.execute(
+            update(Outbox)
+            .where(Outbox.id.in_(follow_up_ids), Outbox.done_at.is_(None))
+            .values(done_at=utcnow())
+        )
 
 
 def finish_current(session: Session) -> None:

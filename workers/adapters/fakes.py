@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
@@ -168,6 +169,10 @@ class FakeQueue:
         with self._lock:
             self.visible.append(received)
         return message_id
+
+    def publish_batch(self, documents: Sequence[dict[str, Any]]) -> list[str | None]:
+        """Keep each document; their message ids."""
+        return [self.publish(document) for document in documents]
 
     def receive(self, *, wait_seconds: int, visibility_timeout: int) -> list[Received]:
         """Up to ten visible messages, hidden from the next receive until deleted."""

@@ -11,12 +11,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models.domain.follow_ups import ORDERS, TASK, FollowUp
 from models.ports import MessageQueue, Publisher
-from models.store.follow_ups import finish
+from models.store.follow_ups import finish_all
 from models.tables.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
 SendTask = Callable[..., Any]
+# SendMessageBatch takes at most ten entries.
+SQS_BATCH = 10
 
 
 class TaskPublisher:
@@ -40,7 +42,7 @@ class TaskPublisher:
 
 
 class MessagePublisher:
-    """Sends message rows to the SQS orders queue, and marks each done once SQS has it."""
+    """Sends message rows to the SQS orders queue, ten to a call, and marks done what SQS took."""
 
     topics = frozenset({ORDERS})
 
@@ -49,29 +51,28 @@ class MessagePublisher:
         self._sessions = sessions
 
     def publish(self, follow_ups: Sequence[FollowUp]) -> None:
-        """Send each message; any failure leaves the rest to the relay, never to the caller."""
+        """Send the messages; any failure leaves the rest to the relay, never to the caller."""
         sent: list[int] = []
-        failed: tuple[int, str] | None = None
-        for follow_up in follow_ups:
+        refused: list[tuple[int, str]] = []
+        for start in range(0, len(follow_ups), SQS_BATCH):
+            batch = follow_ups[start : start + SQS_BATCH]
             try:
-                self._queue.publish(follow_up.payload)
-            except Exception as exc:  # SQS is slow or down: the relay publishes it later
-                log.warning(
-                    "publish failed, the relay will retry: %s",
-                    exc,
-                    extra={"order_id": follow_up.payload.get("order_id")},
-                )
-                failed = (follow_up.id, str(exc) or type(exc).__name__)
+                ids = self._queue.publish_batch([follow_up.payload for follow_up in batch])
+            except Exception as exc:  # SQS is slow or down: the relay publishes them later
+                log.warning("publish failed, the relay will retry: %s", exc)
+                refused += [(f.id, str(exc) or type(exc).__name__) for f in batch]
                 break
-            sent.append(follow_up.id)
-        if not sent and failed is None:
-            return
+            sent += [f.id for f, message_id in zip(batch, ids, strict=True) if message_id]
+            refused += [(f.id, "refused by SQS") for f, m in zip(batch, ids, strict=True) if not m]
+        if sent or refused:
+            self._record(sent, refused)
+
+    def _record(self, sent: list[int], refused: list[tuple[int, str]]) -> None:
         with self._sessions() as session, session.begin():
-            for follow_up_id in sent:
-                finish(session, follow_up_id)
-            if failed is not None:
+            finish_all(session, sent)
+            for follow_up_id, error in refused:
                 session.execute(
-                    update(Outbox).where(Outbox.id == failed[0]).values(last_error=failed[1][:500])
+                    update(Outbox).where(Outbox.id == follow_up_id).values(last_error=error[:500])
                 )
 
 

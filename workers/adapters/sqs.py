@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -69,6 +70,22 @@ class OrdersQueue:
             QueueUrl=self._url("main"), MessageBody=json.dumps(document)
         )
         return response["MessageId"]
+
+    def publish_batch(self, documents: Sequence[dict[str, Any]]) -> list[str | None]:
+        """Send up to ten documents in one SendMessageBatch; each one's message id, or None."""
+        if not documents:
+            return []
+        response = self._client.send_message_batch(
+            QueueUrl=self._url("main"),
+            Entries=[
+                {"Id": str(i), "MessageBody": json.dumps(document)}
+                for i, document in enumerate(documents)
+            ],
+        )
+        ids: list[str | None] = [None] * len(documents)
+        for entry in response.get("Successful", []):
+            ids[int(entry["Id"])] = entry["MessageId"]
+        return ids
 
     def receive(self, *, wait_seconds: int, visibility_timeout: int) -> list[Received]:
         """Up to ten messages, long-polling up to `wait_seconds`."""

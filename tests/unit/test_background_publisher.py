@@ -1,0 +1,114 @@
+"""The background publisher: callers never wait, rows are batched as they gather, nothing stalls."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+
+from models.domain.follow_ups import ORDERS, FollowUp
+from workers.adapters.background import BackgroundPublisher
+
+
+def row(n: int) -> FollowUp:
+    return FollowUp(n, ORDERS, {"n": n}, 1, True)
+
+
+class Gate:
+    """A publisher that records each batch, holding the first until the test opens the gate."""
+
+    topics = frozenset({ORDERS})
+
+    def __init__(self, *, fail_first: bool = False) -> None:
+        self.batches: list[list[int]] = []
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+        self.fail_first = fail_first
+
+    def publish(self, follow_ups: Sequence[FollowUp]) -> None:
+        self.entered.set()
+        self.gate.wait(5)
+        self.batches.append([f.id for f in follow_ups])
+        if self.fail_first and len(self.batches) == 1:
+            raise RuntimeError("a publisher that breaks its promise not to raise")
+
+
+def test_publish_returns_while_the_send_is_still_under_way() -> None:
+    inner = Gate()
+    publisher = BackgroundPublisher(inner)
+
+    publisher.publish([row(1)])
+    assert inner.entered.wait(5)
+
+    assert inner.batches == []  # the send is held, yet publish has returned
+    inner.gate.set()
+    assert publisher.flush(5)
+    assert inner.batches == [[1]]
+    publisher.close()
+
+
+def test_rows_that_gather_during_a_send_go_out_together_in_batches_of_at_most_the_limit() -> None:
+    inner = Gate()
+    publisher = BackgroundPublisher(inner, max_batch=4)
+    publisher.publish([row(1)])
+    assert inner.entered.wait(5)
+
+    publisher.publish([row(n) for n in range(2, 8)])
+    inner.gate.set()
+
+    assert publisher.flush(5)
+    assert inner.batches == [[1], [2, 3, 4, 5], [6, 7]]
+    publisher.close()
+
+
+def test_a_failing_send_does_not_stop_the_thread() -> None:
+    inner = Gate(fail_first=True)
+    inner.gate.set()
+    publisher = BackgroundPublisher(inner)
+
+    publisher.publish([row(1)])
+    assert publisher.flush(5)
+    publisher.publish([row(2)])
+
+    assert publisher.flush(5)
+    assert inner.batches == [[1], [2]]
+    publisher.close()
+
+
+def test_close_sends_what_is_queued_then_stops_the_thread() -> None:
+    inner = Gate()
+    inner.gate.set()
+    publisher = BackgroundPublisher(inner)
+    publisher.publish([row(n) for n in range(1, 4)])
+
+    publisher.close()
+
+    assert sorted(n for batch in inner.batches for n in batch) == [1, 2, 3]
+    assert not any(t.name == "outbox-publisher" and t.is_alive() for t in threading.enumerate())
+
+
+def test_flush_gives_up_at_its_timeout_while_a_send_hangs() -> None:
+    inner = Gate()
+    publisher = BackgroundPublisher(inner)
+    publisher.publish([row(1)])
+
+    assert publisher.flush(0.2) is False
+    inner.gate.set()
+    publisher.close()
+
+
+def test_a_forked_child_publishes_with_a_thread_of_its_own() -> None:
+    inner = Gate()
+    inner.gate.set()
+    publisher = BackgroundPublisher(inner)
+    publisher.publish([row(1)])
+    assert publisher.flush(5)
+
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's thread did not come along
+        publisher.publish([row(2)])
+        os._exit(0 if publisher.flush(5) and inner.batches[-1] == [2] else 1)
+    _, status = os.waitpid(pid, 0)
+
+    assert os.waitstatus_to_exitcode(status) == 0
+    publisher.close()
