@@ -68,7 +68,9 @@ def test_a_server_that_vanishes_after_accepting_the_mail_does_not_make_us_send_i
     message["From"], message["To"], message["Subject"] = "a@example.com", "b@example.com", "Hi"
     message.set_content("hello")
 
-    SmtpMailer(settings).send(message)
+    mailer = SmtpMailer(settings)
+    mailer.send(message)
+    mailer.close()
 
     assert len(accepted) == 1
 
