@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import subprocess
 from collections.abc import Sequence
@@ -156,8 +157,14 @@ def _figures(run: Measured) -> list[object]:
     return [run.requests_per_second, run.p50_ms, run.p99_ms]
 
 
-def result(args: argparse.Namespace, stack: Served, runs: Sequence[Measured]) -> Result:
-    """The table, the facts needed to compare runs, the charts and the raw summary."""
+def result(
+    args: argparse.Namespace, stack: Served, runs: Sequence[Measured], busy: tuple[float, float]
+) -> Result:
+    """The table, the facts needed to compare runs, the charts and the raw summary.
+
+    `busy` is the machine's 1-minute load average before and after the runs: the cores are
+    shared, and anything else running on them slows both endpoints, not always alike.
+    """
     categories = [f"{count} conn" for count in args.connections]
 
     def series(figure: str) -> dict[str, list[float]]:
@@ -174,6 +181,7 @@ def result(args: argparse.Namespace, stack: Served, runs: Sequence[Measured]) ->
         ("warm-up, measured", f"{args.warmup} s, {args.seconds} s per endpoint and count"),
         ("load generator", "1 process, asyncio, HTTP/1.1 keep-alive, raw sockets"),
         ("load generator CPU", f"at most {load_cores:.2f} cores"),
+        ("load average before, after", f"{busy[0]:.2f}, {busy[1]:.2f}"),
         ("orders", f"{BODIES} bodies from the seeded catalogue, a fresh Idempotency-Key each"),
         ("SQS", "moto server; dispatcher and workers not running"),
     ]
@@ -207,6 +215,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> None:
     """Serve both endpoints, load each in turn at every connection count, verify, publish."""
     args = parse_args(argv)
+    before = os.getloadavg()[0]  # ahead of our own setup, which loads the machine too
     bodies = order_bodies(SEED)
     with served(args.server) as stack:
         support.print_table(["fact", "value"], stack.facts)
@@ -218,7 +227,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 print(f"{endpoint:>8}, {connections:>3} connections: {run.requests_per_second} /s")
                 runs.append(run)
         verify(stack.database, runs)
-        publish(result(args, stack, runs), args.out)
+        busy = (before, os.getloadavg()[0])
+        publish(result(args, stack, runs, busy), args.out)
 
 
 if __name__ == "__main__":
