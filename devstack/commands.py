@@ -22,6 +22,17 @@ def celery_worker(queues: list[str], node: str, *pool: str) -> list[str]:
     )
 
 
+def web_flags() -> list[str]:
+    """How the intake's gunicorn runs locally: processes, threads, logging (not where it binds)."""
+    # No control socket: it would live in the home folder, shared by every run.
+    return ["--workers", "2", "--threads", "4", "--access-logfile", "-", "--no-control-socket"]
+
+
+def web_server(port: int, app: str) -> list[str]:
+    """Gunicorn serving the WSGI `app` ("module:factory()") on 127.0.0.1:`port` with web_flags."""
+    return python_module("gunicorn", "--bind", f"127.0.0.1:{port}", *web_flags(), app)
+
+
 def app_commands(
     intake_port: int, flower_port: int, runtime: Path, settings: Settings
 ) -> dict[str, list[str]]:
@@ -29,14 +40,10 @@ def app_commands(
     celery = python_module("celery", "-A", "workers.app")
     prefix = settings.celery_queue_prefix
     general = [queue_name(prefix, name) for name in QUEUES if name != PAYMENTS]
-    # No control socket: it would live in the home folder, shared by every run.
-    web = ["--workers", "2", "--threads", "4", "--access-logfile", "-", "--no-control-socket"]
     schedule = str(runtime / "beat-schedule")
     threads = ["--pool", "threads", "--concurrency", str(settings.payments_concurrency)]
     return {
-        "intake": python_module(
-            "gunicorn", "--bind", f"127.0.0.1:{intake_port}", *web, "intake:create_app()"
-        ),
+        "intake": web_server(intake_port, "intake:create_app()"),
         "dispatcher": python_module("workers.dispatcher"),
         "worker": celery_worker(general, "worker", "--concurrency", "4"),
         # Charges mostly wait on the gateway: threads overlap those waits, and a slow gateway

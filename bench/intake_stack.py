@@ -1,0 +1,100 @@
+"""The intake and the minimal endpoint, served side by side for the intake benchmark.
+
+A throwaway database (migrated, seeded), moto's SQS with the queues made, Redis for the
+intake's readiness check, and the two apps under gunicorn with the stack's own flags. The
+dispatcher and the workers stay down: only the intake's request path is measured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import support
+from bench.minimal_app import create_schema
+from devstack.commands import python_module, web_server
+from devstack.processes import REPO_ROOT, free_port, log_tail, spawn, stop_group, wait_until
+from devstack.services import http_ok, start_moto
+from settings import Settings, as_environment, child_environment
+from tests.infra import redis_server, running
+
+APPS = {"intake": "intake:create_app()", "minimal": "bench.minimal_app:create_app()"}
+# The intake's readiness covers its database, Redis and the SQS queue it sends to.
+READY_PATHS = {"intake": "/readyz", "minimal": "/healthz"}
+# What devstack.run does before it starts the intake (fresh_database has migrated already).
+SETUP_STEPS = ("workers.create_queues", "devstack.seed")
+SETUP_TIMEOUT = 120.0
+READY_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class Served:
+    """Where the two apps answer, the database behind both, and the run's facts."""
+
+    intake: str
+    minimal: str
+    database: str
+    facts: list[tuple[str, str]]
+
+
+@contextlib.contextmanager
+def served(server: str) -> Iterator[Served]:
+    """Both apps ready to take orders, everything stopped and dropped when the block ends."""
+    with contextlib.ExitStack() as stop:
+        logs = Path(stop.enter_context(tempfile.TemporaryDirectory(prefix="bench-intake-")))
+        found, embedded = stop.enter_context(support.postgres_server(server))
+        database = stop.enter_context(support.fresh_database(found, "bench"))
+        base = Settings()
+        moto = stop.enter_context(running(start_moto()))
+        settings = base.model_copy(
+            update={
+                "database_url": database,
+                "redis_url": stop.enter_context(redis_server(base)),
+                "sqs_endpoint_url": moto.url,
+            }
+        )
+        env = child_environment(as_environment(settings))
+        run_setup(env, logs)
+        create_schema(database)
+        urls = start_apps(env, logs, stop)
+        facts = support.machine_facts(database, embedded)
+        yield Served(urls["intake"], urls["minimal"], database, facts)
+
+
+def run_setup(env: dict[str, str], logs: Path) -> None:
+    """The setup steps, side by side; stop, quoting the log, if one fails."""
+    log = logs / "setup.log"
+    with log.open("ab") as sink:
+        steps = [
+            subprocess.Popen(
+                python_module(module), env=env, cwd=REPO_ROOT, stdout=sink, stderr=sink
+            )
+            for module in SETUP_STEPS
+        ]
+        codes = [step.wait(timeout=SETUP_TIMEOUT) for step in steps]
+    if any(codes):
+        raise RuntimeError(
+            f"setup failed {dict(zip(SETUP_STEPS, codes, strict=True))}{log_tail(log)}"
+        )
+
+
+def start_apps(env: dict[str, str], logs: Path, stop: contextlib.ExitStack) -> dict[str, str]:
+    """Both apps under the stack's gunicorn flags, started together; their URLs once ready."""
+    started: dict[str, tuple[str, subprocess.Popen[bytes]]] = {}
+    for name, app in APPS.items():
+        port = free_port()
+        process = spawn(web_server(port, app), logs / f"{name}.log", env=env, cwd=REPO_ROOT)
+        stop.callback(stop_group, process)
+        started[name] = (f"http://127.0.0.1:{port}", process)
+    for name, (url, process) in started.items():
+        wait_ready(f"{url}{READY_PATHS[name]}", process, logs / f"{name}.log")
+    return {name: url for name, (url, _) in started.items()}
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Until GET `url` answers 200; fail early, quoting the log, if the server exits."""
+    wait_until(lambda: http_ok(url), READY_TIMEOUT, f"{url} not ready", process, log)
