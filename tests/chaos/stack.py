@@ -83,9 +83,15 @@ class Services:
     sandbox: RunningService
 
 
-def start_services(stop: contextlib.ExitStack, sandbox_args: Sequence[str] = ()) -> Services:
-    """A fresh database on the test server, an empty Redis, moto and the payment sandbox."""
-    base = Settings()
+def start_services(
+    stop: contextlib.ExitStack, sandbox_args: Sequence[str] = (), base: Settings | None = None
+) -> Services:
+    """A fresh database on the test server, an empty Redis, moto and the payment sandbox.
+
+    The test server is the local PostgreSQL, or an embedded one where `base` (by default the
+    environment's settings) says test_embedded or the local one does not answer.
+    """
+    base = base or Settings()
     database = stop.enter_context(fresh_database(stop.enter_context(postgres_server(base))))
     redis = RestartableRedis(free_port())
     stop.callback(redis.stop)
