@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import pipeline_runs as runs
-from bench.e2e_report import WorkerRun, publish_end_to_end
+from bench.e2e_report import WorkerRun, publish_end_to_end, workers_label
 from bench.preload import preload_orders, seed_catalogue
 from bench.report import DEFAULT_OUT
 from bench.stack import BenchStack, running_bench_stack
@@ -110,7 +110,7 @@ def measure(stack: BenchStack, options: Options, bodies: runs.Bodies, workers: i
     try:
         runs.warm_up(stack, monitor, bodies, options.warmup_orders)
         peak = runs.peak(stack, monitor, bodies, options.orders)
-        say(f"{workers} workers: {peak.rate:.1f} orders/s, {peak.tasks_per_order} tasks/order")
+        say(f"{workers_label(workers)}: {peak.rate:.1f} orders/s, {peak.tasks_per_order} tasks")
         if options.cpu_only:
             return WorkerRun(workers, peak)
         steady = runs.latency(stack, monitor, bodies, options.latency_orders, peak.rate / 2)
@@ -119,7 +119,8 @@ def measure(stack: BenchStack, options: Options, bodies: runs.Bodies, workers: i
         stack.stop_pipeline()
     length = peak.tasks_per_order
     noop = runs.noop(stack, workers, length, options.orders, options.latency_orders)
-    say(f"{workers} workers: no-op chains of {length}: {options.orders / noop.peak.seconds:.1f}/s")
+    chains = options.orders / noop.peak.seconds
+    say(f"{workers_label(workers)}: no-op chains of {length} tasks: {chains:.1f}/s")
     return WorkerRun(workers, peak, steady, noop)
 
 

@@ -11,6 +11,7 @@ import json
 import random
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -83,21 +84,29 @@ def preload_orders(
     url: str, count: int, articles: Sequence[str], places: Sequence[Place], rng: random.Random
 ) -> None:
     """`count` shipped orders with every row they leave behind, over the last month."""
-    with support.connect(url) as connection:
-        warehouses = int(connection.execute("SELECT count(*) FROM warehouse").fetchone()[0])  # type: ignore[index]
+    with support.connect(url) as connection, ThreadPoolExecutor(1) as copier:
+        row = connection.execute("SELECT count(*) FROM warehouse").fetchone()
+        warehouses = int(row[0]) if row else 1
         line_id = 0
+        copying: Future[None] | None = None
         for start in range(0, count, BATCH):
-            stored = [
-                _stored(rng, articles, places, warehouses) for _ in range(min(BATCH, count - start))
-            ]
             tables: Tables = {}
-            for order in stored:
-                line_id = _rows(order, line_id, tables)
-            for table, lines in tables.items():
-                _copy_lines(connection, table, lines)
-            connection.commit()
+            for _ in range(min(BATCH, count - start)):
+                line_id = _rows(_stored(rng, articles, places, warehouses), line_id, tables)
+            # The server loads one batch while this thread makes the next.
+            if copying is not None:
+                copying.result()
+            copying = copier.submit(_copy_batch, connection, tables)
+        if copying is not None:
+            copying.result()
         _move_sequence(connection, "order_line")
     support.vacuum_analyze(url)
+
+
+def _copy_batch(connection: Any, tables: Tables) -> None:
+    for table, lines in tables.items():
+        _copy_lines(connection, table, lines)
+    connection.commit()
 
 
 def _stored(
@@ -107,7 +116,8 @@ def _stored(
     wanted = rng.sample(list(articles), rng.randint(1, 3))
     at = datetime.now(UTC) - timedelta(seconds=rng.uniform(3600, STORED_DAYS * 86400))
     return {
-        "id": uuid.uuid4(),
+        # Text already: each id goes into a dozen rows.
+        "id": str(uuid.uuid4()),
         "at": at,
         "place": rng.choice(places),
         "lines": [(article, rng.randint(1, 2)) for article in wanted],
@@ -148,14 +158,14 @@ def _rows(order: dict[str, Any], line_id: int, tables: Tables) -> int:
     return line_id
 
 
-def _events(oid: uuid.UUID, at: datetime, subtotal: int) -> Iterator[Row]:
+def _events(oid: str, at: datetime, subtotal: int) -> Iterator[Row]:
     # JSON written out by hand: json.dumps was most of the time a preload took.
     steps = [
         ("received", None, "received", f'{{"total": {subtotal + DELIVERY}, "currency": "USD"}}'),
         ("dispatched", None, None, "{}"),
         ("notified", None, None, '{"kind": "received"}'),
         ("allocated", "received", "allocated", '{"outcome": "single", "warehouses": ["BW"]}'),
-        ("paid", "allocated", "paid", f'{{"payment": "pi_{oid.hex[:24]}"}}'),
+        ("paid", "allocated", "paid", f'{{"payment": "pi_{oid.replace("-", "")[:24]}"}}'),
         ("shipped", "paid", "shipped", f'{{"tracking": ["{_tracking(oid)}"]}}'),
         ("notified", None, None, '{"kind": "paid"}'),
         ("notified", None, None, '{"kind": "shipped"}'),
@@ -164,7 +174,7 @@ def _events(oid: uuid.UUID, at: datetime, subtotal: int) -> Iterator[Row]:
         yield (oid, kind, before, after, detail, at + timedelta(seconds=step * 0.3))
 
 
-def _follow_ups(oid: uuid.UUID, at: datetime) -> Iterator[Row]:
+def _follow_ups(oid: str, at: datetime) -> Iterator[Row]:
     placed = f'{{"type": "order.placed", "version": 1, "order_id": "{oid}"}}'
     done = at + timedelta(seconds=1)
     yield ("orders", oid, placed, f"order.placed:{oid}", at, at, at, done, 1)
@@ -178,7 +188,14 @@ def _follow_ups(oid: uuid.UUID, at: datetime) -> Iterator[Row]:
 def _money_and_parcel(order: dict[str, Any], subtotal: int, tables: Tables) -> None:
     oid, at, warehouse = order["id"], order["at"], order["warehouse"]
     total = subtotal + DELIVERY
-    payment = (oid, f"order-{oid}-charge", f"pi_{oid.hex[:24]}", "succeeded", total, "USD")
+    payment = (
+        oid,
+        f"order-{oid}-charge",
+        f"pi_{oid.replace('-', '')[:24]}",
+        "succeeded",
+        total,
+        "USD",
+    )
     _add(tables, "payment", [(*payment, 1, at, at)])
     number = _tracking(oid)
     url = f"https://www.ups.com/track?tracknum={number}"
@@ -193,9 +210,9 @@ def _money_and_parcel(order: dict[str, Any], subtotal: int, tables: Tables) -> N
     _add(tables, "allocation_receipt", [receipt])
 
 
-def _tracking(oid: uuid.UUID) -> str:
+def _tracking(oid: str) -> str:
     # Unique per order, as the shipment table demands; the shape of a UPS number.
-    return f"1ZST{oid.hex[:14].upper()}"
+    return f"1ZST{oid.replace('-', '')[:14].upper()}"
 
 
 def _copy(connection: Any, table: str, rows: Any) -> None:

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import requests
@@ -31,13 +32,20 @@ class Place:
     longitude: float
 
 
-def us_places(rng: random.Random, count: int) -> list[Place]:
-    """`count` distinct standard, active US ZIP codes, so orders spread over the warehouses."""
-    standard = [z for z in zipcodes.list_all() if z["zip_code_type"] == "STANDARD" and z["active"]]  # type: ignore[no-untyped-call]
+@cache
+def _standard_zips() -> list[Place]:
+    # Reading the package's list takes seconds: once per process.
+    every = zipcodes.list_all()  # type: ignore[no-untyped-call]
     return [
         Place(z["zip_code"], z["city"], float(z["lat"]), float(z["long"]))
-        for z in rng.sample(standard, count)
+        for z in every
+        if z["zip_code_type"] == "STANDARD" and z["active"]
     ]
+
+
+def us_places(rng: random.Random, count: int) -> list[Place]:
+    """`count` distinct standard, active US ZIP codes, so orders spread over the warehouses."""
+    return rng.sample(_standard_zips(), count)
 
 
 def order_body(

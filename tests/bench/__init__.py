@@ -1,0 +1,1 @@
+"""Smoke tests of the benchmarks: each still runs end to end on tiny numbers."""
