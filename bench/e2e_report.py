@@ -119,6 +119,7 @@ def facts(runs: list[WorkerRun], options: dict[str, Any]) -> list[tuple[str, str
         ("stored orders", str(options.get("preload_orders", 0))),
         ("warehouses", str(options.get("warehouses", "?"))),
         ("PostgreSQL", "embedded" if options.get("embedded_postgres") else "local server"),
+        ("payment sandbox latency", "0 s"),
     ]
     shared = max(run.peak.other_clients for run in runs)
     if shared:
