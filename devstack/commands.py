@@ -14,12 +14,14 @@ def python_module(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
 
 
-def celery_worker(queues: list[str], node: str, *pool: str) -> list[str]:
-    """A worker on just these queues, named `node@host` so Flower tells the workers apart."""
+# Prefork children of the general worker: allocation, shipping and mail are mostly CPU.
+GENERAL_CONCURRENCY = 4
+
+
+def celery_worker(queues: list[str], node: str, *pool: str, app: str = "workers.app") -> list[str]:
+    """A worker of `app` on just these queues, named `node@host` so Flower tells them apart."""
     named = ["-Q", ",".join(queues), "-n", f"{node}@%h"]
-    return python_module(
-        "celery", "-A", "workers.app", "worker", *named, *pool, "-E", "--loglevel", "INFO"
-    )
+    return python_module("celery", "-A", app, "worker", *named, *pool, "-E", "--loglevel", "INFO")
 
 
 def web_flags() -> list[str]:
@@ -34,9 +36,16 @@ def web_server(port: int, app: str) -> list[str]:
 
 
 def app_commands(
-    intake_port: int, flower_port: int, runtime: Path, settings: Settings
+    intake_port: int,
+    flower_port: int,
+    runtime: Path,
+    settings: Settings,
+    concurrency: int = GENERAL_CONCURRENCY,
 ) -> dict[str, list[str]]:
-    """The long-running processes by name: intake, dispatcher, two workers, beat, Flower."""
+    """The long-running processes by name: intake, dispatcher, two workers, beat, Flower.
+
+    `concurrency` is the general worker's; the benchmarks vary it, everything else keeps it.
+    """
     celery = python_module("celery", "-A", "workers.app")
     prefix = settings.celery_queue_prefix
     general = [queue_name(prefix, name) for name in QUEUES if name != PAYMENTS]
@@ -45,7 +54,7 @@ def app_commands(
     return {
         "intake": web_server(intake_port, "intake:create_app()"),
         "dispatcher": python_module("workers.dispatcher"),
-        "worker": celery_worker(general, "worker", "--concurrency", "4"),
+        "worker": celery_worker(general, "worker", "--concurrency", str(concurrency)),
         # Charges mostly wait on the gateway: threads overlap those waits, and a slow gateway
         # holds up only this queue while the general worker keeps the other steps moving.
         "payments": celery_worker([queue_name(prefix, PAYMENTS)], "payments", *threads),

@@ -7,7 +7,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -42,11 +42,7 @@ class Stack:
 
     def start_pipeline(self) -> None:
         """Start the dispatcher, both workers and beat; wait until the workers consume."""
-        for name in PIPELINE:
-            self.procs[name].start()
-        for name in ("worker", "payments"):
-            proc = self.procs[name]
-            _wait(partial(proc.logged_since_start, WORKER_READY), proc)
+        start_consuming([self.procs[name] for name in PIPELINE])
 
 
 def chaos_settings(base: Settings, **services: object) -> Settings:
@@ -77,70 +73,123 @@ def chaos_settings(base: Settings, **services: object) -> Settings:
     )
 
 
+@dataclass
+class Services:
+    """The services the system's own processes talk to, each stopped when the stack stops."""
+
+    database: str
+    redis: RestartableRedis
+    moto: RunningService
+    sandbox: RunningService
+
+
+def start_services(
+    stop: contextlib.ExitStack, sandbox_args: Sequence[str] = (), base: Settings | None = None
+) -> Services:
+    """A fresh database on the test server, an empty Redis, moto and the payment sandbox.
+
+    The test server is the local PostgreSQL, or an embedded one where `base` (by default the
+    environment's settings) says test_embedded or the local one does not answer.
+    """
+    base = base or Settings()
+    database = stop.enter_context(fresh_database(stop.enter_context(postgres_server(base))))
+    redis = RestartableRedis(free_port())
+    stop.callback(redis.stop)
+    moto = stop.enter_context(running(start_moto()))
+    sandbox = stop.enter_context(running(start_payment_sandbox(extra_args=sandbox_args)))
+    return Services(database, redis, moto, sandbox)
+
+
+def service_settings(services: Services, smtp_port: int, api: str) -> dict[str, object]:
+    """The settings that point the system's processes at `services`."""
+    return {
+        "database_url": services.database,
+        "redis_url": services.redis.url,
+        "sqs_endpoint_url": services.moto.url,
+        "payment_api_base": services.sandbox.url,
+        "smtp_host": "127.0.0.1",
+        "smtp_port": smtp_port,
+        "public_base_url": api,
+    }
+
+
+def stack_environment(settings: Settings) -> dict[str, str]:
+    """The environment every process of the system runs with."""
+    return child_environment(as_environment(settings) | {"PYTHONUNBUFFERED": "1"})
+
+
+def set_up_and_start_intake(
+    env: dict[str, str], procs: dict[str, Proc], logs: Path, api: str, *, geodata: bool = True
+) -> None:
+    """Create the queues (and import the Swedish postal codes), then start the intake."""
+    run_setup(python_module("workers.create_queues"), env, logs / "setup.log")
+    if geodata:
+        run_setup(python_module("intake.geodata_import", str(SWEDEN)), env, logs / "setup.log")
+    procs["intake"].start()
+    wait_ready(lambda: http_ok(f"{api}/readyz", timeout=2.0), procs["intake"])
+
+
+def start_consuming(procs: Sequence[Proc]) -> None:
+    """Start the processes; wait until those that are Celery workers consume."""
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        if "worker" in proc.argv:
+            wait_ready(partial(proc.logged_since_start, WORKER_READY), proc)
+
+
 @contextlib.contextmanager
 def running_stack(seed: int, logs: Path) -> Iterator[Stack]:
     """Every service and process of the system, stopped again however the block ends."""
-    _empty_logs(logs)
+    empty_logs(logs)
     with contextlib.ExitStack() as stop:
         runtime = Path(stop.enter_context(tempfile.TemporaryDirectory(prefix="chaos-")))
-        base = Settings()
-        database = stop.enter_context(fresh_database(stop.enter_context(postgres_server(base))))
-        redis = RestartableRedis(free_port())
-        stop.callback(redis.stop)
-        moto = stop.enter_context(running(start_moto()))
-        sandbox = stop.enter_context(running(_sandbox(seed)))
+        services = start_services(stop, _sandbox_args(seed))
         sink = MailSink(free_port())
         sink.start()
         stop.callback(sink.stop)
         intake_port = free_port()
         api = f"http://127.0.0.1:{intake_port}"
-        settings = chaos_settings(
-            base,
-            database_url=database,
-            redis_url=redis.url,
-            sqs_endpoint_url=moto.url,
-            payment_api_base=sandbox.url,
-            smtp_host="127.0.0.1",
-            smtp_port=sink.port,
-            public_base_url=api,
-        )
-        env = child_environment(as_environment(settings) | {"PYTHONUNBUFFERED": "1"})
-        _setup(python_module("workers.create_queues"), env, logs / "setup.log")
-        _setup(python_module("intake.geodata_import", str(SWEDEN)), env, logs / "setup.log")
+        settings = chaos_settings(Settings(), **service_settings(services, sink.port, api))
+        env = stack_environment(settings)
         commands = app_commands(intake_port, free_port(), runtime, settings)
-        procs = _procs(commands, env, logs, stop)
-        procs["intake"].start()
-        _wait(lambda: http_ok(f"{api}/readyz", timeout=2.0), procs["intake"])
-        yield Stack(settings, api, sandbox.url, redis, sink, procs)
+        procs = make_procs(commands, env, logs, stop)
+        set_up_and_start_intake(env, procs, logs, api)
+        yield Stack(settings, api, services.sandbox.url, services.redis, sink, procs)
 
 
-def _empty_logs(logs: Path) -> None:
+def empty_logs(logs: Path) -> None:
     """The log folder, made if missing, without the last run's logs."""
     logs.mkdir(parents=True, exist_ok=True)
     for old in logs.glob("*.log"):
         old.unlink()
 
 
-def _procs(
-    commands: dict[str, list[str]], env: dict[str, str], logs: Path, stop: contextlib.ExitStack
+def make_procs(
+    commands: dict[str, list[str]],
+    env: dict[str, str],
+    logs: Path,
+    stop: contextlib.ExitStack,
+    skip: frozenset[str] = frozenset({"flower"}),
 ) -> dict[str, Proc]:
-    """A process per command but flower, not started yet, each stopped when the stack stops."""
+    """A process per command but those skipped, not started yet, each stopped with the stack."""
     procs = {
         name: Proc(name, argv, env, logs / f"{name}.log")
         for name, argv in commands.items()
-        if name != "flower"
+        if name not in skip
     }
     for proc in procs.values():
         stop.callback(proc.stop)
     return procs
 
 
-def _sandbox(seed: int) -> RunningService:
+def _sandbox_args(seed: int) -> list[str]:
     # Seeded, so which requests its fault rates strike repeats with the run's seed.
-    return start_payment_sandbox(extra_args=["--seed", str(seed)])
+    return ["--seed", str(seed)]
 
 
-def _setup(argv: list[str], env: dict[str, str], log: Path) -> None:
+def run_setup(argv: list[str], env: dict[str, str], log: Path) -> None:
+    """Run a setup command to its end; its output goes to `log`, a failure raises."""
     with log.open("ab") as sink:
         done = subprocess.run(
             argv,
@@ -156,7 +205,8 @@ def _setup(argv: list[str], env: dict[str, str], log: Path) -> None:
         raise RuntimeError(f"{' '.join(argv[1:])} failed ({done.returncode}){log_tail(log)}")
 
 
-def _wait(ready: Callable[[], bool], proc: Proc) -> None:
+def wait_ready(ready: Callable[[], bool], proc: Proc) -> None:
+    """Wait until `ready()`; fail if `proc` dies first or it takes too long."""
     deadline = time.monotonic() + READY_TIMEOUT
     while not ready():
         if proc.exit_code() is not None:
