@@ -62,3 +62,31 @@ def test_kombu_alone_still_fails_there_so_the_amended_transport_is_still_needed(
     # When this stops raising, kombu restores by itself: remove workers/broker.py.
     with pytest.raises(AttributeError, match="hostname"):
         close_after_collect(broker_url, kombu_redis.Transport, f"q-{uuid.uuid4().hex[:8]}")
+
+
+def clients_made_publishing(url: str, transport: type[kombu_redis.Transport], count: int) -> int:
+    """How many redis-py clients publishing `count` messages on one channel constructs."""
+    made = 0
+    original = redis.Redis.__init__
+
+    def counting(self: redis.Redis, *args: object, **kwargs: object) -> None:
+        nonlocal made
+        made += 1
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    queue = f"q-{uuid.uuid4().hex[:8]}"
+    with pytest.MonkeyPatch.context() as patch, Connection(url, transport=transport) as connection:
+        channel = connection.channel()
+        producer = Producer(channel)
+        producer.publish({"n": 0}, routing_key=queue, declare=[Queue(queue)])
+        patch.setattr(redis.Redis, "__init__", counting)
+        for n in range(count):
+            producer.publish({"n": n}, routing_key=queue)
+    assert waiting(url, queue) == count + 1
+    return made
+
+
+def test_a_channel_publishes_through_one_client_not_one_per_message(broker_url: str) -> None:
+    assert clients_made_publishing(broker_url, broker.Transport, 20) == 0
+    # kombu alone builds one per message: the reason the channel keeps its own.
+    assert clients_made_publishing(broker_url, kombu_redis.Transport, 20) >= 20
