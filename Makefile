@@ -53,8 +53,12 @@ typecheck: $(INSTALLED)
 unit: $(INSTALLED)
 	$(BIN)/python -m pytest tests/unit
 
-## Print the benchmarks' figures (a throwaway database on the local PostgreSQL, or an embedded one).
+## Every benchmark: a table each, with JSON and a PNG chart in .bench/ (about 25 minutes on
+## 2 cores; a throwaway database on the local PostgreSQL, or an embedded one). See "Performance".
 bench: $(INSTALLED)
+	$(BIN)/python -m bench.intake
+	$(BIN)/python -m bench.end_to_end
+	$(BIN)/python -m bench.growth
 	$(BIN)/python -m bench.allocation
 	$(BIN)/python -m bench.payments
 

@@ -11,11 +11,13 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
-from bench import support
+from bench import report, support
+from bench.allocation_report import publish
 from models.domain.allocation import Site, plan_allocation, rank
 from models.domain.geo import Point
 from models.services.allocate import allocate_order
@@ -244,20 +246,27 @@ def policy_rows(world: World, rng: random.Random, n: int) -> list[tuple[str, flo
     return [(name, 1e6 * support.seconds_per_call(call, n)) for name, call in calls.items()]
 
 
-def main() -> None:
-    """Set up, measure each scenario beside its limit, verify, print."""
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--orders", type=int, default=1000, help="orders per scenario and run")
     parser.add_argument("--threads", type=int, default=4, help="the concurrent thread count")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--server", default=Settings().test_database_url)
-    args = parser.parse_args()
+    parser.add_argument("--out", type=Path, default=report.DEFAULT_OUT)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Set up, measure each scenario beside its limit, verify, print."""
+    args = parse_args(argv)
     rng = random.Random(args.seed)
     with (
         support.postgres_server(args.server) as (server, embedded),
         support.fresh_database(server, "bench") as url,
     ):
-        support.print_table(["fact", "value"], support.machine_facts(url, embedded))
+        facts = support.machine_facts(url, embedded)
+        support.print_table(["fact", "value"], facts)
         started = time.perf_counter()
         world = build_world(url, rng)
         print(f"\nset up warehouses, products and stock in {time.perf_counter() - started:.1f}s\n")
@@ -277,8 +286,7 @@ def main() -> None:
                 ours = args.orders / seconds
                 limit = min(len(picks), args.orders) / limit_seconds
                 rows.append((name, threads, ours, limit, ours / limit, len(picks) / args.orders))
-        headers = ["scenario", "threads", "allocations/s", "bare updates/s", "ratio"]
-        support.print_table([*headers, "rows/order"], rows)
+        publish(rows, facts, args.out)
         where_time_goes(url, insert_orders(url, rng, PROFILED_ORDERS, scenarios["spread"]))
         policy = policy_rows(world, rng, POLICY_ITERATIONS)
         support.print_table(["policy among 1,000 warehouses, 3-line order", "value"], policy)
