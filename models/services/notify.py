@@ -103,7 +103,7 @@ def _claim(
             return _not_claimed(session, key, settings)
         recipient, msgid, attempts = claimed
         message = build_message(
-            renderer.render(build_view(session, order), kind),
+            renderer.render(build_view(session, order, kind), kind),
             sender=settings.mail_from,
             recipient=recipient,
             msgid=msgid,

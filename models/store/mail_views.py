@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from models.domain.mail import (
     CHARGED_STATUSES,
+    OPERATIONS_KINDS,
     EmailView,
     LineView,
     ShipmentView,
@@ -64,8 +65,11 @@ def _problem(session: Session, order: Order) -> str:
     return f"the {failed.kind} email: {failed.last_error}" if failed is not None else ""
 
 
-def build_view(session: Session, order: Order) -> EmailView:
-    """The view of the order for its emails."""
+def build_view(session: Session, order: Order, kind: str) -> EmailView:
+    """The view of the order for its `kind` of email.
+
+    Only a mail to operations says what went wrong; a customer's mail skips reading it.
+    """
     names = product_names(session, order)
     payment = session.scalar(select(Payment).where(Payment.order_id == order.id))
     lines = tuple(
@@ -92,5 +96,5 @@ def build_view(session: Session, order: Order) -> EmailView:
         failure_reason=failure_reason(payment.failure_code if payment else None),
         payment_attempts=payment.attempts if payment else 0,
         charge_key=charge_key(order.id),
-        problem=_problem(session, order),
+        problem=_problem(session, order) if kind in OPERATIONS_KINDS else "",
     )
