@@ -11,6 +11,7 @@ from intake.admin import register_admin
 from intake.cli import admin_cli
 from intake.problems import register_problem_handlers
 from intake.runtime import install
+from models.store import geodata
 from settings import Settings, get_settings
 
 MAX_BODY_BYTES = 64 * 1024
@@ -24,6 +25,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]
     install(app, context or build_context(settings, publish_in_background=True))
+    geodata.warm_up()
     register_problem_handlers(app)
     app.register_blueprint(orders.bp)
     app.register_blueprint(health.bp)
