@@ -15,6 +15,7 @@ import json
 import os
 import random
 import subprocess
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -49,6 +50,14 @@ COUNT_SQL = {
     "intake": 'SELECT count(*) FROM "order"',
     "minimal": "SELECT count(*) FROM minimal_order",
 }
+
+
+LAG_SQL = """SELECT
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE ms IS NOT NULL),
+  percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) FILTER (WHERE ms IS NOT NULL),
+  count(*) FILTER (WHERE ms IS NULL)
+FROM (SELECT 1000 * extract(epoch FROM done_at - created_at)::float8 AS ms
+      FROM outbox WHERE topic = 'orders') AS sent"""
 
 
 @dataclass(frozen=True)
@@ -142,6 +151,25 @@ def verify(database: str, runs: Sequence[Measured]) -> None:
         raise SystemExit("verification failed: " + "; ".join(problems))
 
 
+def sqs_lag(database: str, patience: float = 15.0) -> dict[str, float]:
+    """Commit to SQS for the orders' messages: p50 and p99 ms, and how many never got there.
+
+    Waits up to `patience` for the intake's background publisher to drain (no relay runs in
+    this benchmark). A row's `created_at` is taken just before its commit, so the figures
+    are a little longer than commit-to-SQS itself.
+    """
+    deadline = time.monotonic() + patience
+    with support.connect(database) as connection:
+        while True:
+            row = connection.execute(LAG_SQL).fetchone()
+            connection.commit()
+            if row is None or not row[2] or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    p50, p99, pending = row if row else (None, None, 0)
+    return {"p50_ms": round(p50 or 0.0, 1), "p99_ms": round(p99 or 0.0, 1), "unsent": pending}
+
+
 def table_rows(runs: Sequence[Measured], connections: Sequence[int]) -> list[list[object]]:
     """One row per connection count: ours, the minimal endpoint, and ours over minimal."""
     by = {(run.endpoint, run.connections): run for run in runs}
@@ -158,7 +186,11 @@ def _figures(run: Measured) -> list[object]:
 
 
 def result(
-    args: argparse.Namespace, stack: Served, runs: Sequence[Measured], busy: tuple[float, float]
+    args: argparse.Namespace,
+    stack: Served,
+    runs: Sequence[Measured],
+    busy: tuple[float, float],
+    lag: dict[str, float],
 ) -> Result:
     """The table, the facts needed to compare runs, the charts and the raw summary.
 
@@ -174,17 +206,7 @@ def result(
         Chart("POST /orders per second", "requests/s", categories, series("requests_per_second")),
         Chart("p99 latency", "ms", categories, series("p99_ms")),
     ]
-    load_cores = max(run.load_cores for run in runs)
-    facts = [
-        *stack.facts,
-        ("gunicorn", " ".join(web_flags())),
-        ("warm-up, measured", f"{args.warmup} s, {args.seconds} s per endpoint and count"),
-        ("load generator", "1 process, asyncio, HTTP/1.1 keep-alive, raw sockets"),
-        ("load generator CPU", f"at most {load_cores:.2f} cores"),
-        ("load average before, after", f"{busy[0]:.2f}, {busy[1]:.2f}"),
-        ("orders", f"{BODIES} bodies from the seeded catalogue, a fresh Idempotency-Key each"),
-        ("SQS", "moto server; dispatcher and workers not running"),
-    ]
+    facts = [*stack.facts, *run_facts(args, runs, busy, lag)]
     return Result(
         name="intake",
         title="POST /orders: the intake beside a minimal one-row endpoint (ratio = ours/minimal)",
@@ -192,8 +214,29 @@ def result(
         rows=table_rows(runs, args.connections),
         facts=facts,
         charts=charts,
-        extra={"runs": [asdict(run) for run in runs]},
+        extra={"runs": [asdict(run) for run in runs], "commit_to_sqs": lag},
     )
+
+
+def run_facts(
+    args: argparse.Namespace,
+    runs: Sequence[Measured],
+    busy: tuple[float, float],
+    lag: dict[str, float],
+) -> list[tuple[str, str]]:
+    """How this run was made, and the commit-to-SQS figures beside it."""
+    load_cores = max(run.load_cores for run in runs)
+    return [
+        ("gunicorn", " ".join(web_flags())),
+        ("warm-up, measured", f"{args.warmup} s, {args.seconds} s per endpoint and count"),
+        ("load generator", "1 process, asyncio, HTTP/1.1 keep-alive, raw sockets"),
+        ("load generator CPU", f"at most {load_cores:.2f} cores"),
+        ("load average before, after", f"{busy[0]:.2f}, {busy[1]:.2f}"),
+        ("orders", f"{BODIES} bodies from the seeded catalogue, a fresh Idempotency-Key each"),
+        ("SQS", "moto server; dispatcher and workers not running"),
+        ("commit to SQS, p50 / p99", f"{lag['p50_ms']} ms / {lag['p99_ms']} ms"),
+        ("messages not on SQS at the end", str(int(lag["unsent"]))),
+    ]
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -227,8 +270,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                 print(f"{endpoint:>8}, {connections:>3} connections: {run.requests_per_second} /s")
                 runs.append(run)
         verify(stack.database, runs)
+        lag = sqs_lag(stack.database)
         busy = (before, os.getloadavg()[0])
-        publish(result(args, stack, runs, busy), args.out)
+        publish(result(args, stack, runs, busy, lag), args.out)
 
 
 if __name__ == "__main__":

@@ -27,4 +27,7 @@ def test_the_intake_benchmark_measures_both_endpoints_and_writes_its_figures(
         (endpoint, connections) for endpoint in ("intake", "minimal") for connections in (1, 2)
     }
     assert all(set(run["statuses"]) == {"202"} for run in runs)
+    lag = document["commit_to_sqs"]
+    assert lag["unsent"] == 0  # the background publisher got every order's message to SQS
+    assert 0 < lag["p50_ms"] <= lag["p99_ms"]
     assert (tmp_path / "intake.png").stat().st_size > 0
