@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import select, update
@@ -66,6 +67,16 @@ class Handled(StrEnum):
     RETRY_LATER = "retry_later"
 
 
+@dataclass(frozen=True)
+class Decision:
+    """What became of one message in the batch's transaction."""
+
+    message: Received
+    outcome: Handled
+    order_id: str | None = None
+    reason: str = ""
+
+
 class Dispatcher:
     """Moves orders from SQS onto the Celery pipeline."""
 
@@ -115,44 +126,71 @@ class Dispatcher:
         )
         return Handled.DEAD_LETTERED
 
-    def handle(self, message: Received) -> Handled:
-        """Start the work one message asks for, or say why not."""
+    def _decide(self, session: Session, message: Received) -> Decision:
+        """Record what one message asks for in `session`, or say why it is to be dead-lettered."""
         try:
             event = parse_message(message.body)
         except MalformedMessage as exc:
-            return self._dead_letter(message, f"malformed: {exc}")
+            return Decision(message, Handled.DEAD_LETTERED, reason=f"malformed: {exc}")
         order_id = str(event.order_id)
-        with self._work() as session:
-            status = session.scalar(select(Order.status).where(Order.id == event.order_id))
-            wanted = AFTERMATH.get(type(event))
-            # Written in the transaction that made the change, so the status must match.
-            if status is None or (wanted is not None and status != wanted):
-                outcome = Handled.DEAD_LETTERED
-            else:
-                outcome = self._dispatch(session, event, status)
+        status = session.scalar(select(Order.status).where(Order.id == event.order_id))
+        wanted = AFTERMATH.get(type(event))
         if status is None:
-            return self._dead_letter(message, f"unknown order {order_id}", order_id)
-        if outcome is Handled.DEAD_LETTERED:
+            return Decision(message, Handled.DEAD_LETTERED, order_id, f"unknown order {order_id}")
+        # Written in the transaction that made the change, so the status must match.
+        if wanted is not None and status != wanted:
             reason = f"order {order_id} is {status}, not {wanted}"
-            return self._dead_letter(message, reason, order_id)
+            return Decision(message, Handled.DEAD_LETTERED, order_id, reason)
+        outcome = self._dispatch(session, event, status)
         if outcome is Handled.STARTED:
             log.info("%s started", event.type, extra={"order_id": order_id})
-        return outcome
+        return Decision(message, outcome, order_id)
+
+    def _handle(self, messages: list[Received]) -> list[Handled]:
+        """Record what the messages ask for in one transaction, then dead-letter the useless."""
+        with self._work() as session:
+            decisions = [self._decide(session, message) for message in messages]
+        return [self._after(decision) for decision in decisions]
+
+    def _after(self, decision: Decision) -> Handled:
+        if decision.outcome is not Handled.DEAD_LETTERED:
+            return decision.outcome
+        try:
+            return self._dead_letter(decision.message, decision.reason, decision.order_id)
+        except Exception:  # SQS is away: the message returns, and is judged again then
+            log.exception("could not dead-letter message %s", decision.message.message_id)
+            return Handled.RETRY_LATER
+
+    def handle(self, message: Received) -> Handled:
+        """Start the work one message asks for, or say why not."""
+        return self._handle([message])[0]
+
+    def _handle_alone(self, message: Received) -> Handled:
+        try:
+            return self.handle(message)
+        except Exception:  # the database or broker is down: SQS delivers it again later
+            log.exception("could not dispatch message %s; it will return", message.message_id)
+            return Handled.RETRY_LATER
 
     def run_once(self) -> list[Handled]:
-        """One long poll: handle up to ten messages, delete the handled ones in one call."""
+        """One long poll: up to ten messages in one transaction, deleted in one call.
+
+        A batch whose transaction fails (one message the database refuses, say) is handled
+        again one message at a time, so one bad message holds up none of the others.
+        """
         messages = self._queue.receive(wait_seconds=self._wait, visibility_timeout=self._visibility)
-        outcomes: list[Handled] = []
-        done: list[Received] = []
-        for message in messages:
-            try:
-                outcome = self.handle(message)
-            except Exception:  # the database or broker is down: SQS delivers it again later
-                log.exception("could not dispatch message %s; it will return", message.message_id)
-                outcome = Handled.RETRY_LATER
-            outcomes.append(outcome)
-            if outcome in (Handled.STARTED, Handled.ALREADY_MOVING):
-                done.append(message)
+        if not messages:
+            return []
+        try:
+            outcomes = self._handle(messages)
+        except Exception:
+            log.warning("could not dispatch %d messages together; one at a time", len(messages))
+            outcomes = [self._handle_alone(message) for message in messages]
+        done = [
+            message
+            for message, outcome in zip(messages, outcomes, strict=True)
+            if outcome in (Handled.STARTED, Handled.ALREADY_MOVING)
+        ]
         for failed in self._queue.delete(done):
             log.warning("could not delete message %s; a redelivery is harmless", failed)
         return outcomes
