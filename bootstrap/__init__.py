@@ -88,16 +88,9 @@ def build_context(
         settings, timeout=settings.sqs_publish_timeout, attempts=1
     )
     messages = MessagePublisher(queue, sessions)
-    if send_task is None:
-        after_commit: Publisher = (
-            BackgroundPublisher(messages) if publish_in_background else messages
-        )
-        work = Work(sessions, after_commit, lease_seconds=settings.outbox_relay_grace_seconds)
-        relay_publisher = Publishers(messages)
-    else:
-        tasks = TaskPublisher(send_task)
-        work = Work(sessions, tasks, lease_seconds=settings.follow_up_lease_seconds)
-        relay_publisher = Publishers(tasks, messages)
+    work, relay_publisher = _publishing(
+        settings, sessions, messages, send_task, background=publish_in_background
+    )
     return Context(
         settings=settings,
         work=work,
@@ -108,6 +101,24 @@ def build_context(
         relay_publisher=relay_publisher,
         queue=queue,
     )
+
+
+def _publishing(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    messages: MessagePublisher,
+    send_task: SendTask | None,
+    *,
+    background: bool,
+) -> tuple[Work, Publishers]:
+    """Units of work publishing right after commit, and everything the relay publishes."""
+    if send_task is None:
+        after_commit: Publisher = BackgroundPublisher(messages) if background else messages
+        work = Work(sessions, after_commit, lease_seconds=settings.outbox_relay_grace_seconds)
+        return work, Publishers(messages)
+    tasks = TaskPublisher(send_task)
+    work = Work(sessions, tasks, lease_seconds=settings.follow_up_lease_seconds)
+    return work, Publishers(tasks, messages)
 
 
 def build_dispatcher(context: Context) -> Dispatcher:
