@@ -3,15 +3,40 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import Engine, create_engine
+import psycopg
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.tables.base import normalise_url
 
 _engines: dict[tuple[int, str], Engine] = {}
+# A pooled connection idle longer than this is pinged before use. One in steady use is not:
+# a ping per checkout is a round trip per transaction, two dozen per order.
+PING_AFTER_IDLE_SECONDS = 1.0
+CHECKED_IN = "checked_in_at"
+
+
+def _remember_checkin(_dbapi: Any, record: Any) -> None:
+    record.info[CHECKED_IN] = time.monotonic()
+
+
+def _ping_if_idle(dbapi: Any, record: Any, _proxy: Any) -> None:
+    """Ping a connection that sat idle; a dead one is replaced before anyone uses it."""
+    if time.monotonic() - record.info.get(CHECKED_IN, 0.0) < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        with dbapi.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        dbapi.rollback()
+    except psycopg.Error as error:
+        # The pool discards this connection and checks out a fresh one.
+        raise DisconnectionError(str(error)) from error
 
 
 def get_engine(url: str) -> Engine:
@@ -21,11 +46,12 @@ def get_engine(url: str) -> Engine:
     if engine is None:
         engine = create_engine(
             normalise_url(url),
-            pool_pre_ping=True,
             pool_size=5,
             max_overflow=10,
             connect_args={"connect_timeout": 5, "application_name": "fulfillment"},
         )
+        event.listen(engine, "checkin", _remember_checkin)
+        event.listen(engine, "checkout", _ping_if_idle)
         _engines[key] = engine
     return engine
 
