@@ -40,7 +40,7 @@ worker_prefetch_multiplier = 1
 # Flower and `celery inspect` need these. No "task-sent" event: it costs every publisher a
 # Redis publish and Flower a message per task, only to show a task before a worker takes
 # it, which the queue lengths already tell (see "Performance" in the README).
-worker_send_task_events = True
+worker_send_task_events = _settings.worker_events
 task_send_sent_event = False
 
 worker_hijack_root_logger = False

@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     carrier_webhook_secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
     carrier_webhook_tolerance_seconds: int = Field(300, ge=1)
 
+    # Task events (received, started, succeeded...) for Flower and `celery events`: a Redis
+    # publish per event in the workers, and Flower's handling of each (see "Performance").
+    worker_events: bool = True
     flower_user: str = "admin"
     flower_password: SecretStr = SecretStr(DEV_FLOWER_PASSWORD)
 

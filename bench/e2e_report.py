@@ -120,6 +120,7 @@ def facts(runs: list[WorkerRun], options: dict[str, Any]) -> list[tuple[str, str
         ("warehouses", str(options.get("warehouses", "?"))),
         ("PostgreSQL", "embedded" if options.get("embedded_postgres") else "local server"),
         ("payment sandbox latency", "0 s"),
+        ("task events for Flower", "on" if options.get("worker_events", True) else "off"),
     ]
     shared = max(run.peak.other_clients for run in runs)
     if shared:

@@ -11,6 +11,7 @@ count of general-worker processes:
   rows), same broker, same worker flags: chains/s and latency at half its peak.
 
 `--cpu-only` measures just the peak and the CPU table: `--cpu-only --workers 2 --orders 300`.
+`--no-worker-events` runs the workers without task events (what Flower costs them).
 `--embedded-postgres` gives the run a PostgreSQL of its own, so its CPU row holds nothing
 but this run's work (the local server is shared with whatever else uses it).
 """
@@ -51,6 +52,8 @@ class Options:
     seed: int
     out: Path
     logs: Path
+    # WORKER_EVENTS: off measures what the events for Flower cost the workers.
+    worker_events: bool = True
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
@@ -64,6 +67,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--preload-orders", type=int, default=0, help="orders already stored")
     parser.add_argument("--warehouses", type=int, default=10, help="warehouses, all stocked")
     parser.add_argument("--embedded-postgres", action="store_true", help="a server of its own")
+    parser.add_argument("--no-worker-events", action="store_true", help="WORKER_EVENTS=false")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where JSON and PNG go")
     parser.add_argument("--logs", type=Path, default=DEFAULT_LOGS, help="the processes' logs")
@@ -81,6 +85,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         args.seed,
         args.out,
         args.logs,
+        worker_events=not args.no_worker_events,
     )
 
 
@@ -127,7 +132,9 @@ def measure(stack: BenchStack, options: Options, bodies: runs.Bodies, workers: i
 def run(options: Options) -> list[WorkerRun]:
     """Start the stack once and measure at every worker count."""
     rng = random.Random(options.seed)
-    with running_bench_stack(options.logs, options.embedded_postgres) as stack:
+    with running_bench_stack(
+        options.logs, options.embedded_postgres, options.worker_events
+    ) as stack:
         say(f"stack up; logs in {options.logs}")
         bodies = prepare(stack, options, rng)
         return [measure(stack, options, bodies, workers) for workers in options.workers]

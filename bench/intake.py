@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench import support
-from bench.intake_stack import Served, served
+from bench.intake_stack import Served, served, sqs_limit
 from bench.report import DEFAULT_OUT, Chart, Result, publish
 from devstack import demo
 from devstack.commands import python_module, web_flags
@@ -236,6 +236,7 @@ def run_facts(
         ("SQS", "moto server; dispatcher and workers not running"),
         ("commit to SQS, p50 / p99", f"{lag['p50_ms']} ms / {lag['p99_ms']} ms"),
         ("messages not on SQS at the end", str(int(lag["unsent"]))),
+        ("the SQS server alone, batches of 10", f"{lag['server_limit_per_s']:.0f} messages/s"),
     ]
 
 
@@ -271,6 +272,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 runs.append(run)
         verify(stack.database, runs)
         lag = sqs_lag(stack.database)
+        lag["server_limit_per_s"] = round(sqs_limit(stack.settings), 1)
         busy = (before, os.getloadavg()[0])
         publish(result(args, stack, runs, busy, lag), args.out)
 

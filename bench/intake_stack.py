@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +23,7 @@ from devstack.processes import REPO_ROOT, free_port, log_tail, spawn, stop_group
 from devstack.services import http_ok, start_moto
 from settings import Settings, as_environment, child_environment
 from tests.infra import redis_server, running
+from workers.adapters.sqs import OrdersQueue
 
 APPS = {"intake": "intake:create_app()", "minimal": "bench.minimal_app:create_app()"}
 # The intake's readiness covers its database, Redis and the SQS queue it sends to.
@@ -39,6 +42,7 @@ class Served:
     minimal: str
     database: str
     facts: list[tuple[str, str]]
+    settings: Settings
 
 
 @contextlib.contextmanager
@@ -62,7 +66,7 @@ def served(server: str) -> Iterator[Served]:
         create_schema(database)
         urls = start_apps(env, logs, stop)
         facts = support.machine_facts(database, embedded)
-        yield Served(urls["intake"], urls["minimal"], database, facts)
+        yield Served(urls["intake"], urls["minimal"], database, facts, settings)
 
 
 def run_setup(env: dict[str, str], logs: Path) -> None:
@@ -98,3 +102,23 @@ def start_apps(env: dict[str, str], logs: Path, stop: contextlib.ExitStack) -> d
 def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     """Until GET `url` answers 200; fail early, quoting the log, if the server exits."""
     wait_until(lambda: http_ok(url), READY_TIMEOUT, f"{url} not ready", process, log)
+
+
+def sqs_limit(settings: Settings, seconds: float = 3.0, threads: int = 2) -> float:
+    """Messages/s the SQS server takes alone, in batches of ten: the ceiling of the publisher."""
+    queue = OrdersQueue.from_settings(settings, timeout=10)
+    batch = [{"type": "bench.limit", "n": n} for n in range(10)]
+    sent = [0] * threads
+
+    def send(index: int) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            sent[index] += sum(1 for message_id in queue.publish_batch(batch) if message_id)
+
+    started = time.monotonic()
+    workers = [threading.Thread(target=send, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sum(sent) / (time.monotonic() - started)

@@ -125,7 +125,8 @@ class BenchStack:
         """A worker of the no-op chain with the general worker's flags, consuming."""
         queue = queue_name(self.settings.celery_queue_prefix)
         pool = ("--concurrency", str(concurrency))
-        argv = celery_worker([queue], "noop", *pool, app="bench.noop_chain")
+        events = self.settings.worker_events
+        argv = celery_worker([queue], "noop", *pool, app="bench.noop_chain", events=events)
         proc = make_procs({"noop": argv}, self.env, self.logs, self.stop, skip=frozenset())["noop"]
         start_consuming([proc])
         return proc
@@ -149,11 +150,14 @@ class BenchStack:
 
 
 @contextlib.contextmanager
-def running_bench_stack(logs: Path, embedded_postgres: bool = False) -> Iterator[BenchStack]:
+def running_bench_stack(
+    logs: Path, embedded_postgres: bool = False, worker_events: bool = True
+) -> Iterator[BenchStack]:
     """The services, the intake and Flower, up; the pipeline waits for start_consumers().
 
     PostgreSQL is the local server when it answers, unless `embedded_postgres` asks for a
     server of the benchmark's own: then its row of the CPU table holds only this run's work.
+    Without `worker_events` the workers send Flower nothing (WORKER_EVENTS=false).
     """
     empty_logs(logs)
     with contextlib.ExitStack() as stop:
@@ -165,6 +169,7 @@ def running_bench_stack(logs: Path, embedded_postgres: bool = False) -> Iterator
         api = f"http://127.0.0.1:{intake_port}"
         port = int(smtp.url.rsplit(":", 1)[1])
         settings = bench_settings(Settings(), **service_settings(services, port, api))
+        settings = settings.model_copy(update={"worker_events": worker_events})
         env = stack_environment(settings)
         stack = BenchStack(settings, api, env, logs, runtime, services, smtp, stop, intake_port)
         commands = app_commands(intake_port, free_port(), runtime, settings)

@@ -18,10 +18,15 @@ def python_module(module: str, *args: str) -> list[str]:
 GENERAL_CONCURRENCY = 4
 
 
-def celery_worker(queues: list[str], node: str, *pool: str, app: str = "workers.app") -> list[str]:
-    """A worker of `app` on just these queues, named `node@host` so Flower tells them apart."""
-    named = ["-Q", ",".join(queues), "-n", f"{node}@%h"]
-    return python_module("celery", "-A", app, "worker", *named, *pool, "-E", "--loglevel", "INFO")
+def celery_worker(
+    queues: list[str], node: str, *pool: str, app: str = "workers.app", events: bool = True
+) -> list[str]:
+    """A worker of `app` on just these queues, named `node@host` so Flower tells them apart.
+
+    With `events`, it sends task events for Flower from its start (`-E`).
+    """
+    named = ["-Q", ",".join(queues), "-n", f"{node}@%h", *(["-E"] if events else [])]
+    return python_module("celery", "-A", app, "worker", *named, *pool, "--loglevel", "INFO")
 
 
 def web_flags() -> list[str]:
@@ -54,10 +59,14 @@ def app_commands(
     return {
         "intake": web_server(intake_port, "intake:create_app()"),
         "dispatcher": python_module("workers.dispatcher"),
-        "worker": celery_worker(general, "worker", "--concurrency", str(concurrency)),
+        "worker": celery_worker(
+            general, "worker", "--concurrency", str(concurrency), events=settings.worker_events
+        ),
         # Charges mostly wait on the gateway: threads overlap those waits, and a slow gateway
         # holds up only this queue while the general worker keeps the other steps moving.
-        "payments": celery_worker([queue_name(prefix, PAYMENTS)], "payments", *threads),
+        "payments": celery_worker(
+            [queue_name(prefix, PAYMENTS)], "payments", *threads, events=settings.worker_events
+        ),
         "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", schedule],
         "flower": [*celery, "flower", "--address=127.0.0.1", f"--port={flower_port}"],
     }

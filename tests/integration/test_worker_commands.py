@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,6 +66,30 @@ def test_the_workers_have_distinct_node_names_and_send_events_for_flower(
 
     assert names == {"worker@%h", "payments@%h"}
     assert all("-E" in commands[name] for name in ("worker", "payments"))
+
+
+def test_without_worker_events_the_workers_send_flower_nothing(tmp_path: Path) -> None:
+    quiet = app_commands(8000, 5555, tmp_path, Settings(worker_events=False))
+
+    assert not any("-E" in quiet[name] for name in ("worker", "payments"))
+    # The rest of the command is as it was.
+    assert option(quiet["worker"], "-n") == "worker@%h"
+
+
+def test_the_workers_read_worker_events_from_the_environment() -> None:
+    code = "import celeryconfig; print(celeryconfig.worker_send_task_events)"
+    root = Path(__file__).resolve().parents[2]
+    for value, expected in (("false", "False"), ("true", "True")):
+        env = {**os.environ, "WORKER_EVENTS": value, "REDIS_URL": "redis://127.0.0.1:9/0"}
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            env=env,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.stdout.strip() == expected, done.stderr
 
 
 def test_the_payments_concurrency_setting_refuses_nonsense() -> None:
