@@ -28,6 +28,10 @@ FROM "order" o
 JOIN order_event e ON e.order_id = o.id AND e.to_status = 'shipped'
 JOIN notification n ON n.order_id = o.id AND n.kind = 'shipped' AND n.status = 'sent'
 WHERE o.id = ANY(%(ids)s)"""
+# From the row's creation, just before the intake's commit, to SQS taking the message.
+TO_SQS_SQL = """SELECT 1000 * extract(epoch FROM done_at - created_at)::float8 FROM outbox
+WHERE topic = 'orders' AND message_key = ANY(%(keys)s) AND payload->>'type' = 'order.placed'
+  AND done_at IS NOT NULL"""
 TASKS_SQL = """SELECT message_key, count(*), sum(attempts) FROM outbox
 WHERE topic = 'task' AND message_key = ANY(%(keys)s) GROUP BY message_key"""
 
@@ -82,6 +86,11 @@ def order_times(connection: psycopg.Connection[Any], ids: Sequence[str]) -> list
     rows = connection.execute(TIMES_SQL, _params(ids)).fetchall()
     connection.commit()
     return [OrderTimes(submitted, shipped, emailed) for submitted, shipped, emailed in rows]
+
+
+def commit_to_sqs(connection: psycopg.Connection[Any], ids: Sequence[str]) -> list[float]:
+    """Milliseconds from each order's commit to SQS taking its message."""
+    return [float(row[0]) for row in connection.execute(TO_SQS_SQL, _params(ids)).fetchall()]
 
 
 def tasks_per_order(connection: psycopg.Connection[Any], ids: Sequence[str]) -> tuple[int, int]:

@@ -19,6 +19,8 @@ HEADERS = [
     "p50 s",
     "p99 s",
     "p99 shipped s",
+    "to SQS p50 ms",
+    "to SQS p99 ms",
     "no-op chains/s",
     "no-op p50 s",
     "no-op p99 s",
@@ -62,7 +64,7 @@ def row(run: WorkerRun) -> list[Any]:
     ours = [run.workers, round(run.peak.rate, 2)]
     total = round(cpu_ms(run.peak)[TOTAL], 1)
     if run.latency is None or run.noop is None:
-        return [*ours, *[NOT_MEASURED] * 7, total, NOT_MEASURED]
+        return [*ours, *[NOT_MEASURED] * 9, total, NOT_MEASURED]
     chains = len(run.noop.peak.latencies)
     noop_rate = chains / run.noop.peak.seconds
     noop_cpu = 1000 * sum(run.noop.cpu.values()) / chains
@@ -71,6 +73,8 @@ def row(run: WorkerRun) -> list[Any]:
         round(percentile(run.latency.to_emailed, 50), 3),
         round(percentile(run.latency.to_emailed, 99), 3),
         round(percentile(run.latency.to_shipped, 99), 3),
+        round(percentile(run.latency.to_sqs, 50), 1),
+        round(percentile(run.latency.to_sqs, 99), 1),
         round(noop_rate, 1),
         round(percentile(run.noop.latency.latencies, 50), 3),
         round(percentile(run.noop.latency.latencies, 99), 3),

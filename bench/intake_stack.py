@@ -122,3 +122,30 @@ def sqs_limit(settings: Settings, seconds: float = 3.0, threads: int = 2) -> flo
     for worker in workers:
         worker.join()
     return sum(sent) / (time.monotonic() - started)
+
+
+@contextlib.contextmanager
+def draining(settings: Settings) -> Iterator[list[int]]:
+    """Take messages off the orders queue as the dispatcher would, while the block runs.
+
+    With nobody taking them the queue grows by thousands, and the embedded SQS server slows
+    with its length (each call walks the queue), which would measure the stand-in rather than
+    the intake. Yields the running count of messages taken.
+    """
+    queue = OrdersQueue.from_settings(settings, timeout=10)
+    taken = [0]
+    stopping = threading.Event()
+
+    def drain() -> None:
+        while not stopping.is_set():
+            messages = queue.receive(wait_seconds=1, visibility_timeout=30)
+            queue.delete(messages)
+            taken[0] += len(messages)
+
+    thread = threading.Thread(target=drain, name="drain", daemon=True)
+    thread.start()
+    try:
+        yield taken
+    finally:
+        stopping.set()
+        thread.join(timeout=15)

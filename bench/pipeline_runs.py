@@ -58,6 +58,8 @@ class Latency:
     rate: float
     to_shipped: list[float] = field(default_factory=list)
     to_emailed: list[float] = field(default_factory=list)
+    # Milliseconds from the intake's commit to SQS taking the order's message.
+    to_sqs: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -130,7 +132,8 @@ def latency(
     ids = Client(stack.api).place_paced(bodies(orders), rate)
     drain.wait_until_through(monitor.db, ids, drain_timeout(orders))
     times = drain.order_times(monitor.db, ids)
-    return Latency(rate, [t.to_shipped for t in times], [t.to_emailed for t in times])
+    to_sqs = drain.commit_to_sqs(monitor.db, ids)
+    return Latency(rate, [t.to_shipped for t in times], [t.to_emailed for t in times], to_sqs)
 
 
 @dataclass
