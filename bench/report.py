@@ -86,8 +86,9 @@ def _bars(ax: Any, chart: Chart) -> None:
         offsets = [i + (index - (count - 1) / 2) * width for i in range(len(chart.categories))]
         bars = ax.bar(offsets, values, width, label=label)
         ax.bar_label(bars, fmt="%.0f" if max(values, default=0) >= 10 else "%.2f", fontsize=7)
-    # Many categories (processes, say) only fit slanted.
-    slanted = {"rotation": 30, "ha": "right"} if len(chart.categories) > 5 else {}
+    # Many categories (processes, say), or long ones, only fit slanted.
+    crowded = len(chart.categories) > 5 or sum(map(len, chart.categories)) > 48
+    slanted = {"rotation": 30, "ha": "right"} if crowded else {}
     ax.set_xticks(range(len(chart.categories)), chart.categories, **slanted)
     ax.set_title(chart.title)
     ax.set_ylabel(chart.ylabel)

@@ -79,12 +79,14 @@ def test_close_sends_what_is_queued_then_stops_the_thread() -> None:
     inner = Gate()
     inner.gate.set()
     publisher = BackgroundPublisher(inner)
+    before = set(threading.enumerate())
     publisher.publish([row(n) for n in range(1, 4)])
+    [thread] = [t for t in set(threading.enumerate()) - before if t.name == "outbox-publisher"]
 
     publisher.close()
 
     assert sorted(n for batch in inner.batches for n in batch) == [1, 2, 3]
-    assert not any(t.name == "outbox-publisher" and t.is_alive() for t in threading.enumerate())
+    assert not thread.is_alive()
 
 
 def test_flush_gives_up_at_its_timeout_while_a_send_hangs() -> None:
