@@ -10,6 +10,7 @@ from email.message import EmailMessage
 
 import pytest
 
+from models.ports import MailTransient
 from settings import Settings
 from workers.adapters.smtp import MAILS_PER_CONNECTION, SmtpMailer
 
@@ -20,9 +21,11 @@ class Log:
 
     connections: int = 0
     accepted: list[bytes] = field(default_factory=list)
-    # After this many mails on one connection, hang up (or answer 421, say, when `closing`).
+    # After this many mails on one connection, hang up at the next command (or answer
+    # `closing`, a 421 say, first).
     hang_up_after: int | None = None
     closing: str | None = None
+    silent_after_body: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -42,8 +45,7 @@ class Scripted(socketserver.StreamRequestHandler):
         mails = 0
         while line := self.rfile.readline():
             verb = line.decode().strip().upper()
-            hang_up = log.hang_up_after is not None and mails >= log.hang_up_after
-            if verb.startswith("MAIL") and hang_up:
+            if log.hang_up_after is not None and mails >= log.hang_up_after:
                 if log.closing:
                     self._say(log.closing)
                 return
@@ -55,6 +57,8 @@ class Scripted(socketserver.StreamRequestHandler):
                 with log.lock:
                     log.accepted.append(body)
                 mails += 1
+                if log.silent_after_body:
+                    return  # took the mail, never said so: the client cannot know
                 self._say("250 accepted")
             elif verb == "QUIT":
                 self._say("221 bye")
@@ -118,6 +122,22 @@ def test_a_connection_the_server_dropped_is_replaced_and_the_mail_sent_once(
     mailer.send(mail(2))  # the kept connection is gone: the mail goes on a new one
 
     assert log.connections == 2
+    assert [b"mail 2" in body for body in log.accepted] == [False, True]
+    mailer.close()
+
+
+def test_a_mail_the_server_may_have_taken_is_not_sent_again_on_the_spot(
+    server: tuple[Settings, Log],
+) -> None:
+    settings, log = server
+    mailer = SmtpMailer(settings)
+    mailer.send(mail(1))
+    log.silent_after_body = True
+
+    # The body went out on the kept connection and no answer came: the claim's retry decides.
+    with pytest.raises(MailTransient):
+        mailer.send(mail(2))
+
     assert [b"mail 2" in body for body in log.accepted] == [False, True]
     mailer.close()
 

@@ -18,8 +18,7 @@ from settings import Settings
 # It is given up after this many mails or this long idle, before a server's own limits bite.
 MAILS_PER_CONNECTION = 100
 IDLE_SECONDS = 30.0
-# "Service not available, closing transmission channel": about this connection, not the mail.
-CLOSING = 421
+READY = 250
 
 
 @dataclass
@@ -32,9 +31,10 @@ class _Held:
 class SmtpMailer:
     """Delivers over SMTP, with optional implicit TLS, STARTTLS and login.
 
-    Each thread keeps its connection open for the next mail. A kept connection the server
-    has meanwhile closed fails before the server accepted anything, so that one mail is sent
-    again once on a new connection; any other failure drops the connection.
+    Each thread keeps its connection open for the next mail, and checks it with an RSET
+    before using it again: one the server has meanwhile closed is replaced before any of
+    the mail is sent. A failure while sending drops the connection and is the caller's to
+    retry, as it was with a connection per mail.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -58,20 +58,39 @@ class SmtpMailer:
             )
         else:
             client = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout)
-            if s.smtp_starttls:
+        try:
+            if s.smtp_starttls and not s.smtp_ssl:
                 client.starttls(context=self._tls())
-        if s.smtp_username and s.smtp_password:
-            client.login(s.smtp_username, s.smtp_password.get_secret_value())
+            if s.smtp_username and s.smtp_password:
+                client.login(s.smtp_username, s.smtp_password.get_secret_value())
+        except BaseException:
+            client.close()  # a refused TLS or login must not leave the socket open
+            raise
         return client
 
     def _held(self) -> _Held | None:
+        """This thread's kept connection, if it is still fit and the server still answers.
+
+        The check is an RSET: should the server have dropped the connection while it was idle,
+        that fails, and nothing of the mail has been sent yet. Once the mail itself is under
+        way, any failure is the caller's (the server may have accepted it before failing).
+        """
         held: _Held | None = getattr(self._local, "held", None)
         if held is None:
             return None
-        if held.sent < MAILS_PER_CONNECTION and time.monotonic() - held.last_used < IDLE_SECONDS:
+        fresh = time.monotonic() - held.last_used < IDLE_SECONDS
+        if held.sent < MAILS_PER_CONNECTION and fresh and self._answers(held.client):
             return held
         self.close()
         return None
+
+    @staticmethod
+    def _answers(client: smtplib.SMTP) -> bool:
+        try:
+            code, _ = client.rset()
+        except (smtplib.SMTPException, OSError):
+            return False
+        return code == READY
 
     def close(self) -> None:
         """Hang up this thread's kept connection, if any."""
@@ -83,23 +102,12 @@ class SmtpMailer:
 
     def _deliver(self, message: EmailMessage) -> None:
         held = self._held()
-        if held is not None:
-            try:
-                held.client.send_message(message)
-            except (smtplib.SMTPServerDisconnected, ConnectionError):
-                self.close()  # closed while idle: nothing was accepted, so send it afresh
-            except smtplib.SMTPResponseException as exc:
-                if exc.smtp_code != CLOSING:
-                    raise
-                self.close()  # the server is closing this connection: so, afresh
-            else:
-                held.sent += 1
-                held.last_used = time.monotonic()
-                return
-        client = self._connect()
-        self._local.held = _Held(client)
-        client.send_message(message)
-        self._local.held.sent = 1
+        if held is None:
+            held = _Held(self._connect())
+            self._local.held = held
+        held.client.send_message(message)
+        held.sent += 1
+        held.last_used = time.monotonic()
 
     def send(self, message: EmailMessage) -> None:
         """Deliver the message; 4xx and network faults are transient, 5xx are final."""
