@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from models.domain.backoff import STEP_CAP_SECONDS, backoff
@@ -126,6 +127,23 @@ def _not_claimed(session: Session, key: str, settings: Settings) -> Notified:
 
 def _end(
     work: Work, order_id: uuid.UUID, kind: str, *, status: str, error: str | None = None
+) -> None:
+    """Record what became of the send: once more on a fresh connection if the first died.
+
+    The mail may be out already; a lost record would send it again once the claim runs
+    out. A connection that died under the transaction committed nothing, so trying again
+    is safe (a connection used within the last second is handed out without a ping).
+    """
+    try:
+        _record_end(work, order_id, kind, status=status, error=error)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        _record_end(work, order_id, kind, status=status, error=error)
+
+
+def _record_end(
+    work: Work, order_id: uuid.UUID, kind: str, *, status: str, error: str | None
 ) -> None:
     key = f"{order_id}:{kind}"
     with work() as session:

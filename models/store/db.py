@@ -28,7 +28,9 @@ def _remember_checkin(_dbapi: Any, record: Any) -> None:
 
 def _ping_if_idle(dbapi: Any, record: Any, _proxy: Any) -> None:
     """Ping a connection that sat idle; a dead one is replaced before anyone uses it."""
-    if time.monotonic() - record.info.get(CHECKED_IN, 0.0) < PING_AFTER_IDLE_SECONDS:
+    checked_in = record.info.get(CHECKED_IN)
+    # A connection never checked in was opened just now, for this checkout: nothing to ask.
+    if checked_in is None or time.monotonic() - checked_in < PING_AFTER_IDLE_SECONDS:
         return
     try:
         with dbapi.cursor() as cursor:

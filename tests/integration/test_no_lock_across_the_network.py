@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select, text, update
+from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bootstrap import Context
@@ -23,7 +23,9 @@ from models.ports import Post
 from models.services.alert import send_low_stock_alert
 from models.services.allocate import fill_backorders
 from models.services.notify import Notified, _claim, send_notification
+from models.store import db
 from models.store.warehouses import WarehouseDirectory
+from models.tables.base import normalise_url
 from models.tables.catalog import StockAlert
 from models.tables.fulfilment import Notification
 from models.tables.orders import Order
@@ -204,3 +206,46 @@ def test_filling_backorders_keeps_no_transaction_open_across_the_orders(
     # While each order was allocated, no other session sat inside an open transaction.
     assert len(watching.idle_in_transaction) >= 30
     assert set(watching.idle_in_transaction) == {0}
+
+
+class CuttingServer:
+    """A mail server that takes the mail while the database drops every pooled connection."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.sent: list[EmailMessage] = []
+
+    def send(self, message: EmailMessage) -> None:
+        self.sent.append(message)
+        # A connection of its own, outside the pool whose connections it cuts.
+        killer = create_engine(normalise_url(self.url))
+        with killer.begin() as connection:
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    " AND application_name = 'fulfillment'"
+                )
+            )
+        killer.dispose()
+
+
+def test_a_mail_sent_while_the_database_dropped_its_connection_is_still_recorded_once(
+    client: FlaskClient, context: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order_id = placed(client, context)
+    server = CuttingServer(context.settings.require_database_url())
+    args = (context.work, Post(server, context.post.renderer), context.settings, order_id)
+    # Every connection counts as in steady use, so none is pinged: the record's checkout
+    # gets a connection that died while the mail was being sent.
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 3600.0)
+
+    assert send_notification(*args, "received") is Notified.SENT
+    assert send_notification(*args, "received") is Notified.ALREADY_SENT
+
+    assert len(server.sent) == 1
+    with context.sessions() as session:
+        status = session.scalar(
+            select(Notification.status).where(Notification.dedupe_key == f"{order_id}:received")
+        )
+    assert status == "sent"
