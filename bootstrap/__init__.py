@@ -113,8 +113,11 @@ def _publishing(
 ) -> tuple[Work, Publishers]:
     """Units of work publishing right after commit, and everything the relay publishes."""
     if send_task is None:
-        after_commit: Publisher = BackgroundPublisher(messages) if background else messages
-        work = Work(sessions, after_commit, lease_seconds=settings.outbox_relay_grace_seconds)
+        grace = settings.outbox_relay_grace_seconds
+        after_commit: Publisher = (
+            BackgroundPublisher(messages, fresh_for=grace) if background else messages
+        )
+        work = Work(sessions, after_commit, lease_seconds=grace)
         return work, Publishers(messages)
     tasks = TaskPublisher(send_task)
     work = Work(sessions, tasks, lease_seconds=settings.follow_up_lease_seconds)

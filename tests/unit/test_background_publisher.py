@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Sequence
 
 from models.domain.follow_ups import ORDERS, FollowUp
@@ -58,6 +59,22 @@ def test_rows_that_gather_during_a_send_go_out_together_in_batches_of_at_most_th
 
     assert publisher.flush(5)
     assert inner.batches == [[1], [2, 3, 4, 5], [6, 7]]
+    publisher.close()
+
+
+def test_rows_queued_past_their_lease_are_left_to_the_relay() -> None:
+    inner = Gate()
+    publisher = BackgroundPublisher(inner, fresh_for=0.05)
+    publisher.publish([row(1)])
+    assert inner.entered.wait(5)
+    publisher.publish([row(2)])  # waits behind a send that hangs longer than its lease
+
+    time.sleep(0.1)
+    inner.gate.set()
+    publisher.publish([row(3)])
+
+    assert publisher.flush(5)
+    assert inner.batches == [[1], [3]]
     publisher.close()
 
 

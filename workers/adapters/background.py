@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -20,6 +21,9 @@ MAX_BATCH = 50
 # Beyond this many rows waiting (SQS down for minutes), new ones are left to the relay alone.
 CAPACITY = 10_000
 
+# A row and when it was queued (time.monotonic()).
+Queued = tuple[float, FollowUp]
+
 
 class BackgroundPublisher:
     """Hands follow-ups to `inner` from a background thread, in batches, as they come.
@@ -28,29 +32,36 @@ class BackgroundPublisher:
     sends whatever has gathered while it was busy with the last batch, so batches grow with
     the load and an idle system sends each row as soon as it is committed. Nothing is lost
     if the process dies with rows still queued: they are committed, and the relay publishes
-    them once their lease runs out.
+    them once their lease runs out. A row queued longer than `fresh_for` (that lease) is
+    the relay's by then, and is dropped here rather than sent twice.
     """
 
-    def __init__(self, inner: Publisher, *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self, inner: Publisher, *, max_batch: int = MAX_BATCH, fresh_for: float | None = None
+    ) -> None:
         self.topics = inner.topics
         self._inner = inner
         self._max_batch = max_batch
+        # No lease (0): the relay may publish at once anyway, and nothing is stale here.
+        self._fresh_for = fresh_for or None
         self._reset()
         # A forked child inherits the queue and lock but not the thread: start afresh there.
         os.register_at_fork(after_in_child=self._reset)
 
     def _reset(self) -> None:
-        self._queue: queue.Queue[FollowUp | None] = queue.Queue(maxsize=CAPACITY)
+        self._queue: queue.Queue[Queued | None] = queue.Queue(maxsize=CAPACITY)
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._dropped = 0
 
     def publish(self, follow_ups: Sequence[FollowUp]) -> None:
         """Queue the rows for the background thread; never blocks, never raises."""
         self._start()
+        now = time.monotonic()
         for follow_up in follow_ups:
             try:
-                self._queue.put_nowait(follow_up)
+                self._queue.put_nowait((now, follow_up))
             except queue.Full:
                 self._dropped += 1
                 if self._dropped % 1000 == 1:
@@ -61,31 +72,43 @@ class BackgroundPublisher:
             return
         with self._lock:
             if self._thread is None:
+                self._stopping.clear()
                 self._thread = threading.Thread(
                     target=self._run, name="outbox-publisher", daemon=True
                 )
                 self._thread.start()
 
     def _run(self) -> None:
-        while (first := self._queue.get()) is not None:
-            batch = [first]
-            while len(batch) < self._max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._queue.task_done()
-                    self._queue.put(None)  # seen after this batch is sent
-                    break
-                batch.append(item)
+        while not self._stopping.is_set():
+            batch = self._take()
             try:
-                self._inner.publish(batch)
-            except Exception:  # a publisher should not raise; if one does, the relay covers
-                log.exception("background publish failed; the relay will publish these rows")
-            for _ in batch:
-                self._queue.task_done()
-        self._queue.task_done()
+                self._send(batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    def _take(self) -> list[Queued | None]:
+        """The next row, waiting for it, and every row already behind it, up to a batch."""
+        batch = [self._queue.get()]
+        while len(batch) < self._max_batch and batch[-1] is not None:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _send(self, batch: list[Queued | None]) -> None:
+        oldest = time.monotonic() - self._fresh_for if self._fresh_for is not None else None
+        queued = [item for item in batch if item is not None]
+        rows = [row for at, row in queued if oldest is None or at > oldest]
+        if len(rows) < len(queued):
+            log.info("left %d rows to the relay: queued past their lease", len(queued) - len(rows))
+        if not rows:
+            return
+        try:
+            self._inner.publish(rows)
+        except Exception:  # a publisher should not raise; if one does, the relay covers
+            log.exception("background publish failed; the relay will publish these rows")
 
     def flush(self, timeout: float) -> bool:
         """Wait until every queued row has been handed on; False if `timeout` ran out first."""
@@ -103,6 +126,9 @@ class BackgroundPublisher:
         if self._thread is None:
             return
         self.flush(timeout)
-        self._queue.put(None)
+        self._stopping.set()
+        # Wakes a thread waiting for rows; a full queue needs no waking (it is not waiting).
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(None)
         self._thread.join(timeout=max(timeout, 0.1))
         self._thread = None
