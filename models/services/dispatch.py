@@ -29,6 +29,7 @@ from models.domain.messages import (
 )
 from models.domain.tasks import ALLOCATE, SETTLE_PAYMENT
 from models.ports import MessageQueue, Received
+from models.store.errors import TRANSIENT_DB_ERRORS
 from models.store.follow_ups import later, mail
 from models.store.orders import record_event
 from models.store.unit_of_work import Work
@@ -176,13 +177,18 @@ class Dispatcher:
         """One long poll: up to ten messages in one transaction, deleted in one call.
 
         A batch whose transaction fails (one message the database refuses, say) is handled
-        again one message at a time, so one bad message holds up none of the others.
+        again one message at a time, so one bad message holds up none of the others; with the
+        database away, every message simply returns after its visibility timeout.
         """
         messages = self._queue.receive(wait_seconds=self._wait, visibility_timeout=self._visibility)
         if not messages:
             return []
         try:
             outcomes = self._handle(messages)
+        except TRANSIENT_DB_ERRORS:
+            # The database is away: one at a time would only knock ten times on a closed door.
+            log.exception("could not dispatch %d messages; they will return", len(messages))
+            outcomes = [Handled.RETRY_LATER] * len(messages)
         except Exception:
             log.warning("could not dispatch %d messages together; one at a time", len(messages))
             outcomes = [self._handle_alone(message) for message in messages]

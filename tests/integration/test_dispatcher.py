@@ -8,6 +8,7 @@ import uuid
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bootstrap import Context
@@ -178,6 +179,31 @@ def test_a_message_that_cannot_be_dispatched_now_returns_and_is_dispatched_later
 
     assert later == [Handled.STARTED]
     assert starts.started == [order_id]
+
+
+def test_with_the_database_away_a_batch_returns_whole_without_a_try_per_message(
+    client: FlaskClient, sessions: sessionmaker[Session], private_queue: OrdersQueue
+) -> None:
+    orders = [placed_order(client, sessions) for _ in range(3)]
+    for order_id in orders:
+        private_queue.publish(OrderPlaced(uuid.UUID(order_id), utcnow()).to_json())
+    tries: list[str] = []
+
+    def unreachable(session: Session, message: OrderMessage) -> None:
+        tries.append(str(message.order_id))
+        raise OperationalError("SELECT 1", {}, ConnectionError("database unreachable"))
+
+    away = Dispatcher(
+        private_queue, Work(sessions), wait_seconds=1, visibility_timeout=1, follow=unreachable
+    )
+    outcomes: list[Handled] = []
+    for _ in range(5):
+        if outcomes := away.run_once():
+            break
+
+    assert outcomes == [Handled.RETRY_LATER] * len(outcomes)
+    # The batch's transaction stopped at its first message, and nothing was tried again.
+    assert len(tries) == 1
 
 
 def test_the_relay_publishes_what_the_intake_could_not(
