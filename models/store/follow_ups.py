@@ -98,20 +98,16 @@ def send(session: Session, document: dict[str, Any], *, subject: uuid.UUID | str
 
 def finish(session: Session, follow_up_id: int, at: datetime | None = None) -> None:
     """Mark a follow-up done: it ran to an outcome, or SQS took it."""
-    session.execute(
-        update(Outbox)
-        .where(Outbox.id == follow_up_id, Outbox.done_at.is_(None))
-        .values(done_at=at or utcnow())
-    )
+    finish_all(session, [follow_up_id], at)
 
 
-def finish_all(session: Session, follow_up_ids: Sequence[int]) -> None:
-    """Mark many follow-ups done in one statement (the messages one batch delivered)."""
+def finish_all(session: Session, follow_up_ids: Sequence[int], at: datetime | None = None) -> None:
+    """Mark follow-ups done in one statement (a task's row, or the messages a batch delivered)."""
     if follow_up_ids:
         session.execute(
             update(Outbox)
             .where(Outbox.id.in_(follow_up_ids), Outbox.done_at.is_(None))
-            .values(done_at=utcnow())
+            .values(done_at=at or utcnow())
         )
 
 
