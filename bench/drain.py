@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 import time
 import uuid
 from collections import Counter
@@ -100,10 +99,3 @@ def tasks_per_order(connection: psycopg.Connection[Any], ids: Sequence[str]) -> 
     counts = Counter(int(tasks) for _, tasks, _ in rows)
     republished = sum(int(attempts) - int(tasks) for _, tasks, attempts in rows)
     return (counts.most_common(1)[0][0] if counts else 0), republished
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0-100), interpolated between the nearest ranks."""
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[round(q) - 1]

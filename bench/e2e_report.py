@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.drain import percentile
 from bench.pipeline_runs import Latency, NoopRuns, Peak
 from bench.report import Chart, Result, publish
 from bench.stack import FLOWER, PROCESSES
-from bench.support import print_table
+from bench.support import percentile, print_table
 
 HEADERS = [
     "workers",
