@@ -1,31 +1,34 @@
 """Idempotency-Key: the same key and body get the stored response again.
 
 Follows draft-ietf-httpapi-idempotency-key-header: a different body under a used key is
-422, a key whose first request is still running is 409. The key is claimed with a
-transaction-scoped advisory lock and stored in the same transaction as the order, so a
-crash leaves either both or neither.
+422. The key is claimed, with the response it gets, in the statement that records the order,
+so a crash leaves either both or neither; a second request under a key whose first is still
+being recorded waits the moment that statement takes, then gets its response.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from intake.problems import Problem
+from models.domain.clock import utcnow
 from models.store import idempotency as stored_responses
-from models.store.idempotency import KeyInUse, KeyReused, StoredResponse, record
+from models.store.idempotency import KeyClaim, KeyReused, StoredResponse
+from models.store.unit_of_work import Work
 
 __all__ = [
     "HEADER",
     "REPLAYED_HEADER",
+    "KeyClaim",
     "StoredResponse",
-    "claim",
+    "claim_for",
     "fingerprint",
     "parse_key",
-    "record",
+    "replay",
+    "stored",
 ]
 
 HEADER = "Idempotency-Key"
@@ -52,20 +55,35 @@ def parse_key(raw: str | None) -> str | None:
     return key
 
 
-def claim(session: Session, key: str, request_fingerprint: str) -> StoredResponse | None:
-    """Hold the key for this request's transaction; the stored response of a replay."""
-    try:
-        return stored_responses.claim(session, key, request_fingerprint)
-    except KeyInUse:
+def claim_for(key: str, body: Any, response: StoredResponse, ttl_hours: int) -> KeyClaim:
+    """The claim on `key` of a request with `body`, to be answered with `response`."""
+    return KeyClaim(key, fingerprint(body), response, utcnow() + timedelta(hours=ttl_hours))
+
+
+def stored(work: Work, claim: KeyClaim) -> StoredResponse | None:
+    """The response stored under the claim's key, if any: 422 if it answered another body."""
+    with work.single_statements() as connection:
+        try:
+            return stored_responses.replay(connection, claim.key, claim.fingerprint)
+        except KeyReused:
+            raise Problem(
+                422,
+                "Idempotency-Key reused",
+                errors=[
+                    {"field": HEADER, "reason": "was already used with a different request body"}
+                ],
+            ) from None
+
+
+def replay(work: Work, claim: KeyClaim) -> StoredResponse:
+    """The response stored under a key the request found held."""
+    found = stored(work, claim)
+    if found is None:
+        # Held a moment ago and gone now: it expired in between. A retry claims it afresh.
         raise Problem(
             409,
             "Request in progress",
-            detail="a request with this Idempotency-Key is still being processed; retry shortly",
+            detail="the request with this Idempotency-Key changed while it was read; retry",
             headers={"Retry-After": "1"},
-        ) from None
-    except KeyReused:
-        raise Problem(
-            422,
-            "Idempotency-Key reused",
-            errors=[{"field": HEADER, "reason": "was already used with a different request body"}],
-        ) from None
+        )
+    return found

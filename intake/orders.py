@@ -14,8 +14,7 @@ from intake.problems import Problem, from_validation_error
 from intake.reading import load_for_guest, order_view
 from intake.runtime import runtime
 from intake.schemas import validate_order
-from models.domain.clock import utcnow
-from models.services.place import InvalidOrder, place_order
+from models.services.place import InvalidOrder, PlacedOrder, place_order
 
 log = logging.getLogger(__name__)
 
@@ -45,31 +44,32 @@ def create_order() -> Response:
         )
     except ValidationError as exc:
         raise from_validation_error(exc) from None
-    fingerprint = idempotency.fingerprint(body)
-    with rt.work() as session:
-        if key and (stored := idempotency.claim(session, key, fingerprint)):
-            return _respond(stored, replayed=True)
-        try:
-            placed = place_order(session, order_request, rt.settings, utcnow())
-        except InvalidOrder as exc:
-            raise Problem(422, "Invalid request", errors=exc.errors) from None
-        status_url = f"{rt.settings.public_base_url.rstrip('/')}/orders/{placed.order_id}"
-        response = idempotency.StoredResponse(
-            202,
-            {
-                "order_id": str(placed.order_id),
-                "status": "received",
-                "status_url": status_url,
-                "order_token": placed.token,
-            },
-            {"Location": status_url},
-        )
-        if key:
-            idempotency.record(
-                session, key, fingerprint, response, rt.settings.idempotency_key_ttl_hours
-            )
+    placed = PlacedOrder.new()
+    response = _accepted(placed, rt.settings.public_base_url)
+    ttl = rt.settings.idempotency_key_ttl_hours
+    claim = idempotency.claim_for(key, body, response, ttl) if key else None
+    try:
+        recorded = place_order(rt.work, order_request, rt.settings, placed, claim)
+    except InvalidOrder as exc:
+        # A replay answers as the first request did, whatever the catalogue says now.
+        if claim and (first := idempotency.stored(rt.work, claim)):
+            return _respond(first, replayed=True)
+        raise Problem(422, "Invalid request", errors=exc.errors) from None
+    if claim and not recorded:
+        return _respond(idempotency.replay(rt.work, claim), replayed=True)
     log.info("order received", extra={"order_id": str(placed.order_id)})
     return _respond(response, replayed=False)
+
+
+def _accepted(placed: PlacedOrder, public_base_url: str) -> idempotency.StoredResponse:
+    status_url = f"{public_base_url.rstrip('/')}/orders/{placed.order_id}"
+    body = {
+        "order_id": str(placed.order_id),
+        "status": "received",
+        "status_url": status_url,
+        "order_token": placed.token,
+    }
+    return idempotency.StoredResponse(202, body, {"Location": status_url})
 
 
 @bp.get("/orders/<order_id>")

@@ -1,4 +1,4 @@
-"""Placing a guest order: checked, located, priced, recorded with its message in one transaction."""
+"""Placing a guest order: checked, located, priced, recorded with its message in one statement."""
 
 from __future__ import annotations
 
@@ -8,19 +8,21 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
+from models.domain.clock import utcnow
+from models.domain.follow_ups import ORDERS, FollowUp
 from models.domain.geo import Point
 from models.domain.lifecycle import DeliveryMethod, OrderStatus
 from models.domain.messages import OrderPlaced
 from models.domain.pricing import PricedLine, Totals, delivery_eta, order_totals
-from models.store.follow_ups import send
+from models.store.follow_ups import message_dedupe_key, pending_row
 from models.store.geodata import locate, normalise_postal_code
-from models.tables.catalog import Product
-from models.tables.orders import Order, OrderEvent, OrderLine
+from models.store.idempotency import KeyClaim
+from models.store.placing import NewOrder, insert_order, prices
+from models.store.unit_of_work import Work
 from settings import Settings
 
 
@@ -84,10 +86,15 @@ class InvalidOrder(ValueError):
 
 @dataclass(frozen=True)
 class PlacedOrder:
-    """What the client is told about an order it just placed."""
+    """What the client is told about an order it is placing: chosen before it is written."""
 
     order_id: uuid.UUID
     token: str
+
+    @classmethod
+    def new(cls) -> PlacedOrder:
+        """A fresh id and guest token."""
+        return cls(uuid.uuid4(), secrets.token_urlsafe(24))
 
 
 def hash_token(token: str) -> str:
@@ -95,32 +102,29 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _price_lines(session: Session, request: OrderDraft, currency: str) -> list[PricedLine]:
+def _price_lines(connection: Connection, request: OrderDraft, currency: str) -> list[PricedLine]:
     wanted = [line.article_number for line in request.lines]
-    products = {
-        p.article_number: p
-        for p in session.scalars(select(Product).where(Product.article_number.in_(wanted)))
-    }
+    products = prices(connection, wanted)
     errors = []
     for index, line in enumerate(request.lines):
         product = products.get(line.article_number)
         if product is None:
             errors.append({"field": f"lines[{index}].article_number", "reason": "unknown article"})
-        elif product.currency != currency:
+        elif product[1] != currency:
             errors.append(
                 {"field": f"lines[{index}].article_number", "reason": "not sold in this shop"}
             )
     if errors:
         raise InvalidOrder(errors)
     return [
-        PricedLine(line.article_number, line.quantity, products[line.article_number].price)
+        PricedLine(line.article_number, line.quantity, products[line.article_number][0])
         for line in request.lines
     ]
 
 
-def _locate(session: Session, request: OrderDraft) -> Point:
+def _locate(connection: Connection, request: OrderDraft) -> Point:
     address = request.shipping_address
-    point = locate(session, address.country, address.postal_code)
+    point = locate(connection, address.country, address.postal_code)
     if point is None:
         reason = f"cannot be located in {address.country}"
         raise InvalidOrder([{"field": "shipping_address.postal_code", "reason": reason}])
@@ -128,69 +132,78 @@ def _locate(session: Session, request: OrderDraft) -> Point:
 
 
 def place_order(
-    session: Session, request: OrderDraft, settings: Settings, now: datetime
-) -> PlacedOrder:
-    """Record the order, its lines, its first event and its outbox message in `session`."""
-    lines = _price_lines(session, request, settings.currency)
-    point = _locate(session, request)
-    totals = order_totals(lines, request.delivery_method.value, settings.delivery_costs())
-    token = secrets.token_urlsafe(24)
-    order = _order(request, point, totals, settings, now, token_hash=hash_token(token))
-    order.lines = [
-        OrderLine(
-            line_no=i,
-            article_number=line.article_number,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
+    work: Work,
+    request: OrderDraft,
+    settings: Settings,
+    placed: PlacedOrder,
+    claim: KeyClaim | None = None,
+) -> bool:
+    """Record the order with its lines, first event and SQS message, claiming `claim`'s key.
+
+    False, with nothing written, when the key is already held: the caller replays its response.
+    """
+    now = utcnow()
+    with work.single_statements() as connection:
+        lines = _price_lines(connection, request, settings.currency)
+        point = _locate(connection, request)
+        totals = order_totals(lines, request.delivery_method.value, settings.delivery_costs())
+        payload = OrderPlaced(placed.order_id, now).to_json()
+        message = pending_row(
+            topic=ORDERS,
+            subject=str(placed.order_id),
+            payload=payload,
+            key=message_dedupe_key(payload, placed.order_id),
+            delay=0.0,
+            publish_now=ORDERS in work.publishes,
+            lease=work.lease_seconds,
+            now=now,
         )
-        for i, line in enumerate(lines, start=1)
-    ]
-    session.add(order)
-    session.add(
-        OrderEvent(
-            order_id=order.id,
-            kind="received",
-            to_status=OrderStatus.RECEIVED.value,
-            detail={"total": totals.total, "currency": settings.currency},
-            created_at=now,
+        new = NewOrder(
+            order=_order(
+                request, point=point, totals=totals, settings=settings, now=now, placed=placed
+            ),
+            lines=lines,
+            event_detail={"total": totals.total, "currency": settings.currency},
+            message=message,
         )
-    )
-    session.flush()
-    send(session, OrderPlaced(order.id, now).to_json(), subject=order.id)
-    return PlacedOrder(order.id, token)
+        outbox_id = insert_order(connection, new, claim)
+    if outbox_id is None:
+        return False
+    work.publish_committed([FollowUp(outbox_id, ORDERS, payload, message["attempts"], True)])
+    return True
 
 
 def _order(
     request: OrderDraft,
+    *,
     point: Point,
     totals: Totals,
     settings: Settings,
     now: datetime,
-    *,
-    token_hash: str,
-) -> Order:
+    placed: PlacedOrder,
+) -> dict[str, Any]:
     address = request.shipping_address
-    return Order(
-        id=uuid.uuid4(),
-        status=OrderStatus.RECEIVED.value,
-        customer_email=str(request.customer.email),
-        customer_name=request.customer.name,
-        guest_token_hash=token_hash,
-        ship_line1=address.line1,
-        ship_line2=address.line2,
-        ship_city=address.city,
-        ship_region=address.region,
-        ship_postal_code=normalise_postal_code(address.country, address.postal_code),
-        ship_country=address.country,
-        ship_latitude=point.latitude,
-        ship_longitude=point.longitude,
-        delivery_method=request.delivery_method.value,
-        payment_method=request.payment_method,
-        currency=settings.currency,
-        subtotal=totals.subtotal,
-        delivery_cost=totals.delivery_cost,
-        total=totals.total,
-        eta=delivery_eta(now, settings.delivery_eta_days),
-        created_at=now,
-        updated_at=now,
-    )
+    return {
+        "id": placed.order_id,
+        "status": OrderStatus.RECEIVED.value,
+        "customer_email": str(request.customer.email),
+        "customer_name": request.customer.name,
+        "guest_token_hash": hash_token(placed.token),
+        "ship_line1": address.line1,
+        "ship_line2": address.line2,
+        "ship_city": address.city,
+        "ship_region": address.region,
+        "ship_postal_code": normalise_postal_code(address.country, address.postal_code),
+        "ship_country": address.country,
+        "ship_latitude": point.latitude,
+        "ship_longitude": point.longitude,
+        "delivery_method": request.delivery_method.value,
+        "payment_method": request.payment_method,
+        "currency": settings.currency,
+        "subtotal": totals.subtotal,
+        "delivery_cost": totals.delivery_cost,
+        "total": totals.total,
+        "eta": delivery_eta(now, settings.delivery_eta_days),
+        "created_at": now,
+        "updated_at": now,
+    }

@@ -40,6 +40,32 @@ def _subject(args: tuple[Arg, ...]) -> str:
     return str(args[0]) if args else ""
 
 
+def pending_row(
+    *,
+    topic: str,
+    subject: str,
+    payload: dict[str, Any],
+    key: str,
+    delay: float,
+    publish_now: bool,
+    lease: float,
+    now: datetime,
+) -> dict[str, Any]:
+    """An outbox row's columns: due at once, or after `lease` when its writer publishes it."""
+    # Published by its writer right after commit: the relay waits out a lease before trying.
+    wait = lease if publish_now else delay
+    return {
+        "topic": topic,
+        "message_key": subject[:100],
+        "payload": payload,
+        "dedupe_key": key[:200],
+        "created_at": now,
+        "due_at": now + timedelta(seconds=max(0.0, wait)),
+        "attempts": 1 if publish_now else 0,
+        "published_at": now if publish_now else None,
+    }
+
+
 def _record(
     session: Session,
     *,
@@ -49,28 +75,26 @@ def _record(
     key: str,
     delay: float,
 ) -> FollowUp | None:
-    now = utcnow()
     publish_now = delay <= 0 and topic in session.info.get(PUBLISHES, frozenset())
-    # Published by us right after commit: the relay waits out a lease before trying again.
-    wait = float(session.info.get(LEASE, DEFAULT_LEASE_SECONDS)) if publish_now else delay
+    values = pending_row(
+        topic=topic,
+        subject=subject,
+        payload=payload,
+        key=key,
+        delay=delay,
+        publish_now=publish_now,
+        lease=float(session.info.get(LEASE, DEFAULT_LEASE_SECONDS)),
+        now=utcnow(),
+    )
     row = session.execute(
         insert(Outbox)
-        .values(
-            topic=topic,
-            message_key=subject[:100],
-            payload=payload,
-            dedupe_key=key[:200],
-            created_at=now,
-            due_at=now + timedelta(seconds=max(0.0, wait)),
-            attempts=1 if publish_now else 0,
-            published_at=now if publish_now else None,
-        )
+        .values(**values)
         .on_conflict_do_nothing(index_elements=[Outbox.dedupe_key], index_where=PENDING)
         .returning(Outbox.id)
     ).scalar()
     if row is None:
         return None
-    follow_up = FollowUp(row, topic, payload, 1 if publish_now else 0, publish_now)
+    follow_up = FollowUp(row, topic, payload, values["attempts"], publish_now)
     session.info.setdefault(RECORDED, []).append(follow_up)
     return follow_up
 
@@ -92,8 +116,13 @@ def later(
 
 def send(session: Session, document: dict[str, Any], *, subject: uuid.UUID | str) -> None:
     """Record a message for the SQS orders queue, sent once this transaction commits."""
-    key = f"{document.get('type', 'message')}:{subject}"
+    key = message_dedupe_key(document, subject)
     _record(session, topic=ORDERS, subject=str(subject), payload=document, key=key, delay=0.0)
+
+
+def message_dedupe_key(document: dict[str, Any], subject: uuid.UUID | str) -> str:
+    """What admits one pending SQS message of a kind for a subject."""
+    return f"{document.get('type', 'message')}:{subject}"
 
 
 def finish(session: Session, follow_up_id: int, at: datetime | None = None) -> None:

@@ -9,11 +9,14 @@ from dataclasses import dataclass
 from functools import cache
 
 import zipcodes
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from models.domain.geo import Point
 from models.tables.catalog import PostalCode
+
+# Where the postal_code table is read: a session in a transaction, or a connection.
+Reader = Session | Connection
 
 _US_ZIP = re.compile(r"^(\d{5})(?:-?\d{4})?$")
 
@@ -119,7 +122,7 @@ def nearest_us_zip(code: str) -> Located | None:
     return Located(neighbours[used], used, exact=False) if used else None
 
 
-def _table_exact(session: Session, country: str, code: str) -> Located | None:
+def _table_exact(session: Reader, country: str, code: str) -> Located | None:
     row = session.execute(
         select(PostalCode.latitude, PostalCode.longitude).where(
             PostalCode.country == country, PostalCode.postal_code == code
@@ -128,7 +131,7 @@ def _table_exact(session: Session, country: str, code: str) -> Located | None:
     return Located(Point(row.latitude, row.longitude), code, exact=True) if row else None
 
 
-def _table_nearest(session: Session, country: str, code: str) -> Located | None:
+def _table_nearest(session: Reader, country: str, code: str) -> Located | None:
     # The primary key orders one country's codes, so the row just below and the one just
     # above are the closest codes sharing the longest prefix, as in `nearest_us_zip`; two index
     # lookups however large the table. One country's codes share one format (digits,
@@ -147,7 +150,7 @@ def _table_nearest(session: Session, country: str, code: str) -> Located | None:
     return Located(neighbours[used], used, exact=False) if used else None
 
 
-def locate_with_source(session: Session, country: str, postal_code: str) -> Located | None:
+def locate_with_source(session: Reader, country: str, postal_code: str) -> Located | None:
     """Where a postal code is, falling back to the nearest code sharing its longest prefix."""
     code = normalise_postal_code(country, postal_code)
     is_zip = country == "US" and _US_ZIP.match(code) is not None
@@ -160,7 +163,7 @@ def locate_with_source(session: Session, country: str, postal_code: str) -> Loca
     return _table_nearest(session, country, code)
 
 
-def locate(session: Session, country: str, postal_code: str) -> Point | None:
+def locate(session: Reader, country: str, postal_code: str) -> Point | None:
     """Coordinates of a postal code, or None when it cannot be located."""
     found = locate_with_source(session, country, postal_code)
     return found.point if found else None

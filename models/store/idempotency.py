@@ -1,21 +1,20 @@
-"""Stored Idempotency-Key responses: held for a transaction, replayed, recorded with the order."""
+"""Stored Idempotency-Key responses: claimed with the order they answer, replayed after.
+
+A key is claimed by inserting its row, with the response it will get, in the statement that
+records the order (`models.store.placing`). A request under a key whose first request is
+still being recorded waits for that statement on the key's unique index, then finds the row.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, select
 
-from models.domain.clock import utcnow
 from models.tables.idempotency import IdempotencyKey
-
-
-class KeyInUse(Exception):
-    """Another request holds the key right now."""
 
 
 class KeyReused(Exception):
@@ -31,37 +30,52 @@ class StoredResponse:
     headers: dict[str, str]
 
 
-def _lock_id(key: str) -> int:
-    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+@dataclass(frozen=True)
+class KeyClaim:
+    """A key, the request's fingerprint, and the response to store under it until it expires."""
+
+    key: str
+    fingerprint: str
+    response: StoredResponse
+    expires_at: datetime
+
+    def parameters(self) -> dict[str, Any]:
+        """The claim as the statement that records it takes it."""
+        return {
+            "key": self.key,
+            "fingerprint": self.fingerprint,
+            "response_status": self.response.status,
+            "response_body": json.dumps(self.response.body),
+            "response_headers": json.dumps(self.response.headers),
+            "expires_at": self.expires_at,
+        }
 
 
-def claim(session: Session, key: str, request_fingerprint: str) -> StoredResponse | None:
-    """Hold the key for this transaction; the stored response if the request was already made."""
-    locked = session.execute(select(func.pg_try_advisory_xact_lock(_lock_id(key)))).scalar_one()
-    if not locked:
-        raise KeyInUse(key)
-    stored = session.get(IdempotencyKey, key)
-    if stored is not None and stored.expires_at <= utcnow():
-        session.execute(delete(IdempotencyKey).where(IdempotencyKey.key == key))
-        stored = None
-    if stored is None:
+# Every statement that claims a key starts with this; an expired row is claimed afresh.
+CLAIM_SQL = """INSERT INTO idempotency_key AS held
+    (key, fingerprint, response_status, response_body, response_headers, created_at, expires_at)
+VALUES (%(key)s, %(fingerprint)s, %(response_status)s, %(response_body)s::jsonb,
+        %(response_headers)s::jsonb, %(now)s, %(expires_at)s)
+ON CONFLICT (key) DO UPDATE SET
+    fingerprint = EXCLUDED.fingerprint, response_status = EXCLUDED.response_status,
+    response_body = EXCLUDED.response_body, response_headers = EXCLUDED.response_headers,
+    created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
+WHERE held.expires_at <= EXCLUDED.created_at
+RETURNING held.key"""
+
+
+def replay(connection: Connection, key: str, request_fingerprint: str) -> StoredResponse | None:
+    """The response stored under `key`; KeyReused if it answered another body; None if gone."""
+    row = connection.execute(
+        select(
+            IdempotencyKey.fingerprint,
+            IdempotencyKey.response_status,
+            IdempotencyKey.response_body,
+            IdempotencyKey.response_headers,
+        ).where(IdempotencyKey.key == key)
+    ).first()
+    if row is None:
         return None
-    if stored.fingerprint != request_fingerprint:
+    if row.fingerprint != request_fingerprint:
         raise KeyReused(key)
-    return StoredResponse(stored.response_status, stored.response_body, stored.response_headers)
-
-
-def record(
-    session: Session, key: str, request_fingerprint: str, response: StoredResponse, ttl_hours: int
-) -> None:
-    """Store the response under the key, in the caller's transaction."""
-    session.add(
-        IdempotencyKey(
-            key=key,
-            fingerprint=request_fingerprint,
-            response_status=response.status,
-            response_body=response.body,
-            response_headers=response.headers,
-            expires_at=utcnow() + timedelta(hours=ttl_hours),
-        )
-    )
+    return StoredResponse(row.response_status, row.response_body, row.response_headers)

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.domain.follow_ups import (
@@ -45,7 +46,7 @@ class Work:
     def __call__(self) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on any error."""
         with self.sessions() as session:
-            session.info[PUBLISHES] = self.publisher.topics if self.publisher else frozenset()
+            session.info[PUBLISHES] = self.publishes
             session.info[LEASE] = self.lease_seconds
             with session.begin():
                 yield session
@@ -53,6 +54,27 @@ class Work:
             finished: Current | None = session.info.pop(FINISHES, None)
         if finished is not None:
             finished.finished = True
-        ready = [follow_up for follow_up in recorded if follow_up.publish_now]
+        self.publish_committed(recorded)
+
+    @property
+    def publishes(self) -> frozenset[str]:
+        """The topics published right after commit; the relay alone publishes the others."""
+        return self.publisher.topics if self.publisher else frozenset()
+
+    @contextmanager
+    def single_statements(self) -> Iterator[Connection]:
+        """A connection on which each statement commits on its own.
+
+        For a change written in one statement: no BEGIN and COMMIT round trips around it, and
+        it is as atomic as any transaction. Whoever writes outbox rows this way hands them to
+        `publish_committed` once the statement has returned.
+        """
+        engine: Engine = self.sessions.kw["bind"]
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            yield connection
+
+    def publish_committed(self, follow_ups: list[FollowUp]) -> None:
+        """Publish the committed follow-ups whose writer was to publish them."""
+        ready = [follow_up for follow_up in follow_ups if follow_up.publish_now]
         if ready and self.publisher is not None:
             self.publisher.publish(ready)
