@@ -100,9 +100,9 @@ def start_redis(port: int | None = None) -> RunningService:
 
 
 def start_moto(port: int | None = None) -> RunningService:
-    """Start moto in server mode: a real HTTP SQS endpoint."""
+    """Start moto in server mode (devstack.sqs_server): a real HTTP SQS endpoint."""
     port = port or free_port()
-    argv = [sys.executable, "-m", "moto.server", "-H", LOCALHOST, "-p", str(port)]
+    argv = [sys.executable, "-m", "devstack.sqs_server", "-H", LOCALHOST, "-p", str(port)]
     ready = lambda: port_answers(LOCALHOST, port)  # noqa: E731
     return _launch("moto", f"http://{LOCALHOST}:{port}", argv, _fresh_folder("moto"), ready)
 

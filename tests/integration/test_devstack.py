@@ -36,7 +36,7 @@ EVERY_PART = (
     "postgres: checkpointer",
     "postgres: postgres postgres 127.0.0.1",
     "redis-server",
-    "moto.server",
+    "devstack.sqs_server",
     "aiosmtpd",
     "devstack.paysandbox",
     "gunicorn",
