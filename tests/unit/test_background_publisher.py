@@ -62,6 +62,32 @@ def test_rows_that_gather_during_a_send_go_out_together_in_batches_of_at_most_th
     publisher.close()
 
 
+def test_rows_committed_moments_apart_wait_for_each_other_to_share_a_call() -> None:
+    inner = Gate()
+    inner.gate.set()
+    publisher = BackgroundPublisher(inner, gather=0.5)
+
+    for n in range(1, 4):
+        publisher.publish([row(n)])
+        time.sleep(0.02)
+
+    assert publisher.flush(5)
+    assert inner.batches == [[1, 2, 3]]
+    publisher.close()
+
+
+def test_ten_rows_go_out_without_waiting_out_the_gathering() -> None:
+    inner = Gate()
+    inner.gate.set()
+    publisher = BackgroundPublisher(inner, gather=30.0)
+
+    publisher.publish([row(n) for n in range(10)])
+
+    assert publisher.flush(5)
+    assert inner.batches == [list(range(10))]
+    publisher.close()
+
+
 def test_rows_queued_past_their_lease_are_left_to_the_relay() -> None:
     inner = Gate()
     publisher = BackgroundPublisher(inner, fresh_for=0.05)
