@@ -67,12 +67,28 @@ def test_rows_committed_moments_apart_wait_for_each_other_to_share_a_call() -> N
     inner.gate.set()
     publisher = BackgroundPublisher(inner, gather=0.5)
 
-    for n in range(1, 4):
+    for n in range(1, 5):
         publisher.publish([row(n)])
         time.sleep(0.02)
 
     assert publisher.flush(5)
-    assert inner.batches == [[1, 2, 3]]
+    # The first had none before it to say rows were coming fast: it went out alone.
+    assert inner.batches == [[1], [2, 3, 4]]
+    publisher.close()
+
+
+def test_a_row_long_after_the_last_goes_out_without_waiting() -> None:
+    inner = Gate()
+    inner.gate.set()
+    publisher = BackgroundPublisher(inner, gather=0.3)
+    publisher.publish([row(1)])
+    assert publisher.flush(5)
+    time.sleep(0.4)
+
+    publisher.publish([row(2)])
+
+    assert publisher.flush(0.2)  # it would still be gathering had it waited
+    assert inner.batches == [[1], [2]]
     publisher.close()
 
 

@@ -20,10 +20,11 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 50
 # Beyond this many rows waiting (SQS down for minutes), new ones are left to the relay alone.
 CAPACITY = 10_000
-# How long a row waits for others to fill a SendMessageBatch with it. Each call costs the
-# client (signing, HTTP) and the server about as much as the messages in it, so at a few
-# hundred orders a second one call of ten is far cheaper than ten of one. It adds at most this
-# much to the time from commit to SQS.
+# How long a row waits for others to fill a SendMessageBatch with it, when rows are coming
+# that fast. Each call costs the client (signing, HTTP) and the server about as much as the
+# messages in it, so at a few hundred orders a second one call of ten is far cheaper than ten
+# of one. It adds at most this much to the time from commit to SQS, and nothing when the
+# rows come further apart than this (a row then goes out alone, as soon as it is committed).
 GATHER_SECONDS = 0.02
 # Rows a gathering stops at: one full SendMessageBatch.
 FULL = 10
@@ -36,8 +37,9 @@ class BackgroundPublisher:
     """Hands follow-ups to `inner` from a background thread, in batches, as they come.
 
     `publish` only queues: the request that committed the rows returns at once. The thread
-    sends whatever has gathered while it was busy with the last batch, after waiting up to
-    `gather` seconds for ten, so batches grow with the load. Nothing is lost
+    sends whatever has gathered while it was busy with the last batch, so batches grow with
+    the load; and when rows come less than `gather` seconds apart it waits up to that long
+    for ten. An idle system sends each row as soon as it is committed. Nothing is lost
     if the process dies with rows still queued: they are committed, and the relay publishes
     them once their lease runs out. A row queued longer than `fresh_for` (that lease) is
     the relay's by then, and is dropped here rather than sent twice.
@@ -67,6 +69,7 @@ class BackgroundPublisher:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._dropped = 0
+        self._last_taken = float("-inf")
 
     def publish(self, follow_ups: Sequence[FollowUp]) -> None:
         """Queue the rows for the background thread; never blocks, never raises."""
@@ -101,10 +104,10 @@ class BackgroundPublisher:
                     self._queue.task_done()
 
     def _take(self) -> list[Queued | None]:
-        """The next row, waiting for it; rows behind it for up to `gather` seconds, until ten;
-        then every row already there, up to a batch."""
+        """The next row, waiting for it; if rows come thick and fast, the rows behind it for up
+        to `gather` seconds, until ten; then every row already there, up to a batch."""
         batch = [self._queue.get()]
-        deadline = time.monotonic() + self._gather
+        deadline = self._gather_until(batch[0])
         while len(batch) < self._max_batch and batch[-1] is not None:
             wait = deadline - time.monotonic() if len(batch) < FULL else 0.0
             try:
@@ -114,6 +117,14 @@ class BackgroundPublisher:
             except queue.Empty:
                 break
         return batch
+
+    def _gather_until(self, first: Queued | None) -> float:
+        """Until when to wait for rows behind `first`: a while if rows come thick and fast."""
+        if first is None:
+            return 0.0
+        queued_at, previous = first[0], self._last_taken
+        self._last_taken = queued_at
+        return queued_at + self._gather if queued_at - previous < self._gather else 0.0
 
     def _send(self, batch: list[Queued | None]) -> None:
         oldest = time.monotonic() - self._fresh_for if self._fresh_for is not None else None
