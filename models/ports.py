@@ -50,6 +50,11 @@ class PaymentRejected(Exception):
 class PaymentGateway(Protocol):
     """Something that takes and returns money, idempotently by key."""
 
+    @property
+    def longest_call_seconds(self) -> float:
+        """How long after it was sent a charge may still land: one call, its retries included,
+        and a little for the gateway to finish what it was answering when we stopped waiting."""
+
     def charge(
         self,
         *,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 from enum import StrEnum
 
 from sqlalchemy import select, update
@@ -46,8 +47,13 @@ def _ask(gateway: PaymentGateway, order_id: uuid.UUID) -> ChargeResult | None:
     return found
 
 
-def _from_records(session: Session, order_id: uuid.UUID) -> Settled | str:
-    """Settle what our records decide; the order's status when only the gateway can."""
+def _from_records(session: Session, order_id: uuid.UUID, in_flight: float) -> Settled | str:
+    """Settle what our records decide; the order's status when only the gateway can.
+
+    TryLater while a charge attempt that was never answered may still land: a gateway with
+    no charge then has not said its last word. (Once the gateway has answered with an intent,
+    every later attempt under the same key is that intent, which settling cancels.)
+    """
     status = session.scalar(select(Order.status).where(Order.id == order_id))
     payment = session.scalar(select(Payment).where(Payment.order_id == order_id))
     if status is None:
@@ -62,6 +68,9 @@ def _from_records(session: Session, order_id: uuid.UUID) -> Settled | str:
         return Settled.REFUND_QUEUED
     if payment.status != "pending" or payment.attempts == 0:
         return Settled.NOTHING_TO_SETTLE
+    landing = payment.updated_at + timedelta(seconds=in_flight) - utcnow()
+    if payment.gateway_id is None and landing > timedelta(0):
+        raise TryLater("a charge sent moments ago may still land", delay=landing.total_seconds())
     return str(status)
 
 
@@ -86,7 +95,7 @@ def _from_gateway(
 def settle_payment(work: Work, gateway: PaymentGateway, order_id: uuid.UUID) -> Settled:
     """Make the order's money match its fate; TryLater while the gateway cannot be asked."""
     with work() as session:
-        decided = _from_records(session, order_id)
+        decided = _from_records(session, order_id, gateway.longest_call_seconds)
         if isinstance(decided, Settled):
             finish_current(session)
             return decided

@@ -103,6 +103,7 @@ def test_a_charge_whose_answer_timed_out_and_whose_order_was_then_cancelled_is_r
     assert payment_of(ctx, order_id).status == "pending"
 
     cancel(client, ctx, order_id, admin_headers)
+    time.sleep(ctx.gateway.longest_call_seconds)  # till the charge sent can no longer land
     run_follow_ups(ctx, order_id)
 
     entry = ledger_entry(url, order_id)
@@ -142,6 +143,34 @@ def test_a_charge_that_lands_after_the_payment_was_given_up_is_refunded(
     assert entry["refunded"] == entry["amount"]
     assert payment_of(ctx, order_id).status == "refunded"
     assert "refunded" in mail_kinds(mailbox, order_id)
+
+
+def test_a_cancel_while_a_charge_may_still_land_waits_for_it_then_refunds_what_landed(
+    client: FlaskClient, faulty: tuple[Context, str], admin_headers: dict[str, str]
+) -> None:
+    ctx, url = faulty
+    order_id = allocated(client, ctx)
+    with pytest.raises(TryLater):  # sent; its answer never came back
+        charge_order(ctx.work, unreachable_gateway(), order_id)
+    cancel(client, ctx, order_id, admin_headers)
+
+    # The gateway has no charge yet, but the one sent may still land: nothing is concluded.
+    run_follow_ups(ctx, order_id, wait_out_delays=False)
+    assert payment_of(ctx, order_id).status == "pending"
+    ctx.gateway.charge(  # the attempt reaches the gateway after all
+        idempotency_key=charge_key(order_id),
+        amount=2000 + 4900,
+        currency="usd",
+        payment_method="pm_card_visa",
+        order_id=str(order_id),
+    )
+    time.sleep(ctx.gateway.longest_call_seconds)
+    run_follow_ups(ctx, order_id)
+
+    entry = ledger_entry(url, order_id)
+    assert entry is not None
+    assert entry["refunded"] == entry["amount"]
+    assert payment_of(ctx, order_id).status == "refunded"
 
 
 def test_a_processing_payment_is_not_a_decline_and_is_paid_once_it_settles(

@@ -45,6 +45,9 @@ class FakeRefund:
 class FakeGateway:
     """In-memory gateway for unit tests: idempotent by key, declines methods named *Declined*."""
 
+    # Every call is over when it returns: nothing lands afterwards.
+    longest_call_seconds = 0.0
+
     def __init__(self, *, unavailable_times: int = 0) -> None:
         self.unavailable_times = unavailable_times
         self.calls = 0

@@ -30,6 +30,12 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, stripe.APIError) and (status is None or status >= 500 or status == 409)
 
 
+# The longest wait between two attempts of one call.
+RETRY_WAIT_MAX = 2.0
+# How long the gateway may go on with a request after we stopped waiting for its answer.
+SERVER_SLACK_SECONDS = 1.0
+
+
 class StripeGateway:
     """Payments through the official Stripe SDK, against Stripe or a compatible sandbox."""
 
@@ -44,6 +50,11 @@ class StripeGateway:
             http_client=stripe.RequestsClient(timeout=timeout),
         )
         self._attempts = attempts
+        # Each attempt's timeout, the waits between them (at most RETRY_WAIT_MAX each), and a
+        # second for the gateway to finish a request we had stopped waiting for.
+        self.longest_call_seconds = (
+            timeout * attempts + RETRY_WAIT_MAX * max(0, attempts - 1) + SERVER_SLACK_SECONDS
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StripeGateway:
@@ -149,7 +160,7 @@ class StripeGateway:
         """Send `request` (same key every time) until it is answered, retrying transient errors."""
         retrying = Retrying(
             stop=stop_after_attempt(self._attempts),
-            wait=wait_random_exponential(multiplier=0.1, max=2),
+            wait=wait_random_exponential(multiplier=0.1, max=RETRY_WAIT_MAX),
             retry=retry_if_exception(is_transient),
             before_sleep=lambda state: log.warning(
                 "payment attempt %s failed, retrying: %s",
