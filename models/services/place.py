@@ -110,14 +110,14 @@ def _price_lines(connection: Connection, request: OrderDraft, currency: str) -> 
         product = products.get(line.article_number)
         if product is None:
             errors.append({"field": f"lines[{index}].article_number", "reason": "unknown article"})
-        elif product[1] != currency:
+        elif product.currency != currency:
             errors.append(
                 {"field": f"lines[{index}].article_number", "reason": "not sold in this shop"}
             )
     if errors:
         raise InvalidOrder(errors)
     return [
-        PricedLine(line.article_number, line.quantity, products[line.article_number][0])
+        PricedLine(line.article_number, line.quantity, products[line.article_number].amount)
         for line in request.lines
     ]
 

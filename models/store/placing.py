@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
@@ -97,13 +97,20 @@ class NewOrder:
         return order_id
 
 
-def prices(connection: Connection, article_numbers: list[str]) -> dict[str, tuple[int, str]]:
-    """Price and currency of each of the articles the catalogue has."""
+class Price(NamedTuple):
+    """An article's price now, in minor units of its currency."""
+
+    amount: int
+    currency: str
+
+
+def prices(connection: Connection, article_numbers: list[str]) -> dict[str, Price]:
+    """The price of each of the articles the catalogue has."""
     rows = connection.exec_driver_sql(
         "SELECT article_number, price, currency FROM product WHERE article_number = ANY(%s)",
         (article_numbers,),
     )
-    return {article_number: (price, currency) for article_number, price, currency in rows}
+    return {article_number: Price(price, currency) for article_number, price, currency in rows}
 
 
 def insert_order(connection: Connection, new: NewOrder, claim: KeyClaim | None) -> int | None:
