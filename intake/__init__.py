@@ -9,6 +9,7 @@ from bootstrap.logs import configure_logging
 from intake import health, metrics, orders, tracking
 from intake.admin import register_admin
 from intake.cli import admin_cli
+from intake.guards import register_guards
 from intake.problems import register_problem_handlers
 from intake.runtime import install
 from models.store import geodata
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     install(app, context or build_context(settings, publish_in_background=True))
     geodata.warm_up()
     register_problem_handlers(app)
+    register_guards(app)
     app.register_blueprint(orders.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)

@@ -12,8 +12,9 @@ MIN_DIGITS = 13
 MAX_DIGITS = 19
 MASK = "[card number removed]"
 
-# Digit groups joined by single spaces or dashes, the ways people write card numbers.
-_RUN = re.compile(r"\d+(?:[ -]\d+)*")
+# Digit groups joined by up to three separators of any kind (spaces, dashes, dots, slashes,
+# tabs, mixed): every way people write card numbers down, and the ways to slip one past.
+_RUN = re.compile(r"\d+(?:[^\w\n]{1,3}\d+)*")
 _GROUP = re.compile(r"\d+")
 
 
@@ -74,9 +75,9 @@ def _scalar_text(value: Any) -> str | None:
     return None
 
 
-def card_number_locations(document: Any) -> list[Location]:
-    """Where in a decoded JSON document a value or key looks like a card number, in order."""
-    found: list[Location] = []
+def texts(document: Any) -> Iterator[tuple[Location, str, bool]]:
+    """Every key and scalar of a decoded JSON document as text, with where it is and whether
+    it is a key (a key's location is the object holding it), in document order."""
     # A stack, not recursion: a deeply nested body must not exhaust the interpreter's stack.
     pending: list[tuple[Location, Any]] = [((), document)]
     while pending:
@@ -84,15 +85,27 @@ def card_number_locations(document: Any) -> list[Location]:
         children: list[tuple[Location, Any]] = []
         if isinstance(value, dict):
             for key, item in value.items():
-                if looks_like_card_number(str(key)):
-                    # The key itself would be echoed in a path: name the object holding it.
-                    if location not in found:
-                        found.append(location)
-                    continue
+                yield location, str(key), True
                 children.append(((*location, key), item))
         elif isinstance(value, list):
             children = [((*location, index), item) for index, item in enumerate(value)]
-        elif (text := _scalar_text(value)) is not None and looks_like_card_number(text):
-            found.append(location)
+        elif (text := _scalar_text(value)) is not None:
+            yield location, text, False
         pending.extend(reversed(children))
+
+
+def card_number_locations(document: Any) -> list[Location]:
+    """Where in a decoded JSON document a value or key looks like a card number, in order."""
+    found: list[Location] = []
+    # A key that is a card number would be echoed in a path: the object holding it is named,
+    # and nothing below the key is looked at.
+    card_keys: list[Location] = []
+    for location, text, is_key in texts(document):
+        if any(location[: len(key)] == key for key in card_keys):
+            continue
+        if looks_like_card_number(text):
+            if is_key:
+                card_keys.append((*location, text))
+            if location not in found:
+                found.append(location)
     return found

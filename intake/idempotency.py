@@ -13,6 +13,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from intake.card_data import looks_like_card_number
 from intake.problems import Problem
 from models.domain.clock import utcnow
 from models.store import idempotency as stored_responses
@@ -32,6 +33,7 @@ __all__ = [
 ]
 
 HEADER = "Idempotency-Key"
+CARD_REASON = "looks like a card number: use a random key, such as a UUID"
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
@@ -52,6 +54,9 @@ def parse_key(raw: str | None) -> str | None:
             "Invalid request",
             errors=[{"field": HEADER, "reason": "must be 1 to 255 printable ASCII characters"}],
         )
+    if looks_like_card_number(key):
+        # It would be stored and logged as a key: card data must be neither.
+        raise Problem(400, "Invalid request", errors=[{"field": HEADER, "reason": CARD_REASON}])
     return key
 
 

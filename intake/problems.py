@@ -86,6 +86,27 @@ def from_validation_error(error: ValidationError) -> Problem:
     return Problem(422, "Invalid request", errors=errors)
 
 
+def trace_without_values(exc: BaseException) -> str:
+    """The traceback of `exc` and its causes: where, and which exception, never the message.
+
+    An exception's message can quote what it was given (the request body, a database row,
+    a statement's parameters): a customer's name, address or email must not reach a log
+    line. A database error keeps its SQLSTATE, which says what went wrong without data.
+    """
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        kind = f"{type(current).__module__}.{type(current).__qualname__}"
+        sqlstate = getattr(getattr(current, "orig", None), "sqlstate", None)
+        said = f" (SQLSTATE {sqlstate})" if sqlstate else ""
+        frames = "".join(traceback.format_tb(current.__traceback__))
+        parts.append(f"Traceback (most recent call last):\n{frames}{kind}{said}: [withheld]\n")
+        current = current.__cause__ or current.__context__
+    return mask_card_numbers("\nwhile handling or caused by:\n".join(parts))
+
+
 def register_problem_handlers(app: Flask) -> None:
     """Answer every error, expected or not, with a problem document and never a stack trace."""
 
@@ -100,10 +121,9 @@ def register_problem_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
-        # An exception's message can quote what it was given, the request body included:
-        # the traceback is logged with anything that looks like a card number masked.
-        trace = mask_card_numbers("".join(traceback.format_exception(exc)))
-        log.error("unhandled error: %s", type(exc).__name__, extra={"exc": trace})
+        log.error(
+            "unhandled error: %s", type(exc).__name__, extra={"exc": trace_without_values(exc)}
+        )
         # Our failure, not the client's: 503 invites a retry, which Idempotency-Key makes safe.
         return Problem(
             503, "Service unavailable", detail="please retry with the same Idempotency-Key"

@@ -24,6 +24,8 @@ def verify(secret: str, header: str | None, body: bytes, *, now: float, toleranc
     """
     if not header:
         raise BadSignature("missing")
+    if not header.isascii():
+        raise BadSignature("malformed")
     parts = dict(item.partition("=")[::2] for item in header.split(","))
     try:
         timestamp = int(parts["t"])

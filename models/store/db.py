@@ -51,6 +51,9 @@ def get_engine(url: str) -> Engine:
             pool_size=5,
             max_overflow=10,
             connect_args={"connect_timeout": 5, "application_name": "fulfillment"},
+            # A failed statement's error message never quotes its parameters: they hold
+            # customers' names, addresses and emails, and error messages reach log lines.
+            hide_parameters=True,
         )
         event.listen(engine, "checkin", _remember_checkin)
         event.listen(engine, "checkout", _ping_if_idle)

@@ -71,9 +71,22 @@ def test_a_number_followed_by_its_security_code_is_still_spotted() -> None:
     assert looks_like_card_number("4242 4242 4242 4242 123")
 
 
-def test_only_single_spaces_or_dashes_join_digit_groups() -> None:
-    assert not looks_like_card_number("4242  4242  4242  4242")
-    assert not looks_like_card_number("4242/4242/4242/4242")
+def test_digit_groups_joined_by_any_separator_are_one_number() -> None:
+    for written in ("4242  4242  4242  4242", "4242/4242/4242/4242", "4242.4242.4242.4242"):
+        assert looks_like_card_number(written), written
+    assert looks_like_card_number("4242\t4242 - 4242_4242") is False  # "_" is a word character
+    assert looks_like_card_number("4242 -/4242 -/4242 -/4242")
+
+
+def test_groups_further_apart_than_three_separators_or_on_two_lines_are_not_joined() -> None:
+    assert not looks_like_card_number("4242 .... 4242 .... 4242 .... 4242")
+    assert not looks_like_card_number("4242\n4242\n4242\n4242")
+
+
+def test_a_card_number_as_a_key_is_named_by_the_object_holding_it_never_by_a_path_below() -> None:
+    body = {"notes": {VISA: {"also": VISA}}}
+
+    assert card_number_locations(body) == [("notes",)]
 
 
 def test_card_numbers_are_found_by_path_in_nested_values_lists_and_json_numbers() -> None:
