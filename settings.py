@@ -13,12 +13,20 @@ DEV_FLOWER_PASSWORD = "fulfillment"  # noqa: S105 - a development default, refus
 DEV_PAYMENT_KEY = "sk_test_sandbox"
 DEV_ADMIN_SECRET = "development-admin-secret-change-me"  # noqa: S105 - refused in production
 DEV_WEBHOOK_SECRET = "development-webhook-secret-change-me"  # noqa: S105 - refused in production
+DEV_SECRETS = frozenset(
+    {DEV_FLOWER_PASSWORD, DEV_PAYMENT_KEY, DEV_ADMIN_SECRET, DEV_WEBHOOK_SECRET}
+)
+# Production's secrets are at least this long: HS256 wants a key as long as its hash.
+MIN_SECRET_BYTES = 32
 
 
 class Settings(BaseSettings):
     """Configuration for intake, dispatcher, workers and the local stack."""
 
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+    # An invalid setting's error names the setting, never the values given: they hold secrets.
+    model_config = SettingsConfigDict(
+        env_prefix="", case_sensitive=False, extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Literal["development", "test", "production"] = "development"
     log_format: Literal["text", "json"] = "text"
@@ -113,17 +121,20 @@ class Settings(BaseSettings):
     flower_password: SecretStr = SecretStr(DEV_FLOWER_PASSWORD)
 
     @model_validator(mode="after")
-    def _refuse_dev_secrets_in_production(self) -> Settings:
+    def _refuse_weak_secrets_in_production(self) -> Settings:
         if self.environment != "production":
             return self
-        if self.flower_password.get_secret_value() == DEV_FLOWER_PASSWORD:
-            raise ValueError("FLOWER_PASSWORD must be set in production")
-        if self.payment_api_key.get_secret_value() == DEV_PAYMENT_KEY:
-            raise ValueError("PAYMENT_API_KEY must be set in production")
-        if self.admin_jwt_secret.get_secret_value() == DEV_ADMIN_SECRET:
-            raise ValueError("ADMIN_JWT_SECRET must be set in production")
-        if self.carrier_webhook_secret.get_secret_value() == DEV_WEBHOOK_SECRET:
-            raise ValueError("CARRIER_WEBHOOK_SECRET must be set in production")
+        for name, secret in (
+            ("FLOWER_PASSWORD", self.flower_password),
+            ("PAYMENT_API_KEY", self.payment_api_key),
+            ("ADMIN_JWT_SECRET", self.admin_jwt_secret),
+            ("CARRIER_WEBHOOK_SECRET", self.carrier_webhook_secret),
+        ):
+            value = secret.get_secret_value()
+            if value in DEV_SECRETS:
+                raise ValueError(f"{name} must be set in production: it is a development default")
+            if len(value.encode()) < MIN_SECRET_BYTES:
+                raise ValueError(f"{name} must be at least {MIN_SECRET_BYTES} bytes in production")
         return self
 
     def require_database_url(self) -> str:

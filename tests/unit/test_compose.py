@@ -210,7 +210,9 @@ def test_the_app_services_run_in_production_with_required_secrets() -> None:
 def test_the_compose_environment_makes_valid_production_settings() -> None:
     # Every required ${VAR:?...} filled in as an operator would: production must accept it.
     env = {
-        key.lower(): ("operator-chosen-" + key.lower()) if value.startswith("${") else value
+        key.lower(): ("operator-chosen-secret-for-" + key.lower())
+        if value.startswith("${")
+        else value
         for key, value in environment(SERVICES["intake"]).items()
     }
     settings = Settings.model_validate(env)
