@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import getpass
+import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -12,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.tables.catalog import Product, Warehouse
+from settings import Settings
 from tests.admin_support import movements_of, new_shelf
 from tests.factories import article_number, stock_of
 
@@ -27,6 +31,31 @@ def test_a_cli_token_opens_the_admin_api(app: Flask, client: FlaskClient) -> Non
     response = client.get("/admin/warehouses", headers={"Authorization": f"Bearer {token}"})
 
     assert code == 0
+    assert response.status_code == 200
+
+
+def test_the_token_command_needs_no_database_and_its_token_opens_the_admin_api(
+    settings: Settings, client: FlaskClient
+) -> None:
+    # As a newcomer's shell runs it beside `make run`: the secret set, no DATABASE_URL.
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key.upper() not in {"DATABASE_URL", "REDIS_URL", "SQS_ENDPOINT_URL"}
+    }
+    env["ADMIN_JWT_SECRET"] = settings.admin_jwt_secret.get_secret_value()
+    done = subprocess.run(
+        [sys.executable, "-m", "intake.tokens", "--subject", "alice", "--minutes", "5"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    token = done.stdout.strip()
+    response = client.get("/admin/warehouses", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
 
 
