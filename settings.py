@@ -13,8 +13,9 @@ DEV_FLOWER_PASSWORD = "fulfillment"  # noqa: S105 - a development default, refus
 DEV_PAYMENT_KEY = "sk_test_sandbox"
 DEV_ADMIN_SECRET = "development-admin-secret-change-me"  # noqa: S105 - refused in production
 DEV_WEBHOOK_SECRET = "development-webhook-secret-change-me"  # noqa: S105 - refused in production
+DEV_METRICS_TOKEN = "development-metrics-token-change-me"  # noqa: S105 - refused in production
 DEV_SECRETS = frozenset(
-    {DEV_FLOWER_PASSWORD, DEV_PAYMENT_KEY, DEV_ADMIN_SECRET, DEV_WEBHOOK_SECRET}
+    {DEV_FLOWER_PASSWORD, DEV_PAYMENT_KEY, DEV_ADMIN_SECRET, DEV_WEBHOOK_SECRET, DEV_METRICS_TOKEN}
 )
 # Production's secrets are at least this long: HS256 wants a key as long as its hash.
 MIN_SECRET_BYTES = 32
@@ -119,6 +120,8 @@ class Settings(BaseSettings):
     worker_events: bool = True
     flower_user: str = "admin"
     flower_password: SecretStr = SecretStr(DEV_FLOWER_PASSWORD)
+    # GET /metrics answers only `Authorization: Bearer <this>` (Prometheus: `authorization`).
+    metrics_token: SecretStr = SecretStr(DEV_METRICS_TOKEN)
 
     @model_validator(mode="after")
     def _refuse_weak_secrets_in_production(self) -> Settings:
@@ -129,6 +132,7 @@ class Settings(BaseSettings):
             ("PAYMENT_API_KEY", self.payment_api_key),
             ("ADMIN_JWT_SECRET", self.admin_jwt_secret),
             ("CARRIER_WEBHOOK_SECRET", self.carrier_webhook_secret),
+            ("METRICS_TOKEN", self.metrics_token),
         ):
             value = secret.get_secret_value()
             if value in DEV_SECRETS:

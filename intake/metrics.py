@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from intake.auth import bearer_token
+from intake.problems import Problem
 from intake.runtime import runtime
 from models.domain.lifecycle import OrderStatus
 from models.store.alerts import low_stock_metrics
@@ -65,9 +68,23 @@ class DatabaseCollector(Collector):
         )
 
 
+def _require_scraper() -> None:
+    """401 unless the request carries METRICS_TOKEN: the gauges describe the business."""
+    expected = runtime().settings.metrics_token.get_secret_value().encode()
+    given = (bearer_token(request.headers.get("Authorization")) or "").encode("utf-8", "replace")
+    if not hmac.compare_digest(expected, given):
+        raise Problem(
+            401,
+            "Unauthorized",
+            errors=[{"field": "Authorization", "reason": "must be Bearer METRICS_TOKEN"}],
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
+
+
 @bp.get("/metrics")
 def metrics() -> Response:
     """The gauges in Prometheus text format."""
+    _require_scraper()
     # A registry per scrape, not the process-wide one: these gauges belong to this request.
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DatabaseCollector(runtime().sessions))

@@ -168,8 +168,9 @@ def test_a_product_is_created_then_updated_and_read_with_its_stock(
     ]
 
 
-def test_metrics_show_orders_alerts_and_the_outbox(client: FlaskClient) -> None:
-    response = client.get("/metrics")
+def test_metrics_show_orders_alerts_and_the_outbox(client: FlaskClient, settings: Settings) -> None:
+    token = settings.metrics_token.get_secret_value()
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
 
     text = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -178,6 +179,14 @@ def test_metrics_show_orders_alerts_and_the_outbox(client: FlaskClient) -> None:
     assert "fulfillment_low_stock_alerts_open " in text
     assert "fulfillment_outbox_pending " in text
     assert "fulfillment_outbox_failed " in text
+
+
+def test_metrics_need_the_metrics_token(client: FlaskClient, admin_headers: dict[str, str]) -> None:
+    for headers in ({}, {"Authorization": "Bearer wrong"}, admin_headers):
+        response = client.get("/metrics", headers=headers)
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == 'Bearer realm="metrics"'
+        assert "fulfillment_orders" not in response.get_data(as_text=True)
 
 
 def test_an_admin_reads_any_order_with_its_allocation_receipts(

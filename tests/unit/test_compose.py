@@ -203,6 +203,7 @@ def test_the_app_services_run_in_production_with_required_secrets() -> None:
         "PAYMENT_API_KEY",
         "ADMIN_JWT_SECRET",
         "CARRIER_WEBHOOK_SECRET",
+        "METRICS_TOKEN",
     ]:
         assert re.fullmatch(rf"\$\{{{secret}:\?[^}}]+\}}", env[secret]), secret
 

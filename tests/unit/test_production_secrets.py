@@ -12,6 +12,7 @@ STRONG = {
     "payment_api_key": "sk_live_a-payment-key-of-thirty-two-bytes",
     "admin_jwt_secret": "an-admin-jwt-secret-of-thirty-two-bytes",
     "carrier_webhook_secret": "a-carrier-webhook-secret-of-32-bytes",
+    "metrics_token": "a-metrics-token-of-thirty-two-bytes",
 }
 
 
@@ -36,6 +37,7 @@ def test_strong_secrets_are_taken() -> None:
         ("payment_api_key", "PAYMENT_API_KEY"),
         ("admin_jwt_secret", "ADMIN_JWT_SECRET"),
         ("carrier_webhook_secret", "CARRIER_WEBHOOK_SECRET"),
+        ("metrics_token", "METRICS_TOKEN"),
     ],
 )
 def test_a_short_secret_is_refused_by_name_and_never_printed(field: str, name: str) -> None:
