@@ -14,8 +14,16 @@ DEV_PAYMENT_KEY = "sk_test_sandbox"
 DEV_ADMIN_SECRET = "development-admin-secret-change-me"  # noqa: S105 - refused in production
 DEV_WEBHOOK_SECRET = "development-webhook-secret-change-me"  # noqa: S105 - refused in production
 DEV_METRICS_TOKEN = "development-metrics-token-change-me"  # noqa: S105 - refused in production
+DEV_ORDER_TOKEN_SECRET = "development-order-token-secret-change-me"  # noqa: S105 - as above
 DEV_SECRETS = frozenset(
-    {DEV_FLOWER_PASSWORD, DEV_PAYMENT_KEY, DEV_ADMIN_SECRET, DEV_WEBHOOK_SECRET, DEV_METRICS_TOKEN}
+    {
+        DEV_FLOWER_PASSWORD,
+        DEV_PAYMENT_KEY,
+        DEV_ADMIN_SECRET,
+        DEV_WEBHOOK_SECRET,
+        DEV_METRICS_TOKEN,
+        DEV_ORDER_TOKEN_SECRET,
+    }
 )
 # Production's secrets are at least this long: HS256 wants a key as long as its hash.
 MIN_SECRET_BYTES = 32
@@ -120,6 +128,9 @@ class Settings(BaseSettings):
     worker_events: bool = True
     flower_user: str = "admin"
     flower_password: SecretStr = SecretStr(DEV_FLOWER_PASSWORD)
+    # A guest's order token is derived from the order id with this key, so no copy of it is
+    # kept: the order stores its hash, and a replayed POST /orders derives it again.
+    order_token_secret: SecretStr = SecretStr(DEV_ORDER_TOKEN_SECRET)
     # GET /metrics answers only `Authorization: Bearer <this>` (Prometheus: `authorization`).
     metrics_token: SecretStr = SecretStr(DEV_METRICS_TOKEN)
 
@@ -133,6 +144,7 @@ class Settings(BaseSettings):
             ("ADMIN_JWT_SECRET", self.admin_jwt_secret),
             ("CARRIER_WEBHOOK_SECRET", self.carrier_webhook_secret),
             ("METRICS_TOKEN", self.metrics_token),
+            ("ORDER_TOKEN_SECRET", self.order_token_secret),
         ):
             value = secret.get_secret_value()
             if value in DEV_SECRETS:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import uuid
+from dataclasses import replace
 
 from flask import Blueprint, Response, jsonify, request
 from pydantic import ValidationError
@@ -14,7 +16,7 @@ from intake.problems import Problem, from_validation_error
 from intake.reading import load_for_guest, order_view
 from intake.runtime import runtime
 from intake.schemas import validate_order
-from models.services.place import InvalidOrder, PlacedOrder, place_order
+from models.services.place import InvalidOrder, PlacedOrder, order_token, place_order
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,8 @@ def create_order() -> Response:
         )
     except ValidationError as exc:
         raise from_validation_error(exc) from None
-    placed = PlacedOrder.new()
+    secret = rt.settings.order_token_secret.get_secret_value()
+    placed = PlacedOrder.new(secret)
     response = _accepted(placed, rt.settings.public_base_url)
     ttl = rt.settings.idempotency_key_ttl_hours
     claim = idempotency.claim_for(key, body, response, ttl) if key else None
@@ -53,23 +56,27 @@ def create_order() -> Response:
     except InvalidOrder as exc:
         # A replay answers as the first request did, whatever the catalogue says now.
         if claim and (first := idempotency.stored(rt.work, claim)):
-            return _respond(first, replayed=True)
+            return _respond(_with_token(first, secret), replayed=True)
         raise Problem(422, "Invalid request", errors=exc.errors) from None
     if claim and not recorded:
-        return _respond(idempotency.replay(rt.work, claim), replayed=True)
+        return _respond(_with_token(idempotency.replay(rt.work, claim), secret), replayed=True)
     log.info("order received", extra={"order_id": str(placed.order_id)})
-    return _respond(response, replayed=False)
+    return _respond(_with_token(response, secret), replayed=False)
 
 
 def _accepted(placed: PlacedOrder, public_base_url: str) -> idempotency.StoredResponse:
+    """The answer as stored under an Idempotency-Key: without the token, a secret."""
     status_url = f"{public_base_url.rstrip('/')}/orders/{placed.order_id}"
-    body = {
-        "order_id": str(placed.order_id),
-        "status": "received",
-        "status_url": status_url,
-        "order_token": placed.token,
-    }
+    body = {"order_id": str(placed.order_id), "status": "received", "status_url": status_url}
     return idempotency.StoredResponse(202, body, {"Location": status_url})
+
+
+def _with_token(stored: idempotency.StoredResponse, secret: str) -> idempotency.StoredResponse:
+    """The answer with the order's token, derived again (one stored with it keeps its own)."""
+    if "order_token" in stored.body:
+        return stored
+    token = order_token(secret, uuid.UUID(str(stored.body["order_id"])))
+    return replace(stored, body={**stored.body, "order_token": token})
 
 
 @bp.get("/orders/<order_id>")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
-import secrets
+import hmac
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -92,9 +93,20 @@ class PlacedOrder:
     token: str
 
     @classmethod
-    def new(cls) -> PlacedOrder:
-        """A fresh id and guest token."""
-        return cls(uuid.uuid4(), secrets.token_urlsafe(24))
+    def new(cls, secret: str) -> PlacedOrder:
+        """A fresh id, and the guest token `secret` derives from it."""
+        order_id = uuid.uuid4()
+        return cls(order_id, order_token(secret, order_id))
+
+
+def order_token(secret: str, order_id: uuid.UUID) -> str:
+    """The guest token of an order: whoever holds `secret` can derive it, nobody else can.
+
+    Derived rather than drawn, so it is never stored: the order keeps its hash, and a
+    replayed request gets it by deriving it again.
+    """
+    digest = hmac.new(secret.encode(), f"order-token:{order_id}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
 
 
 def hash_token(token: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -87,6 +88,26 @@ def test_a_held_key_writes_nothing_and_replays(
     with sessions() as session:
         orders = session.scalar(select(func.count()).where(Order.customer_email == email))
         assert orders == 1
+
+
+def test_the_stored_answer_keeps_no_token_and_a_replay_derives_the_same_one(
+    client: FlaskClient, product: str, sessions: sessionmaker[Session]
+) -> None:
+    key, body = str(uuid.uuid4()), order_body([(product, 1)])
+
+    first, again = post(client, body, key), post(client, body, key)
+
+    token = first.get_json()["order_token"]
+    assert again.get_json()["order_token"] == token
+    with sessions() as session:
+        stored = session.get(IdempotencyKey, key)
+        assert stored is not None
+        assert token not in json.dumps(stored.response_body)
+        assert "order_token" not in stored.response_body
+    opened = client.get(
+        f"/orders/{first.get_json()['order_id']}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert opened.status_code == 200
 
 
 def test_an_expired_key_is_claimed_afresh(

@@ -204,6 +204,7 @@ def test_the_app_services_run_in_production_with_required_secrets() -> None:
         "ADMIN_JWT_SECRET",
         "CARRIER_WEBHOOK_SECRET",
         "METRICS_TOKEN",
+        "ORDER_TOKEN_SECRET",
     ]:
         assert re.fullmatch(rf"\$\{{{secret}:\?[^}}]+\}}", env[secret]), secret
 

@@ -13,6 +13,7 @@ STRONG = {
     "admin_jwt_secret": "an-admin-jwt-secret-of-thirty-two-bytes",
     "carrier_webhook_secret": "a-carrier-webhook-secret-of-32-bytes",
     "metrics_token": "a-metrics-token-of-thirty-two-bytes",
+    "order_token_secret": "an-order-token-secret-of-thirty-two-bytes",
 }
 
 
@@ -38,6 +39,7 @@ def test_strong_secrets_are_taken() -> None:
         ("admin_jwt_secret", "ADMIN_JWT_SECRET"),
         ("carrier_webhook_secret", "CARRIER_WEBHOOK_SECRET"),
         ("metrics_token", "METRICS_TOKEN"),
+        ("order_token_secret", "ORDER_TOKEN_SECRET"),
     ],
 )
 def test_a_short_secret_is_refused_by_name_and_never_printed(field: str, name: str) -> None:
