@@ -5,8 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
+from tests.factories import NEWARK, add_product, add_warehouse
 from tests.integration.stripe_support import NO_FAULTS, served_sandbox, set_faults
+
+# What `product` costs, in minor units.
+PRODUCT_PRICE = 2500
 
 
 @pytest.fixture(scope="module")
@@ -21,3 +26,11 @@ def sandbox(sandbox_url: str) -> Iterator[str]:
     """The module's sandbox, its faults switched off again after each test."""
     yield sandbox_url
     set_faults(sandbox_url, **NO_FAULTS)
+
+
+@pytest.fixture
+def product(sessions: sessionmaker[Session]) -> str:
+    """A new product at PRODUCT_PRICE, ten of it in a warehouse in Newark."""
+    number = add_product(sessions, price=PRODUCT_PRICE)
+    add_warehouse(sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={number: 10})
+    return number

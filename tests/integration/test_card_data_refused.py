@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,48 +12,18 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bootstrap.logs import JsonFormatter
 from intake.problems import register_problem_handlers
 from models.tables.idempotency import IdempotencyKey
 from models.tables.orders import Order
-from tests.factories import NEWARK, add_product, add_warehouse, order_body
+from tests.factories import order_body
+
+pytest_plugins = ["tests.log_capture"]
 
 CARD = "4242 4242 4242 4242"
 OTHER_CARD = "5555-5555-5555-4444"
 # Every way the numbers were or could have been written down.
 FORMS = (CARD, CARD.replace(" ", ""), OTHER_CARD, OTHER_CARD.replace("-", ""))
 REASON = "looks like a card number: send a payment method token (pm_...) instead"
-
-
-class Collector(logging.Handler):
-    """Every log record, formatted as production writes it."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.setFormatter(JsonFormatter())
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
-@pytest.fixture
-def log_lines() -> Iterator[list[str]]:
-    """Every line logged at DEBUG or above while the test runs (works without pytest's caplog)."""
-    root = logging.getLogger()
-    collector, level = Collector(), root.level
-    root.addHandler(collector)
-    root.setLevel(logging.DEBUG)
-    yield collector.lines
-    root.removeHandler(collector)
-    root.setLevel(level)
-
-
-@pytest.fixture
-def product(sessions: sessionmaker[Session]) -> str:
-    number = add_product(sessions, price=2500)
-    add_warehouse(sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={number: 10})
-    return number
 
 
 def guest(email: str) -> dict[str, str]:

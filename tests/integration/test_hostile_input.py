@@ -4,57 +4,23 @@ in a log line."""
 from __future__ import annotations
 
 import json
-import logging
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
-from bootstrap.logs import JsonFormatter
 from intake import orders as orders_module
 from intake.signatures import sign
 from settings import Settings
-from tests.factories import NEWARK, add_product, add_warehouse, order_body
+from tests.factories import order_body
 
-pytest_plugins = ["tests.admin_fixtures"]
+pytest_plugins = ["tests.admin_fixtures", "tests.log_capture"]
 
 PII = "hostile.customer@example.com"
-
-
-class Collector(logging.Handler):
-    """Every log record, formatted as production writes it."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.setFormatter(JsonFormatter())
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
-@pytest.fixture
-def log_lines() -> Iterator[list[str]]:
-    root = logging.getLogger()
-    collector, level = Collector(), root.level
-    root.addHandler(collector)
-    root.setLevel(logging.DEBUG)
-    yield collector.lines
-    root.removeHandler(collector)
-    root.setLevel(level)
-
-
-@pytest.fixture
-def product(sessions: sessionmaker[Session]) -> str:
-    number = add_product(sessions, price=2500)
-    add_warehouse(sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={number: 10})
-    return number
 
 
 def nested(depth: int) -> str:

@@ -18,16 +18,9 @@ from models.domain.messages import parse_message
 from models.store.unit_of_work import Work
 from models.tables.orders import Order
 from models.tables.outbox import Outbox
-from tests.factories import NEWARK, add_product, add_warehouse, order_body
+from tests.factories import order_body
 from workers.adapters.publishers import MessagePublisher
 from workers.adapters.sqs import OrdersQueue
-
-
-@pytest.fixture
-def product(sessions: sessionmaker[Session]) -> str:
-    number = add_product(sessions, price=2500)
-    add_warehouse(sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={number: 10})
-    return number
 
 
 def post(client: FlaskClient, body: Any, key: str | None = None) -> Any:

@@ -8,7 +8,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import pytest
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,16 +17,9 @@ from devstack.processes import wait_until
 from intake import create_app
 from models.tables.outbox import Outbox
 from settings import Settings
-from tests.factories import NEWARK, add_product, add_warehouse, order_body
+from tests.factories import order_body
 from tests.integration.test_intake import drain, post
 from workers.adapters.sqs import OrdersQueue
-
-
-@pytest.fixture
-def product(sessions: sessionmaker[Session]) -> str:
-    number = add_product(sessions, price=2500)
-    add_warehouse(sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={number: 10})
-    return number
 
 
 class BlackHole:

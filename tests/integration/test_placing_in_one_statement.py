@@ -19,14 +19,8 @@ from models.tables.catalog import Product
 from models.tables.idempotency import IdempotencyKey
 from models.tables.orders import Order, OrderEvent, OrderLine
 from models.tables.outbox import Outbox
-from tests.factories import NEWARK, add_product, add_warehouse, order_body
-
-
-@pytest.fixture
-def product(sessions: sessionmaker[Session]) -> str:
-    number = add_product(sessions, price=1200)
-    add_warehouse(sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={number: 10})
-    return number
+from tests.factories import add_product, order_body
+from tests.integration.conftest import PRODUCT_PRICE
 
 
 @pytest.fixture
@@ -65,7 +59,7 @@ def test_an_order_is_one_read_and_one_write(
     with sessions() as session:
         order = session.get(Order, order_id)
         assert order is not None
-        assert order.subtotal == 2 * 1200 + 800
+        assert order.subtotal == 2 * PRODUCT_PRICE + 800
         assert [(line.line_no, line.quantity) for line in order.lines] == [(1, 2), (2, 1)]
         kinds = session.scalars(select(OrderEvent.kind).where(OrderEvent.order_id == order_id))
         assert list(kinds) == ["received"]
