@@ -119,6 +119,8 @@ class Settings(BaseSettings):
     # Admin API tokens are HS256 JWTs signed with this secret (`flask --app intake admin token`).
     admin_jwt_secret: SecretStr = SecretStr(DEV_ADMIN_SECRET)
     admin_token_minutes: int = Field(60, ge=1)
+    # No token lives longer than this, whoever signed it: a longer one is refused.
+    token_max_minutes: int = Field(24 * 60, ge=1)
     # Carrier tracking webhooks are HMAC-SHA256 signed with this secret; older ones are refused.
     carrier_webhook_secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
     carrier_webhook_tolerance_seconds: int = Field(300, ge=1)

@@ -1,8 +1,16 @@
-"""Admin tokens: HS256 JWTs with the admin scope, issued by the CLI and required by /admin."""
+"""API tokens: HS256 JWTs with roles, issued by the CLI, required by /admin.
+
+A token names its subject, its roles (`staff:read`, `staff:write`, `customer`), who issued
+it and for whom (`iss`, `aud`), when (`iat`, `exp`, at most TOKEN_MAX_MINUTES apart) and
+its own id (`jti`), by which it can be revoked before it expires.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -11,31 +19,59 @@ from flask import g, request
 from intake.problems import Problem
 from intake.runtime import runtime
 from models.domain.clock import utcnow
+from models.store.revocations import is_revoked
 from settings import Settings
 
 ALGORITHM = "HS256"
 ISSUER = "fulfillment"
-SCOPE = "admin"
+AUDIENCE = "fulfillment-api"
+STAFF_READ = "staff:read"
+STAFF_WRITE = "staff:write"
+CUSTOMER = "customer"
+ROLES = frozenset({STAFF_READ, STAFF_WRITE, CUSTOMER})
+STAFF = (STAFF_READ, STAFF_WRITE)
 LEEWAY_SECONDS = 30  # clocks of the issuing and the checking machine may drift this much
 MAX_SUBJECT = 100  # the subject becomes the actor of stock movements, a 100-character column
-REQUIRED_CLAIMS = ["sub", "iat", "exp", "iss", "scope"]
+REQUIRED_CLAIMS = ["sub", "iat", "exp", "iss", "aud", "jti", "roles"]
+# Reading needs staff:read; anything else staff:write.
+READING = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def issue_admin_token(settings: Settings, subject: str, minutes: int | None = None) -> str:
-    """A signed admin token for `subject`, valid for `minutes` (the setting's by default)."""
+@dataclass(frozen=True)
+class Caller:
+    """Who a valid token speaks for, with what roles, until when."""
+
+    subject: str
+    roles: frozenset[str]
+    jti: str
+    expires_at: datetime
+
+
+def issue_admin_token(
+    settings: Settings,
+    subject: str,
+    minutes: int | None = None,
+    roles: Iterable[str] = STAFF,
+) -> str:
+    """A signed token for `subject` with `roles`, valid for `minutes` (the setting's default)."""
     subject = subject.strip()
     if not 1 <= len(subject) <= MAX_SUBJECT:
         raise ValueError(f"subject must be 1 to {MAX_SUBJECT} characters")
     lifetime = settings.admin_token_minutes if minutes is None else minutes
-    if lifetime < 1:
-        raise ValueError("minutes must be 1 or more")
+    if not 1 <= lifetime <= settings.token_max_minutes:
+        raise ValueError(f"minutes must be 1 to {settings.token_max_minutes}")
+    wanted = sorted(set(roles))
+    if not wanted or not set(wanted) <= ROLES:
+        raise ValueError(f"roles must be some of {', '.join(sorted(ROLES))}")
     now = utcnow()
     claims = {
         "sub": subject,
         "iat": now,
         "exp": now + timedelta(minutes=lifetime),
-        "scope": SCOPE,
         "iss": ISSUER,
+        "aud": AUDIENCE,
+        "jti": uuid.uuid4().hex,
+        "roles": wanted,
     }
     return jwt.encode(claims, settings.admin_jwt_secret.get_secret_value(), algorithm=ALGORITHM)
 
@@ -55,36 +91,68 @@ def bearer_token(header: str | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def _claims(settings: Settings, token: str) -> dict[str, Any]:
+def decode(settings: Settings, token: str, *, verify_exp: bool = True) -> dict[str, Any]:
+    """The claims of a token we signed, checked; jwt.InvalidTokenError otherwise."""
+    claims: dict[str, Any] = jwt.decode(
+        token,
+        settings.admin_jwt_secret.get_secret_value(),
+        algorithms=[ALGORITHM],
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        leeway=LEEWAY_SECONDS,
+        options={"require": REQUIRED_CLAIMS, "verify_exp": verify_exp},
+    )
+    lifetime = float(claims["exp"]) - float(claims["iat"])
+    if lifetime > settings.token_max_minutes * 60:
+        raise jwt.InvalidTokenError(f"lives longer than {settings.token_max_minutes} minutes")
+    if not isinstance(claims["jti"], str) or not 1 <= len(claims["jti"]) <= 64:
+        raise jwt.InvalidTokenError("jti must be 1 to 64 characters")
+    return claims
+
+
+def caller(settings: Settings, authorization: str | None) -> Caller:
+    """Who the Authorization header's token speaks for, or a 401 problem saying why not."""
+    token = bearer_token(authorization)
+    if token is None:
+        raise _unauthorized("send 'Bearer <admin token>'")
     try:
-        return jwt.decode(
-            token,
-            settings.admin_jwt_secret.get_secret_value(),
-            algorithms=[ALGORITHM],
-            issuer=ISSUER,
-            leeway=LEEWAY_SECONDS,
-            options={"require": REQUIRED_CLAIMS},
-        )
+        claims = decode(settings, token)
     except jwt.ExpiredSignatureError:
         raise _unauthorized("the admin token has expired; issue a new one") from None
     except jwt.InvalidTokenError as exc:
         raise _unauthorized(f"not a valid admin token ({exc})") from None
-
-
-def admin_subject(settings: Settings, authorization: str | None) -> str:
-    """Who the Authorization header's admin token speaks for, or a 401 problem saying why not."""
-    token = bearer_token(authorization)
-    if token is None:
-        raise _unauthorized("send 'Bearer <admin token>'")
-    claims = _claims(settings, token)
-    if SCOPE not in str(claims["scope"]).split():
-        raise _unauthorized("the token does not carry the admin scope")
-    subject = claims["sub"]
+    subject, roles = claims["sub"], claims["roles"]
     if not isinstance(subject, str) or not 1 <= len(subject) <= MAX_SUBJECT:
         raise _unauthorized("the token's subject is not usable")
-    return subject
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        raise _unauthorized("the token's roles are not a list of names")
+    expires_at = datetime.fromtimestamp(float(claims["exp"]), UTC)
+    return Caller(subject, frozenset(roles) & ROLES, claims["jti"], expires_at)
+
+
+def authorize(settings: Settings, authorization: str | None, need: str) -> Caller:
+    """The caller of a valid token carrying the role `need`: 401 without one, 403 without it."""
+    who = caller(settings, authorization)
+    if need not in who.roles:
+        raise Problem(
+            403,
+            "Forbidden",
+            errors=[{"field": "Authorization", "reason": f"the token does not carry {need}"}],
+        )
+    return who
+
+
+def admin_subject(settings: Settings, authorization: str | None, need: str = STAFF_READ) -> str:
+    """The subject of a valid token carrying the role `need` (revocations not looked up)."""
+    return authorize(settings, authorization, need).subject
 
 
 def require_admin() -> None:
-    """Before every admin request: refuse it without a valid admin token."""
-    g.admin_subject = admin_subject(runtime().settings, request.headers.get("Authorization"))
+    """Before every admin request: a valid, unrevoked token with the role the method needs."""
+    rt = runtime()
+    need = STAFF_READ if request.method in READING else STAFF_WRITE
+    who = authorize(rt.settings, request.headers.get("Authorization"), need)
+    with rt.sessions() as session:
+        if is_revoked(session, who.jti):
+            raise _unauthorized("the admin token was revoked; issue a new one")
+    g.admin_subject = who.subject

@@ -4,24 +4,28 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import jwt
 from flask.cli import AppGroup
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import OperationalError
 
 from intake.admin.schemas import Adjustment, ProductIn, StockCount, WarehouseIn
 from intake.admin.stock import adjust_on_shelf, count_on_shelf
+from intake.auth import decode
 from intake.problems import from_validation_error
 from intake.runtime import runtime
-from intake.tokens import admin_token
+from intake.tokens import admin_token, minutes_option, role_option, subject_option
 from models.services.catalogue import create_warehouse, upsert_product
 from models.services.import_stock import ImportRejected
 from models.services.import_stock import import_stock as import_stock_file
 from models.services.inventory_errors import InventoryError
 from models.services.stock_admin import ShelfRef, StockChange
+from models.store.revocations import revoke
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -64,13 +68,29 @@ def _refused(error: InventoryError | ImportRejected) -> click.ClickException:
 
 
 @admin_cli.command("token")
-@click.option("--subject", required=True, help="Who the token is for, e.g. a login name.")
-@click.option(
-    "--minutes", type=click.IntRange(min=1), help="Lifetime; ADMIN_TOKEN_MINUTES by default."
-)
-def token(subject: str, minutes: int | None) -> None:
-    """Print an admin token for the admin API (`python -m intake.tokens` needs no database)."""
-    click.echo(admin_token(runtime().settings, subject, minutes))
+@subject_option
+@minutes_option
+@role_option
+def token(subject: str, minutes: int | None, roles: tuple[str, ...]) -> None:
+    """Print an API token (`python -m intake.tokens` needs no database)."""
+    click.echo(admin_token(runtime().settings, subject, minutes, roles))
+
+
+@admin_cli.command("revoke")
+@click.argument("token_to_revoke", metavar="TOKEN")
+def revoke_token(token_to_revoke: str) -> None:
+    """Refuse TOKEN from now on, though it has not expired (an expired one is refused anyway)."""
+    rt = runtime()
+    try:
+        claims = decode(rt.settings, token_to_revoke, verify_exp=False)
+    except jwt.InvalidTokenError as exc:
+        raise click.ClickException(f"not a token of ours: {exc}") from None
+    expires_at = datetime.fromtimestamp(float(claims["exp"]), UTC)
+    with rt.work() as session:
+        fresh = revoke(
+            session, claims["jti"], subject=str(claims["sub"]), expires_at=expires_at, by=_actor()
+        )
+    click.echo(f"revoked {claims['jti']}" if fresh else f"{claims['jti']} was revoked already")
 
 
 @admin_cli.group("warehouse")

@@ -8,26 +8,44 @@ from __future__ import annotations
 
 import click
 
-from intake.auth import issue_admin_token
+from intake.auth import ROLES, STAFF, issue_admin_token
 from settings import Settings, get_settings
 
+# The options both token commands take.
+subject_option = click.option(
+    "--subject", required=True, help="Who the token is for, e.g. a login name."
+)
+minutes_option = click.option(
+    "--minutes",
+    type=click.IntRange(min=1),
+    help="Lifetime; ADMIN_TOKEN_MINUTES by default, TOKEN_MAX_MINUTES at most.",
+)
+role_option = click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    type=click.Choice(sorted(ROLES)),
+    help="A role the token carries (repeat for more); staff:read and staff:write by default.",
+)
 
-def admin_token(settings: Settings, subject: str, minutes: int | None) -> str:
+
+def admin_token(
+    settings: Settings, subject: str, minutes: int | None, roles: tuple[str, ...] = ()
+) -> str:
     """A token for `subject`, or a one-line error a terminal can show."""
     try:
-        return issue_admin_token(settings, subject, minutes)
+        return issue_admin_token(settings, subject, minutes, roles or STAFF)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
 
 
 @click.command()
-@click.option("--subject", required=True, help="Who the token is for, e.g. a login name.")
-@click.option(
-    "--minutes", type=click.IntRange(min=1), help="Lifetime; ADMIN_TOKEN_MINUTES by default."
-)
-def main(subject: str, minutes: int | None) -> None:
-    """Print an admin token for the admin API."""
-    click.echo(admin_token(get_settings(), subject, minutes))
+@subject_option
+@minutes_option
+@role_option
+def main(subject: str, minutes: int | None, roles: tuple[str, ...]) -> None:
+    """Print an API token."""
+    click.echo(admin_token(get_settings(), subject, minutes, roles))
 
 
 if __name__ == "__main__":

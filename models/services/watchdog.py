@@ -18,6 +18,7 @@ from models.domain.lifecycle import OrderStatus, next_step
 from models.domain.tasks import ALERT_LOW_STOCK, ALLOCATE, CHARGE, SHIP
 from models.store.follow_ups import later
 from models.store.orders import record_event
+from models.store.revocations import forget_expired
 from models.store.unit_of_work import Work
 from models.tables.catalog import StockAlert
 from models.tables.idempotency import IdempotencyKey
@@ -76,7 +77,8 @@ def unsent_low_stock_alerts(work: Work, *, sla_seconds: int, limit: int = 200) -
 
 
 def expire_idempotency_keys(work: Work) -> int:
-    """Forget stored responses past their expiry."""
+    """Forget stored responses past their expiry, and revocations of tokens expired anyway."""
     with work() as session:
         result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at < utcnow()))
+        forget_expired(session)
         return int(getattr(result, "rowcount", 0) or 0)

@@ -13,6 +13,7 @@ from models.tables.fulfilment import (
 from models.tables.idempotency import IdempotencyKey
 from models.tables.orders import Order, OrderEvent, OrderLine
 from models.tables.outbox import Outbox
+from models.tables.tokens import RevokedToken
 
 __all__ = [
     "Allocation",
@@ -28,6 +29,7 @@ __all__ = [
     "Payment",
     "PostalCode",
     "Product",
+    "RevokedToken",
     "Shipment",
     "Stock",
     "StockAlert",

@@ -22,7 +22,13 @@ def test_the_admin_api_refuses_requests_without_a_valid_token(
 ) -> None:
     secret = settings.admin_jwt_secret.get_secret_value()
     now = utcnow()
-    claims = {"sub": "mallory", "iat": now - timedelta(hours=2), "scope": "admin"}
+    claims = {
+        "sub": "mallory",
+        "iat": now - timedelta(hours=2),
+        "aud": "fulfillment-api",
+        "jti": "a-token-id",
+        "roles": ["staff:read", "staff:write"],
+    }
     expired = jwt.encode(
         {**claims, "iss": "fulfillment", "exp": now - timedelta(hours=1)}, secret, "HS256"
     )

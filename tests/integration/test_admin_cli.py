@@ -34,6 +34,40 @@ def test_a_cli_token_opens_the_admin_api(app: Flask, client: FlaskClient) -> Non
     assert response.status_code == 200
 
 
+def test_a_revoked_token_is_refused_though_it_has_not_expired(
+    app: Flask, client: FlaskClient
+) -> None:
+    code, token = run(app, "token", "--subject", "alice", "--minutes", "5")
+    headers = {"Authorization": f"Bearer {token}"}
+    before = client.get("/admin/warehouses", headers=headers)
+
+    revoked, said = run(app, "revoke", token)
+    again, said_again = run(app, "revoke", token)
+    after = client.get("/admin/warehouses", headers=headers)
+
+    assert (code, before.status_code) == (0, 200)
+    assert (revoked, again) == (0, 0)
+    assert said.startswith("revoked ")
+    assert said_again.endswith("was revoked already")
+    assert after.status_code == 401
+    assert "revoked" in after.get_json()["errors"][0]["reason"]
+
+
+def test_a_read_only_token_reads_but_cannot_change_anything(
+    app: Flask, client: FlaskClient
+) -> None:
+    _, token = run(app, "token", "--subject", "auditor", "--role", "staff:read")
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"code": f"RO-{uuid.uuid4().hex[:6]}", "name": "x", "country": "US"}
+
+    read = client.get("/admin/warehouses", headers=headers)
+    write = client.post("/admin/warehouses", json=body, headers=headers)
+
+    assert read.status_code == 200
+    assert write.status_code == 403
+    assert "staff:write" in write.get_json()["errors"][0]["reason"]
+
+
 def test_the_token_command_needs_no_database_and_its_token_opens_the_admin_api(
     settings: Settings, client: FlaskClient
 ) -> None:

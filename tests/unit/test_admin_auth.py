@@ -1,4 +1,4 @@
-"""Admin tokens: what is accepted, and what the 401 says when one is not."""
+"""API tokens: what is accepted, what the 401 or 403 says when one is not, and the attacks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import jwt
 import pytest
 from pydantic import SecretStr
 
-from intake.auth import admin_subject, issue_admin_token
+from intake.auth import STAFF_READ, STAFF_WRITE, admin_subject, issue_admin_token
 from intake.problems import Problem
 from models.domain.clock import utcnow
 from settings import Settings
@@ -24,18 +24,21 @@ def token_with(secret: str = SECRET, **changes: Any) -> str:
         "sub": "alice",
         "iat": now,
         "exp": now + timedelta(minutes=5),
-        "scope": "admin",
         "iss": "fulfillment",
+        "aud": "fulfillment-api",
+        "jti": "a-token-id",
+        "roles": [STAFF_READ, STAFF_WRITE],
         **changes,
     }
     return jwt.encode({k: v for k, v in claims.items() if v is not None}, secret, "HS256")
 
 
-def refusal(header: str | None) -> dict[str, str]:
+def refusal(header: str | None, need: str = STAFF_READ, status: int = 401) -> dict[str, str]:
     with pytest.raises(Problem) as refused:
-        admin_subject(SETTINGS, header)
-    assert refused.value.status == 401
-    assert refused.value.headers["WWW-Authenticate"].startswith("Bearer")
+        admin_subject(SETTINGS, header, need)
+    assert refused.value.status == status
+    if status == 401:
+        assert refused.value.headers["WWW-Authenticate"].startswith("Bearer")
     [error] = refused.value.errors
     return error
 
@@ -46,16 +49,15 @@ def test_an_issued_token_speaks_for_its_subject() -> None:
     assert admin_subject(SETTINGS, f"Bearer {token}") == "alice"
 
 
-def test_an_issued_token_carries_scope_issuer_and_the_configured_lifetime() -> None:
+def test_an_issued_token_carries_roles_issuer_audience_an_id_and_the_lifetime() -> None:
+    first, second = (issue_admin_token(SETTINGS, "alice", minutes=10) for _ in range(2))
     claims = jwt.decode(
-        issue_admin_token(SETTINGS, "alice", minutes=10),
-        SECRET,
-        algorithms=["HS256"],
-        issuer="fulfillment",
+        first, SECRET, algorithms=["HS256"], issuer="fulfillment", audience="fulfillment-api"
     )
 
-    assert claims["scope"] == "admin"
+    assert claims["roles"] == [STAFF_READ, STAFF_WRITE]
     assert claims["exp"] - claims["iat"] == 600
+    assert claims["jti"] != jwt.decode(second, options={"verify_signature": False})["jti"]
 
 
 def test_a_request_without_a_token_is_told_to_send_one() -> None:
@@ -76,7 +78,7 @@ def test_a_token_signed_with_another_secret_is_refused() -> None:
 
 
 def test_an_expired_token_is_refused_saying_it_expired() -> None:
-    expired = token_with(iat=utcnow() - timedelta(hours=2), exp=utcnow() - timedelta(minutes=1))
+    expired = token_with(iat=utcnow() - timedelta(hours=1), exp=utcnow() - timedelta(minutes=1))
 
     assert "expired" in refusal(f"Bearer {expired}")["reason"]
 
@@ -87,8 +89,48 @@ def test_a_token_that_expired_within_the_clock_leeway_still_works() -> None:
     assert admin_subject(SETTINGS, f"Bearer {just_expired}") == "alice"
 
 
-def test_a_token_without_the_admin_scope_is_refused() -> None:
-    assert "admin scope" in refusal(f"Bearer {token_with(scope='orders:read')}")["reason"]
+def test_a_token_without_the_role_a_route_needs_is_forbidden() -> None:
+    reader = f"Bearer {token_with(roles=[STAFF_READ])}"
+    customer = f"Bearer {token_with(roles=['customer'])}"
+
+    assert admin_subject(SETTINGS, reader, STAFF_READ) == "alice"
+    assert STAFF_WRITE in refusal(reader, STAFF_WRITE, status=403)["reason"]
+    assert STAFF_READ in refusal(customer, STAFF_READ, status=403)["reason"]
+    assert refusal(f"Bearer {token_with(roles='staff:read')}")["field"] == "Authorization"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"aud": "someone-else"},
+        {"aud": None},
+        {"jti": None},
+        {"roles": None},
+        {"iat": None},
+        {"iss": "elsewhere"},
+        # Ten years, signed with our own key: no token may live longer than the cap.
+        {"exp": utcnow() + timedelta(days=3650)},
+    ],
+)
+def test_a_token_missing_or_bending_a_claim_is_refused(changes: dict[str, Any]) -> None:
+    assert "not a valid admin token" in refusal(f"Bearer {token_with(**changes)}")["reason"]
+
+
+def test_an_unsigned_token_or_one_whose_claims_were_edited_is_refused() -> None:
+    unsigned = jwt.encode({"sub": "mallory", "roles": [STAFF_WRITE]}, "", algorithm="none")
+    head, _, signature = token_with().split(".")
+    # Alice's signature under claims that say Mallory.
+    edited = ".".join([head, token_with(sub="mallory").split(".")[1], signature])
+
+    assert "not a valid admin token" in refusal(f"Bearer {unsigned}")["reason"]
+    assert "not a valid admin token" in refusal(f"Bearer {edited}")["reason"]
+
+
+def test_a_lifetime_beyond_the_cap_is_not_issued() -> None:
+    with pytest.raises(ValueError, match="minutes"):
+        issue_admin_token(SETTINGS, "alice", minutes=SETTINGS.token_max_minutes + 1)
+    with pytest.raises(ValueError, match="roles"):
+        issue_admin_token(SETTINGS, "alice", roles=["root"])
 
 
 def test_a_token_from_another_issuer_or_without_expiry_is_refused() -> None:
