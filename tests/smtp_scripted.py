@@ -22,6 +22,8 @@ class Log:
     hang_up_after: int | None = None
     closing: str | None = None
     silent_after_body: bool = False
+    # Answer every RCPT with this line (a refusal quoting the address, say).
+    rcpt_reply: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -45,7 +47,9 @@ class Scripted(socketserver.StreamRequestHandler):
                 if log.closing:
                     self._say(log.closing)
                 return
-            if verb.startswith(("EHLO", "HELO", "MAIL", "RCPT", "RSET", "NOOP")):
+            if verb.startswith("RCPT") and log.rcpt_reply:
+                self._say(log.rcpt_reply)
+            elif verb.startswith(("EHLO", "HELO", "MAIL", "RCPT", "RSET", "NOOP")):
                 self._say("250 OK")
             elif verb == "DATA":
                 self._say("354 go on")

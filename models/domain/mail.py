@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -132,6 +133,19 @@ class EmailView:
     charge_key: str
     # For operations: the newest failure recorded on the order, in one line.
     problem: str = ""
+
+
+# Anything shaped like an email address, as a mail server quotes one in a reply.
+_ADDRESS = re.compile(r"[^\s<>()\[\]@,;:'\"]+@[^\s<>()\[\]@,;:'\"]+")
+
+
+def without_addresses(text: str) -> str:
+    """`text` with every email address replaced by a marker.
+
+    A mail server's refusal often quotes the recipient, and the reason is logged and stored
+    with the mail: customers' addresses belong in neither.
+    """
+    return _ADDRESS.sub("[address]", text)
 
 
 def derived_message_id(local_part: str, mail_from: str) -> str:

@@ -7,7 +7,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from models.ports import MailTransient
+from models.ports import MailRejected, MailTransient
 from settings import Settings
 from tests.smtp_scripted import Log, scripted_smtp
 from workers.adapters.smtp import SmtpMailer
@@ -34,6 +34,33 @@ def test_a_server_that_vanishes_after_accepting_the_mail_does_not_make_us_send_i
     mailer.close()
 
     assert len(accepted) == 1
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        ("550 5.1.1 <ada.lovelace@example.com>: Recipient address rejected", MailRejected),
+        ("451 4.3.0 ada.lovelace@example.com: try again later", MailTransient),
+        ("552 5.2.2 Mailbox full for <ADA.LOVELACE@EXAMPLE.COM>", MailRejected),
+    ],
+)
+def test_a_refusal_quoting_the_address_is_reported_without_it(
+    settings: Settings, reply: str, error: type[Exception]
+) -> None:
+    message = EmailMessage()
+    message["From"], message["Subject"] = "shop@example.com", "Hi"
+    message["To"] = "ada.lovelace@example.com"
+    message.set_content("hello")
+
+    with scripted_smtp(settings, Log(rcpt_reply=reply), timeout=1.0) as pointed:
+        mailer = SmtpMailer(pointed)
+        with pytest.raises(error) as refused:
+            mailer.send(message)
+        mailer.close()
+
+    said = str(refused.value).lower()
+    assert "ada.lovelace" not in said
+    assert reply[:3] in said
 
 
 def test_a_server_that_is_not_there_is_a_transient_failure(settings: Settings) -> None:

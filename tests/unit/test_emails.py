@@ -11,7 +11,7 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from models.domain.mail import KINDS, Mail, build_message, message_id
+from models.domain.mail import KINDS, Mail, build_message, message_id, without_addresses
 
 ORDER = uuid.UUID("0b9c1c7e-2d4f-4b8a-9a61-3f5e7d9c1a2b")
 SENDER = "Fulfillment <orders@shop.example>"
@@ -70,3 +70,12 @@ def test_a_non_ascii_subject_and_body_survive_encoding() -> None:
     assert isinstance(received, EmailMessage)
     assert received["Subject"] == mail.subject
     assert received.get_content() == mail.text
+
+
+def test_addresses_are_taken_out_of_a_server_reply_and_nothing_else() -> None:
+    reply = "550 5.1.1 <ada+orders@mail.example.co.uk>: unknown; also 'B.Smith@EXAMPLE.org'"
+
+    said = without_addresses(reply)
+
+    assert said == "550 5.1.1 <[address]>: unknown; also '[address]'"
+    assert without_addresses("451 4.7.1 try again at 12:30") == "451 4.7.1 try again at 12:30"

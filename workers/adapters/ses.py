@@ -11,6 +11,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from models.domain.mail import without_addresses
 from models.ports import MailRejected, MailTransient
 from settings import Settings
 
@@ -62,9 +63,9 @@ class SesMailer:
             error = exc.response.get("Error", {})
             code = error.get("Code", "")
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            reason = f"SES {code}: {error.get('Message', '')}"
+            reason = without_addresses(f"SES {code}: {error.get('Message', '')}")
             if code in SES_TRANSIENT_CODES or (code not in SES_REJECTED_CODES and status >= 500):
                 raise MailTransient(reason) from exc
             raise MailRejected(reason) from exc
         except (BotoConnectionError, HTTPClientError) as exc:
-            raise MailTransient(str(exc) or type(exc).__name__) from exc
+            raise MailTransient(without_addresses(str(exc)) or type(exc).__name__) from exc

@@ -11,11 +11,19 @@ import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
+from models.domain.mail import without_addresses
 from models.ports import MailRejected, MailTransient
 from settings import Settings
 
+
 # One connection carries many mails: a TLS handshake and a login per connection, not per mail.
 # It is given up after this many mails or this long idle, before a server's own limits bite.
+def _reply(code: int, text: bytes | str) -> str:
+    """A server's reply as a reason to log and store: without the addresses it may quote."""
+    said = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    return without_addresses(f"{code} {said}")
+
+
 MAILS_PER_CONNECTION = 100
 IDLE_SECONDS = 30.0
 READY = 250
@@ -115,15 +123,16 @@ class SmtpMailer:
             self._deliver(message)
         except smtplib.SMTPRecipientsRefused as exc:
             self.close()
-            codes = [code for code, _ in exc.recipients.values()]
-            raise (MailTransient if all(400 <= c < 500 for c in codes) else MailRejected)(
-                str(exc)
-            ) from exc
+            replies = list(exc.recipients.values())
+            reason = "; ".join(_reply(code, text) for code, text in replies)
+            transient = all(400 <= code < 500 for code, _ in replies)
+            raise (MailTransient if transient else MailRejected)(reason) from exc
         except smtplib.SMTPResponseException as exc:
             self.close()
+            reason = _reply(exc.smtp_code, exc.smtp_error)
             if 400 <= exc.smtp_code < 500:
-                raise MailTransient(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
-            raise MailRejected(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
+                raise MailTransient(reason) from exc
+            raise MailRejected(reason) from exc
         except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as exc:
             self.close()
-            raise MailTransient(str(exc) or type(exc).__name__) from exc
+            raise MailTransient(without_addresses(str(exc)) or type(exc).__name__) from exc
