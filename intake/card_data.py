@@ -13,8 +13,9 @@ MAX_DIGITS = 19
 MASK = "[card number removed]"
 
 # Digit groups joined by up to three separators of any kind (spaces, dashes, dots, slashes,
-# tabs, mixed): every way people write card numbers down, and the ways to slip one past.
-_RUN = re.compile(r"\d+(?:[^\w\n]{1,3}\d+)*")
+# tabs, mixed): every way people write card numbers down, and the ways to slip one past. A
+# group is whole: digits glued to a letter ("4d27" in a UUID) are part of another word.
+_RUN = re.compile(r"(?<![^\W_])\d+(?:[^\w\n]{1,3}\d+)*(?![^\W_])")
 _GROUP = re.compile(r"\d+")
 
 

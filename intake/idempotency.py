@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -54,10 +55,18 @@ def parse_key(raw: str | None) -> str | None:
             "Invalid request",
             errors=[{"field": HEADER, "reason": "must be 1 to 255 printable ASCII characters"}],
         )
-    if looks_like_card_number(key):
+    if not _is_uuid(key) and looks_like_card_number(key):
         # It would be stored and logged as a key: card data must be neither.
         raise Problem(400, "Invalid request", errors=[{"field": HEADER, "reason": CARD_REASON}])
     return key
+
+
+def _is_uuid(key: str) -> bool:
+    """Whether the key is a UUID as written canonically: hex groups, never a card number."""
+    try:
+        return str(uuid.UUID(key)) == key.lower()
+    except ValueError:
+        return False
 
 
 def claim_for(key: str, body: Any, response: StoredResponse, ttl_hours: int) -> KeyClaim:

@@ -11,6 +11,7 @@ from intake.card_data import (
     luhn_valid,
     mask_card_numbers,
 )
+from intake.idempotency import parse_key
 
 VISA = "4242424242424242"
 
@@ -125,3 +126,15 @@ def test_masking_removes_every_card_number_and_keeps_the_rest() -> None:
     masked = mask_card_numbers(text)
 
     assert masked == f"failed for {MASK} and {MASK} at +1 212-555-0100"
+
+
+def test_digits_glued_to_a_letter_belong_to_another_word() -> None:
+    # Once read as "45190372 6645 4": thirteen digits passing the Luhn check.
+    assert not looks_like_card_number("45190372-6645-4d27-849f-e351895a4096")
+    assert looks_like_card_number("pm_4242424242424242")
+
+
+def test_a_uuid_is_an_idempotency_key_whatever_its_digits() -> None:
+    # All-digit first groups that pass the Luhn check: still a UUID, never card data.
+    for key in ("24861945-7521-4606-9082-9c1cf9a7d637", "37709546-9306-4826-ab1b-bbcbeecfda44"):
+        assert parse_key(key) == key
