@@ -68,7 +68,7 @@ def app_commands(
             [queue_name(prefix, PAYMENTS)], "payments", *threads, events=settings.worker_events
         ),
         "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", schedule],
-        "flower": [*celery, "flower", "--address=127.0.0.1", f"--port={flower_port}"],
+        "flower": python_module("workers.flower", "--address=127.0.0.1", f"--port={flower_port}"),
     }
 
 

@@ -154,6 +154,12 @@ def test_flower_lists_the_worker_and_the_tasks_it_ran(
     auth = (settings.flower_user, settings.flower_password.get_secret_value())
 
     assert requests.get(f"{stack['flower']}/api/workers", timeout=10).status_code == 401
+    # Its Prometheus view tells as much about the business: the same login guards it.
+    assert requests.get(f"{stack['flower']}/metrics", timeout=10).status_code == 401
+    metrics = requests.get(f"{stack['flower']}/metrics", auth=auth, timeout=10)
+    assert metrics.status_code == 200
+    assert "flower_events_total" in metrics.text
+    assert requests.get(f"{stack['flower']}/healthcheck", timeout=10).status_code == 200
     workers = wait_for(
         lambda: requests.get(
             f"{stack['flower']}/api/workers?refresh=1", auth=auth, timeout=20

@@ -43,7 +43,7 @@ EVERY_PART = (
     "workers.dispatcher",
     "celery -A workers.app worker",
     "celery -A workers.app beat",
-    "celery -A workers.app flower",
+    "workers.flower",
 )
 ORPHAN_SECONDS = 15.0
 RESTART_SECONDS = 20.0

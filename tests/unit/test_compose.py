@@ -186,6 +186,8 @@ def test_flower_asks_for_a_password_from_the_settings_variables() -> None:
     assert "--basic-auth" in line or "FLOWER_BASIC_AUTH" in line
     assert "FLOWER_PASSWORD" in line
     assert "/healthcheck" in healthcheck_line(flower)
+    # Run through the wrapper that puts Flower's /metrics behind the same login.
+    assert "python -m workers.flower" in line
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
