@@ -110,6 +110,11 @@ def decode(settings: Settings, token: str, *, verify_exp: bool = True) -> dict[s
     return claims
 
 
+def expires_at(claims: dict[str, Any]) -> datetime:
+    """When a decoded token expires."""
+    return datetime.fromtimestamp(float(claims["exp"]), UTC)
+
+
 def caller(settings: Settings, authorization: str | None) -> Caller:
     """Who the Authorization header's token speaks for, or a 401 problem saying why not."""
     token = bearer_token(authorization)
@@ -126,8 +131,7 @@ def caller(settings: Settings, authorization: str | None) -> Caller:
         raise _unauthorized("the token's subject is not usable")
     if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
         raise _unauthorized("the token's roles are not a list of names")
-    expires_at = datetime.fromtimestamp(float(claims["exp"]), UTC)
-    return Caller(subject, frozenset(roles) & ROLES, claims["jti"], expires_at)
+    return Caller(subject, frozenset(roles) & ROLES, claims["jti"], expires_at(claims))
 
 
 def authorize(settings: Settings, authorization: str | None, need: str) -> Caller:
@@ -140,11 +144,6 @@ def authorize(settings: Settings, authorization: str | None, need: str) -> Calle
             errors=[{"field": "Authorization", "reason": f"the token does not carry {need}"}],
         )
     return who
-
-
-def admin_subject(settings: Settings, authorization: str | None, need: str = STAFF_READ) -> str:
-    """The subject of a valid token carrying the role `need` (revocations not looked up)."""
-    return authorize(settings, authorization, need).subject
 
 
 def require_admin() -> None:

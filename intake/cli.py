@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from intake.admin.schemas import Adjustment, ProductIn, StockCount, WarehouseIn
 from intake.admin.stock import adjust_on_shelf, count_on_shelf
-from intake.auth import decode
+from intake.auth import decode, expires_at
 from intake.problems import from_validation_error
 from intake.runtime import runtime
 from intake.tokens import admin_token, minutes_option, role_option, subject_option
@@ -85,10 +84,13 @@ def revoke_token(token_to_revoke: str) -> None:
         claims = decode(rt.settings, token_to_revoke, verify_exp=False)
     except jwt.InvalidTokenError as exc:
         raise click.ClickException(f"not a token of ours: {exc}") from None
-    expires_at = datetime.fromtimestamp(float(claims["exp"]), UTC)
     with rt.work() as session:
         fresh = revoke(
-            session, claims["jti"], subject=str(claims["sub"]), expires_at=expires_at, by=_actor()
+            session,
+            claims["jti"],
+            subject=str(claims["sub"]),
+            expires_at=expires_at(claims),
+            by=_actor(),
         )
     click.echo(f"revoked {claims['jti']}" if fresh else f"{claims['jti']} was revoked already")
 

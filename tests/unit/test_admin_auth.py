@@ -9,7 +9,7 @@ import jwt
 import pytest
 from pydantic import SecretStr
 
-from intake.auth import STAFF_READ, STAFF_WRITE, admin_subject, issue_admin_token
+from intake.auth import STAFF_READ, STAFF_WRITE, authorize, issue_admin_token
 from intake.problems import Problem
 from models.domain.clock import utcnow
 from settings import Settings
@@ -35,7 +35,7 @@ def token_with(secret: str = SECRET, **changes: Any) -> str:
 
 def refusal(header: str | None, need: str = STAFF_READ, status: int = 401) -> dict[str, str]:
     with pytest.raises(Problem) as refused:
-        admin_subject(SETTINGS, header, need)
+        authorize(SETTINGS, header, need)
     assert refused.value.status == status
     if status == 401:
         assert refused.value.headers["WWW-Authenticate"].startswith("Bearer")
@@ -46,7 +46,7 @@ def refusal(header: str | None, need: str = STAFF_READ, status: int = 401) -> di
 def test_an_issued_token_speaks_for_its_subject() -> None:
     token = issue_admin_token(SETTINGS, "alice")
 
-    assert admin_subject(SETTINGS, f"Bearer {token}") == "alice"
+    assert authorize(SETTINGS, f"Bearer {token}", STAFF_READ).subject == "alice"
 
 
 def test_an_issued_token_carries_roles_issuer_audience_an_id_and_the_lifetime() -> None:
@@ -86,14 +86,14 @@ def test_an_expired_token_is_refused_saying_it_expired() -> None:
 def test_a_token_that_expired_within_the_clock_leeway_still_works() -> None:
     just_expired = token_with(exp=utcnow() - timedelta(seconds=10))
 
-    assert admin_subject(SETTINGS, f"Bearer {just_expired}") == "alice"
+    assert authorize(SETTINGS, f"Bearer {just_expired}", STAFF_READ).subject == "alice"
 
 
 def test_a_token_without_the_role_a_route_needs_is_forbidden() -> None:
     reader = f"Bearer {token_with(roles=[STAFF_READ])}"
     customer = f"Bearer {token_with(roles=['customer'])}"
 
-    assert admin_subject(SETTINGS, reader, STAFF_READ) == "alice"
+    assert authorize(SETTINGS, reader, STAFF_READ).subject == "alice"
     assert STAFF_WRITE in refusal(reader, STAFF_WRITE, status=403)["reason"]
     assert STAFF_READ in refusal(customer, STAFF_READ, status=403)["reason"]
     assert refusal(f"Bearer {token_with(roles='staff:read')}")["field"] == "Authorization"
