@@ -27,6 +27,14 @@ DEV_SECRETS = frozenset(
 )
 # Production's secrets are at least this long: HS256 wants a key as long as its hash.
 MIN_SECRET_BYTES = 32
+PRODUCTION_SECRETS = (
+    "flower_password",
+    "payment_api_key",
+    "admin_jwt_secret",
+    "carrier_webhook_secret",
+    "metrics_token",
+    "order_token_secret",
+)
 
 
 class Settings(BaseSettings):
@@ -140,15 +148,9 @@ class Settings(BaseSettings):
     def _refuse_weak_secrets_in_production(self) -> Settings:
         if self.environment != "production":
             return self
-        for name, secret in (
-            ("FLOWER_PASSWORD", self.flower_password),
-            ("PAYMENT_API_KEY", self.payment_api_key),
-            ("ADMIN_JWT_SECRET", self.admin_jwt_secret),
-            ("CARRIER_WEBHOOK_SECRET", self.carrier_webhook_secret),
-            ("METRICS_TOKEN", self.metrics_token),
-            ("ORDER_TOKEN_SECRET", self.order_token_secret),
-        ):
-            value = secret.get_secret_value()
+        for field in PRODUCTION_SECRETS:
+            # Each is read from the variable of its name in capitals (no prefix).
+            name, value = field.upper(), getattr(self, field).get_secret_value()
             if value in DEV_SECRETS:
                 raise ValueError(f"{name} must be set in production: it is a development default")
             if len(value.encode()) < MIN_SECRET_BYTES:
