@@ -30,13 +30,19 @@ def own_sessions(settings: Settings, name: str) -> sessionmaker[Session]:
     return db.session_factory(f"{url}{'&' if '?' in url else '?'}application_name={name}")
 
 
-def test_a_connection_killed_while_idle_is_replaced_before_use(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    sessions = own_sessions(settings, "pool-idle")
+def pooled_then_killed(settings: Settings, name: str) -> tuple[sessionmaker[Session], int]:
+    """Sessions whose pool holds one connection, whose backend (the pid returned) is gone."""
+    sessions = own_sessions(settings, name)
     with sessions() as session:
         killed = backend_of(session)
     terminate(settings, killed)
+    return sessions, killed
+
+
+def test_a_connection_killed_while_idle_is_replaced_before_use(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sessions, killed = pooled_then_killed(settings, "pool-idle")
     monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)  # every checkout counts as idle
 
     with sessions() as session:
@@ -46,10 +52,7 @@ def test_a_connection_killed_while_idle_is_replaced_before_use(
 def test_a_connection_in_steady_use_is_not_pinged(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sessions = own_sessions(settings, "pool-busy")
-    with sessions() as session:
-        killed = backend_of(session)
-    terminate(settings, killed)
+    sessions, killed = pooled_then_killed(settings, "pool-busy")
     monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 3600.0)  # every checkout counts as busy
 
     # Without a ping the dead connection is handed out, and its first statement fails.
