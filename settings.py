@@ -108,6 +108,10 @@ class Settings(BaseSettings):
 
     public_base_url: str = "http://127.0.0.1:8000"
     idempotency_key_ttl_hours: int = Field(24, ge=24)
+    # Without a key a retried POST /orders cannot be told from a new order.
+    idempotency_key_required: bool = True
+    # How long the order link in a mail opens the order without its token.
+    order_link_days: int = Field(30, ge=1, le=366)
     # The intake publishes its own messages; the relay leaves them this long before it does.
     outbox_relay_grace_seconds: float = Field(5.0, ge=0)
     outbox_relay_interval: float = Field(2.0, gt=0)

@@ -77,7 +77,7 @@ class Requests:
         """The next request, with its own key."""
         head, tail = self._parts[self._next % len(self._parts)]
         self._next += 1
-        return head + str(uuid.uuid4()).encode() + tail
+        return head + f'"{uuid.uuid4()}"'.encode() + tail
 
 
 async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool, bytes]:

@@ -88,7 +88,7 @@ class Client:
         response = session.post(
             f"{self._api}/orders",
             json=body,
-            headers={"Idempotency-Key": str(uuid.uuid4())},
+            headers={"Idempotency-Key": f'"{uuid.uuid4()}"'},
             timeout=REQUEST_TIMEOUT,
         )
         if response.status_code != 202:

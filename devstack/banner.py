@@ -56,7 +56,7 @@ def curl_example(api: str) -> str:
         [
             f"  curl -sS -X POST {api}/orders \\",
             "    -H 'Content-Type: application/json' \\",
-            f"    -H 'Idempotency-Key: {uuid.uuid4()}' \\",
+            f"    -H 'Idempotency-Key: \"{uuid.uuid4()}\"' \\",
             f"    -d '{body}'",
         ]
     )

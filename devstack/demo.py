@@ -168,7 +168,10 @@ def place(base_url: str, order: dict[str, Any], attempts: int = 3) -> Tracked:
         sent = time.monotonic()
         try:
             response = _session().post(
-                f"{base_url}/orders", json=order, headers={"Idempotency-Key": key}, timeout=10
+                f"{base_url}/orders",
+                json=order,
+                headers={"Idempotency-Key": f'"{key}"'},
+                timeout=10,
             )
         except requests.RequestException as error:
             reason = type(error).__name__

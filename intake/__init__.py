@@ -6,7 +6,7 @@ from flask import Flask
 
 from bootstrap import Context, build_context
 from bootstrap.logs import configure_logging
-from intake import health, metrics, orders, tracking
+from intake import health, metrics, order_actions, order_list, orders, tracking
 from intake.admin import register_admin
 from intake.cli import admin_cli
 from intake.guards import register_guards
@@ -30,6 +30,8 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     register_problem_handlers(app)
     register_guards(app)
     app.register_blueprint(orders.bp)
+    app.register_blueprint(order_list.bp)
+    app.register_blueprint(order_actions.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(tracking.admin_bp)

@@ -115,34 +115,56 @@ def expires_at(claims: dict[str, Any]) -> datetime:
     return datetime.fromtimestamp(float(claims["exp"]), UTC)
 
 
+class BadToken(Exception):
+    """A token that is not one of ours, or no longer good; the message says why."""
+
+
+def caller_of(settings: Settings, token: str) -> Caller:
+    """Who a token speaks for; BadToken saying why it does not."""
+    try:
+        claims = decode(settings, token)
+    except jwt.ExpiredSignatureError:
+        raise BadToken("the token has expired; issue a new one") from None
+    except jwt.InvalidTokenError as exc:
+        raise BadToken(f"not a valid token ({exc})") from None
+    subject, roles = claims["sub"], claims["roles"]
+    if not isinstance(subject, str) or not 1 <= len(subject) <= MAX_SUBJECT:
+        raise BadToken("the token's subject is not usable")
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        raise BadToken("the token's roles are not a list of names")
+    return Caller(subject, frozenset(roles) & ROLES, claims["jti"], expires_at(claims))
+
+
+def unrevoked(who: Caller) -> Caller:
+    """The caller, unless its token was revoked (BadToken)."""
+    with runtime().sessions() as session:
+        if is_revoked(session, who.jti):
+            raise BadToken("the token was revoked; issue a new one")
+    return who
+
+
 def caller(settings: Settings, authorization: str | None) -> Caller:
     """Who the Authorization header's token speaks for, or a 401 problem saying why not."""
     token = bearer_token(authorization)
     if token is None:
         raise _unauthorized("send 'Bearer <admin token>'")
     try:
-        claims = decode(settings, token)
-    except jwt.ExpiredSignatureError:
-        raise _unauthorized("the admin token has expired; issue a new one") from None
-    except jwt.InvalidTokenError as exc:
-        raise _unauthorized(f"not a valid admin token ({exc})") from None
-    subject, roles = claims["sub"], claims["roles"]
-    if not isinstance(subject, str) or not 1 <= len(subject) <= MAX_SUBJECT:
-        raise _unauthorized("the token's subject is not usable")
-    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
-        raise _unauthorized("the token's roles are not a list of names")
-    return Caller(subject, frozenset(roles) & ROLES, claims["jti"], expires_at(claims))
+        return caller_of(settings, token)
+    except BadToken as exc:
+        raise _unauthorized(str(exc)) from None
+
+
+def forbidden(need: str) -> Problem:
+    """The refusal of a valid token without the role `need`."""
+    reason = f"the token does not carry {need}"
+    return Problem(403, "Forbidden", errors=[{"field": "Authorization", "reason": reason}])
 
 
 def authorize(settings: Settings, authorization: str | None, need: str) -> Caller:
     """The caller of a valid token carrying the role `need`: 401 without one, 403 without it."""
     who = caller(settings, authorization)
     if need not in who.roles:
-        raise Problem(
-            403,
-            "Forbidden",
-            errors=[{"field": "Authorization", "reason": f"the token does not carry {need}"}],
-        )
+        raise forbidden(need)
     return who
 
 
@@ -151,7 +173,7 @@ def require_admin() -> None:
     rt = runtime()
     need = STAFF_READ if request.method in READING else STAFF_WRITE
     who = authorize(rt.settings, request.headers.get("Authorization"), need)
-    with rt.sessions() as session:
-        if is_revoked(session, who.jti):
-            raise _unauthorized("the admin token was revoked; issue a new one")
-    g.admin_subject = who.subject
+    try:
+        g.admin_subject = unrevoked(who).subject
+    except BadToken as exc:
+        raise _unauthorized(str(exc)) from None

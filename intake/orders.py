@@ -1,4 +1,4 @@
-"""POST /orders and GET /orders/<id>."""
+"""POST /orders (a guest's, or a customer account's) and GET /orders/<id>."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from flask import Blueprint, Response, jsonify, request
 from pydantic import ValidationError
 
 from intake import idempotency
-from intake.auth import bearer_token
+from intake.access import account, order_for, unauthorized, viewer
+from intake.auth import CUSTOMER, bearer_token, forbidden
 from intake.bodies import json_body
 from intake.problems import Problem, from_validation_error
-from intake.reading import load_for_guest, order_view
+from intake.reading import order_view
 from intake.runtime import runtime
 from intake.schemas import validate_order
 from models.services.place import InvalidOrder, PlacedOrder, order_token, place_order
@@ -32,11 +33,27 @@ def _respond(stored: idempotency.StoredResponse, *, replayed: bool) -> Response:
     return response
 
 
+def _owner() -> str | None:
+    """The customer account placing the order, or None for a guest (who sends no token)."""
+    authorization = request.headers.get("Authorization")
+    if authorization is None:
+        return None
+    token = bearer_token(authorization)
+    if token is None:
+        raise unauthorized("send 'Bearer <API token>' of a customer account, or nothing")
+    who = account(token)
+    if CUSTOMER not in who.roles:
+        raise forbidden(CUSTOMER)
+    return who.subject
+
+
 @bp.post("/orders")
 def create_order() -> Response:
-    """Record a guest order and queue it for fulfilment."""
+    """Record an order, a guest's or a customer account's, and queue it for fulfilment."""
     rt = runtime()
+    owner = _owner()
     key = idempotency.parse_key(request.headers.get(idempotency.HEADER))
+    idempotency.require_key(key, rt.settings.idempotency_key_required)
     body = json_body()
     try:
         order_request = validate_order(
@@ -47,10 +64,11 @@ def create_order() -> Response:
     except ValidationError as exc:
         raise from_validation_error(exc) from None
     secret = rt.settings.order_token_secret.get_secret_value()
-    placed = PlacedOrder.new(secret)
+    placed = PlacedOrder.new(secret, owner)
     response = _accepted(placed, rt.settings.public_base_url)
     ttl = rt.settings.idempotency_key_ttl_hours
-    claim = idempotency.claim_for(key, body, response, ttl) if key else None
+    scope = idempotency.scope_of(owner, body)
+    claim = idempotency.claim_for(scope, key, body, response, ttl) if key else None
     try:
         recorded = place_order(rt.work, order_request, rt.settings, placed, claim)
     except InvalidOrder as exc:
@@ -81,10 +99,7 @@ def _with_token(stored: idempotency.StoredResponse, secret: str) -> idempotency.
 
 @bp.get("/orders/<order_id>")
 def read_order(order_id: str) -> Response:
-    """The order as its guest sees it, opened by the order token."""
-    rt = runtime()
-    with rt.sessions() as session:
-        order = load_for_guest(
-            session, order_id, bearer_token(request.headers.get("Authorization"))
-        )
-        return jsonify(order_view(session, order))
+    """The order, for its guest (token or link), its customer account, or staff."""
+    who = viewer()
+    with runtime().sessions() as session:
+        return jsonify(order_view(session, order_for(session, order_id, who)))

@@ -27,8 +27,12 @@ class Problem(Exception):
         detail: str | None = None,
         errors: list[dict[str, str]] | None = None,
         headers: dict[str, str] | None = None,
+        *,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(title)
+        # Members of the problem document beyond RFC 9457's own, such as `allowed`.
+        self.extensions = extensions or {}
         self.status = status
         self.title = title
         self.detail = detail
@@ -42,6 +46,7 @@ class Problem(Exception):
             body["detail"] = self.detail
         if self.errors:
             body["errors"] = self.errors
+        body.update(self.extensions)
         response = jsonify(body)
         response.status_code = self.status
         response.mimetype = PROBLEM_JSON

@@ -2,41 +2,15 @@
 
 from __future__ import annotations
 
-import hmac
-import uuid
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.problems import Problem
-from models.services.place import hash_token
 from models.store.catalog import product_names
 from models.tables.catalog import Warehouse
 from models.tables.fulfilment import Allocation, AllocationReceipt, Payment, Shipment
 from models.tables.orders import Order, OrderEvent
-
-NOT_FOUND = Problem(404, "Order not found")
-
-
-def load_for_guest(session: Session, order_id: str, token: str | None) -> Order:
-    """The order if the token opens it; 401 without a token, 404 for anything else."""
-    if not token:
-        raise Problem(
-            401,
-            "Order token required",
-            errors=[{"field": "Authorization", "reason": "send 'Bearer <order_token>'"}],
-            headers={"WWW-Authenticate": 'Bearer realm="orders"'},
-        )
-    try:
-        key = uuid.UUID(order_id)
-    except ValueError:
-        raise NOT_FOUND from None
-    order = session.get(Order, key)
-    # The same answer for a wrong token and a missing order, so ids cannot be probed.
-    if order is None or not hmac.compare_digest(order.guest_token_hash, hash_token(token)):
-        raise NOT_FOUND
-    return order
 
 
 def _lines(session: Session, order: Order) -> list[dict[str, Any]]:
@@ -108,7 +82,7 @@ def order_view(session: Session, order: Order) -> dict[str, Any]:
         "allocation": _allocation(session, order),
         "payment": _payment(session, order),
         "shipments": _shipments(session, order),
-        "timeline": _timeline(session, order),
+        "timeline": timeline(session, order),
         "created_at": order.created_at.isoformat(),
     }
 
@@ -128,7 +102,7 @@ def _shipments(session: Session, order: Order) -> list[dict[str, Any]]:
     ]
 
 
-def _timeline(session: Session, order: Order) -> list[dict[str, Any]]:
+def timeline(session: Session, order: Order) -> list[dict[str, Any]]:
     events = session.scalars(
         select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)
     )

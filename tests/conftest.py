@@ -27,6 +27,7 @@ from tests.infra import (
     settings_for_tests,
     smtp_server,
 )
+from tests.keyed_client import KeyedClient
 from workers.adapters.sqs import OrdersQueue
 
 
@@ -114,7 +115,9 @@ def work(context: Context) -> Work:
 @pytest.fixture(scope="session")
 def app(settings: Settings, context: Context) -> Flask:
     """The intake app on this run's services, sharing the tests' context."""
-    return create_app(settings, context)
+    app = create_app(settings, context)
+    app.test_client_class = KeyedClient
+    return app
 
 
 @pytest.fixture

@@ -6,9 +6,11 @@ import random
 import uuid
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.tables.catalog import Product, Stock, Warehouse
+from models.tables.idempotency import IdempotencyKey
 
 _rng = random.Random()
 
@@ -93,3 +95,8 @@ NEWARK = (40.7357, -74.1724)
 CHICAGO = (41.8781, -87.6298)
 SEATTLE = (47.6062, -122.3321)
 MALMO = (55.6059, 13.0007)
+
+
+def stored_key(session: Session, key: str) -> IdempotencyKey | None:
+    """The stored response under `key`, whoever's scope it is in (tests use fresh keys)."""
+    return session.scalars(select(IdempotencyKey).where(IdempotencyKey.key == key)).one_or_none()

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
+from intake.order_actions import cancellation_answer
 from intake.problems import Problem, from_validation_error
 from intake.reading import order_view
 from intake.runtime import runtime
@@ -83,14 +84,4 @@ def cancel(order_id: str) -> Response:
             raise Problem(404, "Order not found") from None
         except CannotCancel as exc:
             raise Problem(409, "Order cannot be cancelled", detail=str(exc)) from None
-    response = jsonify(
-        {
-            "order_id": str(key),
-            "status": "cancelled",
-            "already_cancelled": done.already,
-            "refund": "pending" if done.refund else "none",
-            "units_released": done.units_released,
-        }
-    )
-    response.status_code = 200 if done.already else 202
-    return response
+    return cancellation_answer(key, done)

@@ -133,6 +133,8 @@ class EmailView:
     charge_key: str
     # For operations: the newest failure recorded on the order, in one line.
     problem: str = ""
+    # A signed link that opens the order for a while (models/domain/links.py).
+    order_url: str = ""
 
 
 # Anything shaped like an email address, as a mail server quotes one in a reply.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from enum import StrEnum
 
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from models.domain.backoff import STEP_CAP_SECONDS, backoff
 from models.domain.clock import utcnow
 from models.domain.follow_ups import TryLater
+from models.domain.links import order_link
 from models.domain.mail import OPERATIONS_KINDS, build_message, message_id
 from models.ports import MailRejected, MailRenderer, MailTransient, Post
 from models.store.follow_ups import finish_current
@@ -103,13 +104,19 @@ def _claim(
         if claimed is None:
             return _not_claimed(session, key, settings)
         recipient, msgid, attempts = claimed
+        view = build_view(session, order, kind, _order_url(settings, order_id, now))
         message = build_message(
-            renderer.render(build_view(session, order, kind), kind),
+            renderer.render(view, kind),
             sender=settings.mail_from,
             recipient=recipient,
             msgid=msgid,
         )
     return message, attempts
+
+
+def _order_url(settings: Settings, order_id: uuid.UUID, now: datetime) -> str:
+    secret = settings.order_token_secret.get_secret_value()
+    return order_link(settings.public_base_url, secret, order_id, now, settings.order_link_days)
 
 
 def _not_claimed(session: Session, key: str, settings: Settings) -> Notified:

@@ -1,4 +1,5 @@
-"""Placing a guest order: checked, located, priced, recorded with its message in one statement."""
+"""Placing an order, a guest's or a customer account's: checked, located, priced, and recorded
+with its message in one statement."""
 
 from __future__ import annotations
 
@@ -91,12 +92,14 @@ class PlacedOrder:
 
     order_id: uuid.UUID
     token: str
+    # The customer account placing it; None for a guest.
+    owner: str | None = None
 
     @classmethod
-    def new(cls, secret: str) -> PlacedOrder:
+    def new(cls, secret: str, owner: str | None = None) -> PlacedOrder:
         """A fresh id, and the guest token `secret` derives from it."""
         order_id = uuid.uuid4()
-        return cls(order_id, order_token(secret, order_id))
+        return cls(order_id, order_token(secret, order_id), owner)
 
 
 def order_token(secret: str, order_id: uuid.UUID) -> str:
@@ -198,6 +201,7 @@ def _order(
     return {
         "id": placed.order_id,
         "status": OrderStatus.RECEIVED.value,
+        "customer_subject": placed.owner,
         "customer_email": str(request.customer.email),
         "customer_name": request.customer.name,
         "guest_token_hash": hash_token(placed.token),

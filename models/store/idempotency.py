@@ -32,8 +32,10 @@ class StoredResponse:
 
 @dataclass(frozen=True)
 class KeyClaim:
-    """A key, the request's fingerprint, and the response to store under it until it expires."""
+    """A client's key, the request's fingerprint, and the response to store under it until it
+    expires. The scope names the client: keys of two clients never meet."""
 
+    scope: str
     key: str
     fingerprint: str
     response: StoredResponse
@@ -42,6 +44,7 @@ class KeyClaim:
     def parameters(self) -> dict[str, Any]:
         """The claim as the statement that records it takes it."""
         return {
+            "scope": self.scope,
             "key": self.key,
             "fingerprint": self.fingerprint,
             "response_status": self.response.status,
@@ -53,10 +56,11 @@ class KeyClaim:
 
 # Every statement that claims a key starts with this; an expired row is claimed afresh.
 CLAIM_SQL = """INSERT INTO idempotency_key AS held
-    (key, fingerprint, response_status, response_body, response_headers, created_at, expires_at)
-VALUES (%(key)s, %(fingerprint)s, %(response_status)s, %(response_body)s::jsonb,
+    (scope, key, fingerprint, response_status, response_body, response_headers, created_at,
+     expires_at)
+VALUES (%(scope)s, %(key)s, %(fingerprint)s, %(response_status)s, %(response_body)s::jsonb,
         %(response_headers)s::jsonb, %(now)s, %(expires_at)s)
-ON CONFLICT (key) DO UPDATE SET
+ON CONFLICT (scope, key) DO UPDATE SET
     fingerprint = EXCLUDED.fingerprint, response_status = EXCLUDED.response_status,
     response_body = EXCLUDED.response_body, response_headers = EXCLUDED.response_headers,
     created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
@@ -64,18 +68,19 @@ WHERE held.expires_at <= EXCLUDED.created_at
 RETURNING held.key"""
 
 
-def replay(connection: Connection, key: str, request_fingerprint: str) -> StoredResponse | None:
-    """The response stored under `key`; KeyReused if it answered another body; None if gone."""
+def replay(connection: Connection, claim: KeyClaim) -> StoredResponse | None:
+    """The response stored under the claim's key; KeyReused if it answered another body; None
+    if there is none."""
     row = connection.execute(
         select(
             IdempotencyKey.fingerprint,
             IdempotencyKey.response_status,
             IdempotencyKey.response_body,
             IdempotencyKey.response_headers,
-        ).where(IdempotencyKey.key == key)
+        ).where(IdempotencyKey.scope == claim.scope, IdempotencyKey.key == claim.key)
     ).first()
     if row is None:
         return None
-    if row.fingerprint != request_fingerprint:
-        raise KeyReused(key)
+    if row.fingerprint != claim.fingerprint:
+        raise KeyReused(claim.key)
     return StoredResponse(row.response_status, row.response_body, row.response_headers)

@@ -65,8 +65,8 @@ def _problem(session: Session, order: Order) -> str:
     return f"the {failed.kind} email: {failed.last_error}" if failed is not None else ""
 
 
-def build_view(session: Session, order: Order, kind: str) -> EmailView:
-    """The view of the order for its `kind` of email.
+def build_view(session: Session, order: Order, kind: str, order_url: str = "") -> EmailView:
+    """The view of the order for its `kind` of email, with the link that opens the order.
 
     Only a mail to operations says what went wrong; a customer's mail skips reading it.
     """
@@ -97,4 +97,5 @@ def build_view(session: Session, order: Order, kind: str) -> EmailView:
         payment_attempts=payment.attempts if payment else 0,
         charge_key=charge_key(order.id),
         problem=_problem(session, order) if kind in OPERATIONS_KINDS else "",
+        order_url=order_url,
     )

@@ -24,6 +24,7 @@ _ORDER_COLUMNS = (
     "customer_email",
     "customer_name",
     "guest_token_hash",
+    "customer_subject",
     "ship_line1",
     "ship_line2",
     "ship_city",

@@ -18,6 +18,8 @@ class IdempotencyKey(Base):
 
     __tablename__ = "idempotency_key"
 
+    # Whose key it is: a customer's or staff member's subject, or a guest's request body.
+    scope: Mapped[str] = mapped_column(String(120), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     response_status: Mapped[int]

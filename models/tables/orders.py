@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -32,6 +32,14 @@ class Order(Base):
         CheckConstraint("subtotal >= 0 AND delivery_cost >= 0", name="amounts_not_negative"),
         CheckConstraint("total = subtotal + delivery_cost", name="total_adds_up"),
         CheckConstraint(iso_country("ship_country"), name="ship_country_iso_3166"),
+        Index(
+            "ix_order_customer_subject_created_at",
+            "customer_subject",
+            "created_at",
+            "id",
+            postgresql_where=text("customer_subject IS NOT NULL"),
+        ),
+        Index("ix_order_created_at_id", "created_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -39,6 +47,8 @@ class Order(Base):
     customer_email: Mapped[str] = mapped_column(String(320))
     customer_name: Mapped[str] = mapped_column(String(200))
     guest_token_hash: Mapped[str] = mapped_column(String(64))
+    # The customer account that placed it, if one did; guests' orders belong to no account.
+    customer_subject: Mapped[str | None] = mapped_column(String(100))
     ship_line1: Mapped[str] = mapped_column(String(200))
     ship_line2: Mapped[str | None] = mapped_column(String(200))
     ship_city: Mapped[str] = mapped_column(String(100))

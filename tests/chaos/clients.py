@@ -111,7 +111,7 @@ class Clients:
             response = self._session().post(
                 f"{self._api}/orders",
                 json=planned.body,
-                headers={"Idempotency-Key": planned.key},
+                headers={"Idempotency-Key": f'"{planned.key}"'},
                 timeout=REQUEST_TIMEOUT,
             )
         except requests.RequestException:

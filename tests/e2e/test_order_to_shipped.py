@@ -80,7 +80,7 @@ def warehouse_code_of(sessions: sessionmaker[Session], warehouse_id: int) -> str
 
 def place(api: str, body: dict[str, Any]) -> dict[str, Any]:
     response = requests.post(
-        f"{api}/orders", json=body, headers={"Idempotency-Key": str(uuid.uuid4())}, timeout=10
+        f"{api}/orders", json=body, headers={"Idempotency-Key": f'"{uuid.uuid4()}"'}, timeout=10
     )
     assert response.status_code == 202, response.text
     placed: dict[str, Any] = response.json()

@@ -13,9 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake.problems import register_problem_handlers
-from models.tables.idempotency import IdempotencyKey
 from models.tables.orders import Order
-from tests.factories import order_body
+from tests.factories import order_body, stored_key
 
 pytest_plugins = ["tests.log_capture"]
 
@@ -31,7 +30,7 @@ def guest(email: str) -> dict[str, str]:
 
 
 def post(client: FlaskClient, body: Any, key: str | None = None) -> Any:
-    headers = {"Idempotency-Key": key} if key else {}
+    headers = {"Idempotency-Key": f'"{key}"'} if key else {}
     return client.post("/orders", json=body, headers=headers)
 
 
@@ -46,7 +45,7 @@ def leaks(lines: list[str]) -> list[str]:
 
 def key_is_stored(sessions: sessionmaker[Session], key: str) -> bool:
     with sessions() as session:
-        return session.get(IdempotencyKey, key) is not None
+        return stored_key(session, key) is not None
 
 
 def with_address_line2(body: dict[str, Any]) -> None:

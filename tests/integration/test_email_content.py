@@ -82,8 +82,8 @@ def test_every_mail_arrives_as_text_and_html_naming_the_order_lines_and_total(
         assert "1,234.50 USD" in body
         assert "49.00 USD" in body
         assert TOTAL in body
-        # The status URL needs the guest token, which is stored only as a hash.
-        assert context.settings.public_base_url not in body
+        # The order's own link, signed and expiring: the guest token is kept only as a hash.
+        assert f"{context.settings.public_base_url}/orders/{order_id}?access=" in body
 
 
 def test_the_shipped_mail_links_each_tracking_number_and_gives_the_eta(

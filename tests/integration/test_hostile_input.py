@@ -52,7 +52,7 @@ def test_a_nul_byte_anywhere_in_an_order_is_a_422_naming_the_field(
         ({"\u0000": 1}, "body"),
     ]
     for body, field in cases:
-        key = {"Idempotency-Key": str(uuid.uuid4())}
+        key = {"Idempotency-Key": f'"{uuid.uuid4()}"'}
         problem = assert_problem(client.post("/orders", json=body, headers=key))
         assert field in fields(problem)
 
@@ -101,7 +101,7 @@ def test_a_card_number_with_any_separator_is_refused(client: FlaskClient, writte
     body = order_body([("493.857.51", 1)])
     body["shipping_address"]["line1"] = f"card {written}"
 
-    response = client.post("/orders", json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
+    response = client.post("/orders", json=body, headers={"Idempotency-Key": f'"{uuid.uuid4()}"'})
 
     assert "shipping_address.line1" in fields(assert_problem(response))
 
@@ -110,7 +110,7 @@ def test_a_card_number_as_the_idempotency_key_is_refused(client: FlaskClient) ->
     response = client.post(
         "/orders",
         json=order_body([("493.857.51", 1)]),
-        headers={"Idempotency-Key": "4242424242424242"},
+        headers={"Idempotency-Key": '"4242424242424242"'},
     )
 
     assert fields(assert_problem(response)) == ["Idempotency-Key"]
@@ -129,7 +129,7 @@ def test_an_unexpected_error_logs_no_customer_data(
     monkeypatch.setattr(orders_module, "place_order", fails)
     body = order_body([("493.857.51", 1)], customer={"email": PII, "name": "Hostile"})
 
-    response = client.post("/orders", json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
+    response = client.post("/orders", json=body, headers={"Idempotency-Key": f'"{uuid.uuid4()}"'})
 
     assert response.status_code == 503
     logged = "\n".join(log_lines)

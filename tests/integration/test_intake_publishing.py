@@ -19,6 +19,7 @@ from models.tables.outbox import Outbox
 from settings import Settings
 from tests.factories import order_body
 from tests.integration.test_intake import drain, post
+from tests.keyed_client import KeyedClient
 from workers.adapters.sqs import OrdersQueue
 
 
@@ -49,7 +50,9 @@ class BlackHole:
 def background_app(settings: Settings, **changes: Any) -> Flask:
     """The intake as it runs: its own context, publishing to SQS from a background thread."""
     changed = settings.model_copy(update=changes)
-    return create_app(changed, build_context(changed, publish_in_background=True))
+    app = create_app(changed, build_context(changed, publish_in_background=True))
+    app.test_client_class = KeyedClient
+    return app
 
 
 def test_the_order_is_answered_without_waiting_for_sqs(

@@ -19,7 +19,7 @@ from models.tables.catalog import Product
 from models.tables.idempotency import IdempotencyKey
 from models.tables.orders import Order, OrderEvent, OrderLine
 from models.tables.outbox import Outbox
-from tests.factories import add_product, order_body
+from tests.factories import add_product, order_body, stored_key
 from tests.integration.conftest import PRODUCT_PRICE
 
 
@@ -39,7 +39,7 @@ def statements(sessions: sessionmaker[Session]) -> Iterator[list[str]]:
 
 
 def post(client: FlaskClient, body: Any, key: str) -> Any:
-    return client.post("/orders", json=body, headers={"Idempotency-Key": key})
+    return client.post("/orders", json=body, headers={"Idempotency-Key": f'"{key}"'})
 
 
 def test_an_order_is_one_read_and_one_write(
@@ -94,7 +94,7 @@ def test_the_stored_answer_keeps_no_token_and_a_replay_derives_the_same_one(
     token = first.get_json()["order_token"]
     assert again.get_json()["order_token"] == token
     with sessions() as session:
-        stored = session.get(IdempotencyKey, key)
+        stored = stored_key(session, key)
         assert stored is not None
         assert token not in json.dumps(stored.response_body)
         assert "order_token" not in stored.response_body
@@ -108,7 +108,8 @@ def test_an_expired_key_is_claimed_afresh(
     client: FlaskClient, product: str, sessions: sessionmaker[Session]
 ) -> None:
     key = str(uuid.uuid4())
-    first = post(client, order_body([(product, 1)]), key)
+    body = order_body([(product, 1)])
+    first = post(client, body, key)
     with sessions.begin() as session:
         session.execute(
             update(IdempotencyKey)
@@ -116,14 +117,14 @@ def test_an_expired_key_is_claimed_afresh(
             .values(expires_at=utcnow() - timedelta(seconds=1))
         )
 
-    # Another body under the expired key is a new request, not a reuse.
-    second = post(client, order_body([(product, 3)]), key)
+    # The same request under the expired key is a new order, not a replay.
+    second = post(client, body, key)
 
     assert (first.status_code, second.status_code) == (202, 202)
     assert second.get_json()["order_id"] != first.get_json()["order_id"]
     assert "Idempotent-Replayed" not in second.headers
     with sessions() as session:
-        stored = session.get(IdempotencyKey, key)
+        stored = stored_key(session, key)
         assert stored is not None
         assert stored.expires_at > utcnow()
         assert stored.response_body["order_id"] == second.get_json()["order_id"]
@@ -156,6 +157,6 @@ def test_an_order_that_cannot_be_priced_leaves_no_row(
 
     assert response.status_code == 422
     with sessions() as session:
-        assert session.get(IdempotencyKey, key) is None
+        assert stored_key(session, key) is None
         lines = select(func.count()).where(OrderLine.article_number == "NO-SUCH-ARTICLE")
         assert session.scalar(lines) == 0

@@ -74,7 +74,7 @@ def test_a_basic_auth_header_is_not_a_token() -> None:
 def test_a_token_signed_with_another_secret_is_refused() -> None:
     error = refusal(f"Bearer {token_with(secret='someone-else-entirely-with-a-secret-this-long')}")
 
-    assert "not a valid admin token" in error["reason"]
+    assert "not a valid token" in error["reason"]
 
 
 def test_an_expired_token_is_refused_saying_it_expired() -> None:
@@ -113,7 +113,7 @@ def test_a_token_without_the_role_a_route_needs_is_forbidden() -> None:
     ],
 )
 def test_a_token_missing_or_bending_a_claim_is_refused(changes: dict[str, Any]) -> None:
-    assert "not a valid admin token" in refusal(f"Bearer {token_with(**changes)}")["reason"]
+    assert "not a valid token" in refusal(f"Bearer {token_with(**changes)}")["reason"]
 
 
 def test_an_unsigned_token_or_one_whose_claims_were_edited_is_refused() -> None:
@@ -122,8 +122,8 @@ def test_an_unsigned_token_or_one_whose_claims_were_edited_is_refused() -> None:
     # Alice's signature under claims that say Mallory.
     edited = ".".join([head, token_with(sub="mallory").split(".")[1], signature])
 
-    assert "not a valid admin token" in refusal(f"Bearer {unsigned}")["reason"]
-    assert "not a valid admin token" in refusal(f"Bearer {edited}")["reason"]
+    assert "not a valid token" in refusal(f"Bearer {unsigned}")["reason"]
+    assert "not a valid token" in refusal(f"Bearer {edited}")["reason"]
 
 
 def test_a_lifetime_beyond_the_cap_is_not_issued() -> None:
