@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from intake.auth import ROLES, STAFF, issue_admin_token
-from settings import Settings, get_settings
+from settings import Settings
 
 # The options both token commands take.
 subject_option = click.option(
@@ -37,16 +37,3 @@ def admin_token(
         return issue_admin_token(settings, subject, minutes, roles or STAFF)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-
-
-@click.command()
-@subject_option
-@minutes_option
-@role_option
-def main(subject: str, minutes: int | None, roles: tuple[str, ...]) -> None:
-    """Print an API token."""
-    click.echo(admin_token(get_settings(), subject, minutes, roles))
-
-
-if __name__ == "__main__":
-    main()
