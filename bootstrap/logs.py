@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import traceback
 from typing import Any
 
 from settings import Settings
@@ -13,7 +14,42 @@ from settings import Settings
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
 
-class JsonFormatter(logging.Formatter):
+def _said(exc: BaseException) -> str:
+    # A system error's message names a host, a port or a file, never a customer.
+    if isinstance(exc, OSError):
+        return f": {exc}"
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return f" (SQLSTATE {sqlstate}): [withheld]" if sqlstate else ": [withheld]"
+
+
+def withheld_trace(exc: BaseException) -> str:
+    """The traceback of `exc` and its causes: where, and which exception, not what it said.
+
+    An exception's message can quote what it was given (a request body, a database row, a
+    statement's parameters, a server's reply): a customer's name, address or email must not
+    reach a log line. A database error keeps its SQLSTATE, which says what went wrong
+    without data, and a system error (a refused connection, a timeout) its message.
+    """
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        kind = f"{type(current).__module__}.{type(current).__qualname__}"
+        frames = "".join(traceback.format_tb(current.__traceback__))
+        parts.append(f"Traceback (most recent call last):\n{frames}{kind}{_said(current)}\n")
+        current = current.__cause__ or current.__context__
+    return "\nwhile handling or caused by:\n".join(parts)
+
+
+class _Withholding(logging.Formatter):
+    def formatException(self, ei: Any) -> str:
+        """A logged exception's traceback without its message (withheld_trace)."""
+        exc = ei[1]
+        return withheld_trace(exc) if isinstance(exc, BaseException) else ""
+
+
+class JsonFormatter(_Withholding):
     """One JSON object per line, with every `extra` field at the top level."""
 
     def format(self, record: logging.LogRecord) -> str:
@@ -30,7 +66,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-class TextFormatter(logging.Formatter):
+class TextFormatter(_Withholding):
     """A plain line with `key=value` extras appended."""
 
     def format(self, record: logging.LogRecord) -> str:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import traceback
 from typing import Any
 
 from flask import Flask, Response, jsonify
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from bootstrap.logs import withheld_trace
 from intake.card_data import mask_card_numbers
 
 log = logging.getLogger(__name__)
@@ -92,24 +92,9 @@ def from_validation_error(error: ValidationError) -> Problem:
 
 
 def trace_without_values(exc: BaseException) -> str:
-    """The traceback of `exc` and its causes: where, and which exception, never the message.
-
-    An exception's message can quote what it was given (the request body, a database row,
-    a statement's parameters): a customer's name, address or email must not reach a log
-    line. A database error keeps its SQLSTATE, which says what went wrong without data.
-    """
-    parts: list[str] = []
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        kind = f"{type(current).__module__}.{type(current).__qualname__}"
-        sqlstate = getattr(getattr(current, "orig", None), "sqlstate", None)
-        said = f" (SQLSTATE {sqlstate})" if sqlstate else ""
-        frames = "".join(traceback.format_tb(current.__traceback__))
-        parts.append(f"Traceback (most recent call last):\n{frames}{kind}{said}: [withheld]\n")
-        current = current.__cause__ or current.__context__
-    return mask_card_numbers("\nwhile handling or caused by:\n".join(parts))
+    """The traceback of `exc` and its causes without their messages (bootstrap.logs), card
+    numbers masked besides."""
+    return mask_card_numbers(withheld_trace(exc))
 
 
 def register_problem_handlers(app: Flask) -> None:

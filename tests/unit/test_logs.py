@@ -59,15 +59,28 @@ def test_extras_that_json_cannot_encode_are_written_as_text() -> None:
     assert entry["eta"] == "2025-01-02"
 
 
-def test_an_exception_is_included_as_its_traceback() -> None:
+def logged(exc: BaseException) -> logging.LogRecord:
     try:
-        raise RuntimeError("database is down")
-    except RuntimeError:
+        raise exc
+    except BaseException:
         exc_info = sys.exc_info()
     logger = logging.getLogger("workers.dispatcher")
-    rec = logger.makeRecord(logger.name, logging.ERROR, __file__, 1, "failed", (), exc_info)
-    entry = json_line(rec)
-    assert "RuntimeError: database is down" in entry["exc"]
+    return logger.makeRecord(logger.name, logging.ERROR, __file__, 1, "failed", (), exc_info)
+
+
+def test_an_exception_is_included_as_its_traceback_without_what_it_said() -> None:
+    entry = json_line(logged(RuntimeError("cannot ship to ada@example.com")))
+    assert "test_logs.py" in entry["exc"]
+    assert "builtins.RuntimeError: [withheld]" in entry["exc"]
+    assert "ada@example.com" not in entry["exc"]
+    text = TextFormatter("%(message)s").format(logged(ValueError("Ada Lovelace")))
+    assert "builtins.ValueError: [withheld]" in text
+    assert "Lovelace" not in text
+
+
+def test_a_system_error_keeps_its_message() -> None:
+    entry = json_line(logged(ConnectionRefusedError(111, "Connection refused")))
+    assert "ConnectionRefusedError: [Errno 111] Connection refused" in entry["exc"]
 
 
 def test_the_text_line_appends_extras_as_key_value() -> None:
