@@ -36,9 +36,17 @@ def _known_format(number: str) -> str:
     return normalize_tracking_number(number)
 
 
+def _in_utc(at: datetime) -> datetime:
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00+01:00 is a valid time whose UTC lies before the year 1.
+        raise ValueError("must be a time from the year 1 to 9999 in UTC") from None
+
+
 TrackingNumber = Annotated[str, AfterValidator(_known_format)]
 # A time without its offset could be anyone's local time: it is refused, not guessed at.
-Moment = Annotated[AwareDatetime, AfterValidator(lambda at: at.astimezone(UTC))]
+Moment = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
 class TrackingPatch(BaseModel):
