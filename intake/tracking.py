@@ -44,6 +44,13 @@ def _in_utc(at: datetime) -> datetime:
         raise ValueError("must be a time from the year 1 to 9999 in UTC") from None
 
 
+def _no_nul(text: str) -> str:
+    # The raw body is read here, not by intake.bodies; PostgreSQL cannot store a NUL.
+    if "\x00" in text:
+        raise ValueError("must not contain a NUL character")
+    return text
+
+
 TrackingNumber = Annotated[str, AfterValidator(_known_format)]
 # A time without its offset could be anyone's local time: it is refused, not guessed at.
 Moment = Annotated[AwareDatetime, AfterValidator(_in_utc)]
@@ -64,7 +71,7 @@ class CarrierEvent(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    id: Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_no_nul)]
     type: Literal["shipment.in_transit", "shipment.delivered"]
     tracking_number: TrackingNumber
     occurred_at: Moment

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from flask import Blueprint, Response, g, jsonify
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from intake.problems import Problem, from_validation_error
+from intake.bodies import validated
+from intake.problems import Problem
 from intake.reading import order_view
 from intake.runtime import runtime
 from models.domain.clock import utcnow
@@ -68,11 +69,8 @@ class CancelRequest(BaseModel):
 def cancel(order_id: str) -> Response:
     """Cancel an order that has not shipped: stock released, a refund queued if it was paid."""
     key = _order_key(order_id)
-    body = request.get_json(silent=True)
-    try:
-        wanted = CancelRequest.model_validate(body if body is not None else {})
-    except ValidationError as exc:
-        raise from_validation_error(exc) from None
+    # Read as every JSON body is: a NUL character or JSON nested too deep is a 4xx, not a 503.
+    wanted = validated(CancelRequest)
     rt = runtime()
     with rt.work() as session:
         try:

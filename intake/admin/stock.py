@@ -91,9 +91,13 @@ def _csv_text() -> str:
         )
     request.max_content_length = MAX_IMPORT_BYTES
     try:
-        return request.get_data().decode("utf-8-sig")
+        text = request.get_data().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise field_error("body", "must be UTF-8 text") from None
+    if "\x00" in text:
+        # PostgreSQL cannot take one in text: it would fail after the file was read.
+        raise field_error("body", "must not contain a NUL character")
+    return text
 
 
 @bp.post("/stock/import")
