@@ -14,8 +14,11 @@ from workers.adapters.label_pdf import render_label
 
 bp = Blueprint("shipments", __name__)
 
+# Shipment ids are PostgreSQL integers: a larger number names none (and the query failed).
+MAX_ID = 2**31 - 1
 
-@bp.get("/shipments/<int:shipment_id>/label.pdf")
+
+@bp.get(f"/shipments/<int(max={MAX_ID}):shipment_id>/label.pdf")
 def label(shipment_id: int) -> Response:
     """A 4x6 inch PDF label for the shipment."""
     with runtime().sessions() as session:

@@ -122,7 +122,8 @@ def list_movements(code: str, number: str) -> Response:
     """The newest changes to one stock row, newest first (`?limit=`, at most 500)."""
     number = article_number(number)
     limit = request.args.get("limit", "50")
-    if not limit.isdigit() or not 1 <= int(limit) <= MAX_MOVEMENTS:
+    # isdigit() alone takes "²", which int() refuses.
+    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= MAX_MOVEMENTS:
         raise field_error("limit", f"must be a whole number from 1 to {MAX_MOVEMENTS}")
     with runtime().sessions() as session:
         movements = session.scalars(

@@ -145,6 +145,21 @@ def test_a_cancel_body_nested_too_deep_is_a_400(
     assert fields(assert_problem(response, range(400, 401))) == ["body"]
 
 
+def test_numbers_past_what_the_database_or_int_can_take_are_4xx(
+    client: FlaskClient, admin_headers: dict[str, str]
+) -> None:
+    # A shipment id past PostgreSQL's integer, and a digit int() refuses: both were a 503.
+    label = client.get("/admin/shipments/19367052083977292611584/label.pdf", headers=admin_headers)
+    movements = client.get(
+        "/admin/stock/W-1/493.857.51/movements",
+        query_string={"limit": "\u00b2"},
+        headers=admin_headers,
+    )
+
+    assert_problem(label, range(404, 405))
+    assert fields(assert_problem(movements, range(422, 423))) == ["limit"]
+
+
 @pytest.mark.parametrize(
     "written", ["4242.4242.4242.4242", "4242/4242/4242/4242", "4242  4242  4242  4242"]
 )
