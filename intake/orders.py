@@ -10,12 +10,14 @@ from flask import Blueprint, Response, jsonify, request
 from pydantic import ValidationError
 
 from intake import idempotency
+from intake.api_models import OrderAccepted, OrderView
 from intake.auth import bearer_token
 from intake.bodies import json_body
+from intake.openapi import IDEMPOTENCY_KEY, ORDER_TOKEN, Reply, operation
 from intake.problems import Problem, from_validation_error
 from intake.reading import load_for_guest, order_view
 from intake.runtime import runtime
-from intake.schemas import validate_order
+from intake.schemas import OrderRequest, validate_order
 from models.services.place import InvalidOrder, PlacedOrder, order_token, place_order
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,12 @@ def _respond(stored: idempotency.StoredResponse, *, replayed: bool) -> Response:
 
 
 @bp.post("/orders")
+@operation(
+    body=OrderRequest,
+    replies={202: Reply(OrderAccepted, headers=("Location", "Idempotent-Replayed"))},
+    problems=(409, 415, 422, 429),
+    headers=(IDEMPOTENCY_KEY,),
+)
 def create_order() -> Response:
     """Record a guest order and queue it for fulfilment."""
     rt = runtime()
@@ -80,6 +88,9 @@ def _with_token(stored: idempotency.StoredResponse, secret: str) -> idempotency.
 
 
 @bp.get("/orders/<order_id>")
+@operation(
+    replies={200: OrderView}, problems=(429,), auth=ORDER_TOKEN, path={"order_id": uuid.UUID}
+)
 def read_order(order_id: str) -> Response:
     """The order as its guest sees it, opened by the order token."""
     rt = runtime()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -17,8 +18,10 @@ from pydantic import (
 )
 from sqlalchemy.orm import Session
 
+from intake.api_models import TrackingAnswer
 from intake.auth import require_admin
 from intake.bodies import validated
+from intake.openapi import CARRIER_SIGNATURE, STAFF, operation
 from intake.problems import field_error, from_validation_error
 from intake.runtime import runtime
 from intake.signatures import BadSignature, verify
@@ -101,6 +104,13 @@ admin_bp.before_request(require_admin)
 
 
 @admin_bp.patch("/orders/<order_id>/tracking")
+@operation(
+    body=TrackingPatch,
+    replies={200: TrackingAnswer},
+    problems=(415, 422),
+    auth=STAFF,
+    path={"order_id": uuid.UUID},
+)
 def patch_tracking(order_id: str) -> Response:
     """Move one shipment of the order to in transit or delivered."""
     patch = validated(TrackingPatch)
@@ -136,6 +146,12 @@ webhook_bp = Blueprint("carrier_webhook", __name__)
 
 
 @webhook_bp.post("/webhooks/carrier")
+@operation(
+    body=CarrierEvent,
+    replies={200: TrackingAnswer},
+    problems=(404, 409, 422, 429),
+    auth=CARRIER_SIGNATURE,
+)
 def carrier_webhook() -> Response:
     """A signed tracking event from a carrier; a replay or a forgery is refused."""
     rt = runtime()

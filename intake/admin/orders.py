@@ -9,7 +9,9 @@ from flask import Blueprint, Response, g, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from intake.admin.api_models import AdminOrder, Cancelled
 from intake.bodies import validated
+from intake.openapi import STAFF, Reply, operation
 from intake.problems import Problem
 from intake.reading import order_view
 from intake.runtime import runtime
@@ -40,6 +42,7 @@ def _order_key(order_id: str) -> uuid.UUID:
 
 
 @bp.get("/orders/<order_id>")
+@operation(replies={200: AdminOrder}, problems=(429,), auth=STAFF, path={"order_id": uuid.UUID})
 def get_order(order_id: str) -> Response:
     """The order as its customer sees it, with every allocation receipt, oldest first."""
     key = _order_key(order_id)
@@ -66,6 +69,16 @@ class CancelRequest(BaseModel):
 
 
 @bp.post("/orders/<order_id>/cancel")
+@operation(
+    body=CancelRequest,
+    replies={
+        200: Reply(Cancelled, description="Cancelled before: nothing changed"),
+        202: Reply(Cancelled, description="Cancelled now; a refund is queued if it was paid"),
+    },
+    problems=(409, 415, 422, 429),
+    auth=STAFF,
+    path={"order_id": uuid.UUID},
+)
 def cancel(order_id: str) -> Response:
     """Cancel an order that has not shipped: stock released, a refund queued if it was paid."""
     key = _order_key(order_id)
