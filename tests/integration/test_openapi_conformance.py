@@ -77,7 +77,8 @@ def _real_values(case: ApiCase, known: Known) -> None:
         return
     values = known.path_values()
     for name in case.path_parameters or {}:
-        case.path_parameters[name] = values[name]
+        # A parameter with no real value here (a new route's) keeps the generated one.
+        case.path_parameters[name] = values.get(name, case.path_parameters[name])
     if isinstance(case.body, dict) and "tracking_number" in case.body:
         case.body["tracking_number"] = known.tracking_number
 
