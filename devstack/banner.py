@@ -34,6 +34,7 @@ def banner(settings: Settings, overrides: dict[str, str], api: str, flower: str)
             RULE,
             "Fulfillment is running.",
             f"  API              {api}",
+            f"  API docs         {api}/docs/   (OpenAPI 3.1: {api}/openapi.json)",
             f"  Flower           {flower}   login: {settings.flower_user} / {shown}",
             f"  Mailbox          {DEFAULT_MAILDIR}",
             "                   read it: make mail   (or: python -m devstack.mailbox --show 1)",

@@ -10,6 +10,7 @@ from intake import health, metrics, order_actions, order_list, orders, tracking
 from intake.admin import register_admin
 from intake.cli import admin_cli
 from intake.guards import register_guards
+from intake.openapi.serve import register_docs
 from intake.problems import register_problem_handlers
 from intake.runtime import install
 from models.store import geodata
@@ -29,6 +30,13 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     geodata.warm_up()
     register_problem_handlers(app)
     register_guards(app)
+    register_routes(app)
+    app.cli.add_command(admin_cli)
+    return app
+
+
+def register_routes(app: Flask) -> None:
+    """Every route of the intake, with /openapi.json and the docs page that describe them."""
     app.register_blueprint(orders.bp)
     app.register_blueprint(order_list.bp)
     app.register_blueprint(order_actions.bp)
@@ -37,5 +45,4 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     app.register_blueprint(tracking.admin_bp)
     app.register_blueprint(tracking.webhook_bp)
     register_admin(app)
-    app.cli.add_command(admin_cli)
-    return app
+    register_docs(app)

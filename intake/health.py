@@ -8,12 +8,15 @@ import redis
 from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 
+from intake.api_models import Alive, Readiness
+from intake.openapi import Reply, operation
 from intake.runtime import runtime
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
+@operation(replies={200: Alive})
 def healthz() -> Response:
     """The process is alive and serving."""
     return jsonify({"status": "ok"})
@@ -28,6 +31,7 @@ def _check(probe: Callable[[], object]) -> str:
 
 
 @bp.get("/readyz")
+@operation(replies={200: Readiness, 503: Reply(Readiness, description="Not ready: see `checks`")})
 def readyz() -> Response:
     """The database, Redis and SQS all answer."""
     rt = runtime()

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake.auth import bearer_token
+from intake.openapi import METRICS_TOKEN, Content, operation
 from intake.problems import Problem
 from intake.runtime import runtime
 from models.domain.lifecycle import OrderStatus
@@ -82,6 +83,10 @@ def _require_scraper() -> None:
 
 
 @bp.get("/metrics")
+@operation(
+    replies={200: Content("text/plain", {"type": "string"}, "Prometheus text format")},
+    auth=METRICS_TOKEN,
+)
 def metrics() -> Response:
     """The gauges in Prometheus text format."""
     _require_scraper()

@@ -10,8 +10,10 @@ from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from intake.access import Viewer, order_for, require_staff, viewer
+from intake.api_models import Cancelled, StatusChanged
 from intake.auth import STAFF_WRITE
 from intake.bodies import validated
+from intake.openapi import ORDER_ACTOR, STAFF, Reply, operation
 from intake.problems import Problem
 from intake.runtime import runtime
 from models.domain.clock import utcnow
@@ -70,6 +72,16 @@ def _cancel_request() -> CancelRequest:
 
 
 @bp.post("/orders/<order_id>/cancel")
+@operation(
+    body=CancelRequest,
+    replies={
+        200: Reply(Cancelled, description="Cancelled before: nothing changed"),
+        202: Reply(Cancelled, description="Cancelled now; a refund is queued if it was paid"),
+    },
+    problems=(409, 415, 422, 429),
+    auth=ORDER_ACTOR,
+    path={"order_id": uuid.UUID},
+)
 def cancel(order_id: str) -> Response:
     """Cancel an order that has not shipped: stock released, a refund queued if it was paid."""
     who = viewer()
@@ -86,6 +98,13 @@ def cancel(order_id: str) -> Response:
 
 
 @bp.patch("/orders/<order_id>/status")
+@operation(
+    body=StatusRequest,
+    replies={200: StatusChanged},
+    problems=(409, 415, 422),
+    auth=STAFF,
+    path={"order_id": uuid.UUID},
+)
 def set_status(order_id: str) -> Response:
     """Set the order's status by hand: only to where a person may move it, else 409."""
     who = viewer()

@@ -6,13 +6,15 @@ import base64
 import binascii
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from flask import Blueprint, Response, jsonify, request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from intake.access import Viewer, order_for, unauthorized, viewer
+from intake.api_models import OrderEvents, OrderPage
 from intake.auth import CUSTOMER, STAFF_READ, forbidden
+from intake.openapi import ACCOUNT, ORDER_READER, operation
 from intake.problems import field_error, from_validation_error
 from intake.reading import timeline
 from intake.runtime import runtime
@@ -25,16 +27,30 @@ bp = Blueprint("order_list", __name__)
 CURSOR_REASON = "is not a cursor this API handed out"
 
 
+def _iso_time(value: object) -> object:
+    # Pydantic reads a number as seconds since 1970; a query names a time as ISO 8601.
+    if (isinstance(value, str) and not value[:4].isdigit()) or not isinstance(value, str):
+        raise ValueError("must be a time such as 2026-11-30T12:00:00Z, with its offset")
+    if len(value) < 16:
+        raise ValueError("must be a time such as 2026-11-30T12:00:00Z, with its offset")
+    return value
+
+
+IsoTime = Annotated[AwareDatetime, BeforeValidator(_iso_time)]
+
+
 class ListQuery(BaseModel):
     """The query of GET /orders."""
 
     model_config = ConfigDict(extra="forbid")
 
-    status: list[OrderStatus] = Field(default_factory=list, max_length=len(OrderStatus))
-    created_from: AwareDatetime | None = None
-    created_before: AwareDatetime | None = None
-    limit: int = Field(20, ge=1, le=100)
-    cursor: str | None = Field(None, max_length=200)
+    status: list[OrderStatus] = Field(
+        default_factory=list, max_length=len(OrderStatus), description="any of these; repeat"
+    )
+    created_from: IsoTime | None = Field(None, description="at or after, with an offset")
+    created_before: IsoTime | None = Field(None, description="before, with an offset")
+    limit: int = Field(20, ge=1, le=100, description="orders per page")
+    cursor: str | None = Field(None, max_length=200, description="the last page's next_cursor")
 
 
 def _query() -> ListQuery:
@@ -93,6 +109,7 @@ def _summary(order: Order, base_url: str) -> dict[str, Any]:
 
 
 @bp.get("/orders")
+@operation(replies={200: OrderPage}, problems=(422, 429), auth=ACCOUNT, query=ListQuery)
 def list_orders() -> Response:
     """Orders newest first, a page at a time; `next_cursor` fetches the next page."""
     who = viewer()
@@ -110,6 +127,9 @@ def list_orders() -> Response:
 
 
 @bp.get("/orders/<order_id>/events")
+@operation(
+    replies={200: OrderEvents}, problems=(429,), auth=ORDER_READER, path={"order_id": uuid.UUID}
+)
 def order_events(order_id: str) -> Response:
     """The order's timeline, oldest first."""
     who = viewer()

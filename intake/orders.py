@@ -11,12 +11,14 @@ from pydantic import ValidationError
 
 from intake import idempotency
 from intake.access import account, order_for, unauthorized, viewer
+from intake.api_models import OrderAccepted, OrderView
 from intake.auth import CUSTOMER, bearer_token, forbidden
 from intake.bodies import json_body
+from intake.openapi import IDEMPOTENCY_KEY, MAYBE_CUSTOMER, ORDER_READER, Reply, operation
 from intake.problems import Problem, from_validation_error
 from intake.reading import order_view
 from intake.runtime import runtime
-from intake.schemas import validate_order
+from intake.schemas import OrderRequest, validate_order
 from models.services.place import InvalidOrder, PlacedOrder, order_token, place_order
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,13 @@ def _owner() -> str | None:
 
 
 @bp.post("/orders")
+@operation(
+    body=OrderRequest,
+    replies={202: Reply(OrderAccepted, headers=("Location", "Idempotent-Replayed"))},
+    problems=(409, 415, 422, 429),
+    auth=MAYBE_CUSTOMER,
+    headers=(IDEMPOTENCY_KEY,),
+)
 def create_order() -> Response:
     """Record an order, a guest's or a customer account's, and queue it for fulfilment."""
     rt = runtime()
@@ -98,6 +107,9 @@ def _with_token(stored: idempotency.StoredResponse, secret: str) -> idempotency.
 
 
 @bp.get("/orders/<order_id>")
+@operation(
+    replies={200: OrderView}, problems=(429,), auth=ORDER_READER, path={"order_id": uuid.UUID}
+)
 def read_order(order_id: str) -> Response:
     """The order, for its guest (token or link), its customer account, or staff."""
     who = viewer()

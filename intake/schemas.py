@@ -57,7 +57,7 @@ class OrderLineIn(Strict):
     """An article number and how many."""
 
     article_number: Annotated[str, StringConstraints(pattern=ARTICLE_NUMBER)]
-    quantity: int = Field(strict=True, ge=1)
+    quantity: int = Field(strict=True, ge=1, description="at most MAX_LINE_QUANTITY (100)")
 
     @field_validator("quantity")
     @classmethod
@@ -77,7 +77,9 @@ class OrderRequest(Strict):
     payment_method: Annotated[str, StringConstraints(pattern=r"^(pm|tok)_[A-Za-z0-9_]{1,200}$")] = (
         Field(description="a payment method token from the payment provider, never card data")
     )
-    lines: list[OrderLineIn] = Field(min_length=1)
+    lines: list[OrderLineIn] = Field(
+        min_length=1, description="at most MAX_ORDER_LINES (50), each article once"
+    )
 
     @field_validator("lines")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -17,8 +18,10 @@ from pydantic import (
 )
 from sqlalchemy.orm import Session
 
+from intake.api_models import TrackingAnswer
 from intake.auth import require_admin
 from intake.bodies import validated
+from intake.openapi import CARRIER_SIGNATURE, STAFF, operation
 from intake.problems import field_error, from_validation_error
 from intake.runtime import runtime
 from intake.signatures import BadSignature, verify
@@ -36,9 +39,24 @@ def _known_format(number: str) -> str:
     return normalize_tracking_number(number)
 
 
+def _in_utc(at: datetime) -> datetime:
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00+01:00 is a valid time whose UTC lies before the year 1.
+        raise ValueError("must be a time from the year 1 to 9999 in UTC") from None
+
+
+def _no_nul(text: str) -> str:
+    # The raw body is read here, not by intake.bodies; PostgreSQL cannot store a NUL.
+    if "\x00" in text:
+        raise ValueError("must not contain a NUL character")
+    return text
+
+
 TrackingNumber = Annotated[str, AfterValidator(_known_format)]
 # A time without its offset could be anyone's local time: it is refused, not guessed at.
-Moment = Annotated[AwareDatetime, AfterValidator(lambda at: at.astimezone(UTC))]
+Moment = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
 class TrackingPatch(BaseModel):
@@ -56,7 +74,7 @@ class CarrierEvent(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    id: Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_no_nul)]
     type: Literal["shipment.in_transit", "shipment.delivered"]
     tracking_number: TrackingNumber
     occurred_at: Moment
@@ -86,6 +104,13 @@ admin_bp.before_request(require_admin)
 
 
 @admin_bp.patch("/orders/<order_id>/tracking")
+@operation(
+    body=TrackingPatch,
+    replies={200: TrackingAnswer},
+    problems=(415, 422),
+    auth=STAFF,
+    path={"order_id": uuid.UUID},
+)
 def patch_tracking(order_id: str) -> Response:
     """Move one shipment of the order to in transit or delivered."""
     patch = validated(TrackingPatch)
@@ -121,6 +146,12 @@ webhook_bp = Blueprint("carrier_webhook", __name__)
 
 
 @webhook_bp.post("/webhooks/carrier")
+@operation(
+    body=CarrierEvent,
+    replies={200: TrackingAnswer},
+    problems=(404, 409, 422, 429),
+    auth=CARRIER_SIGNATURE,
+)
 def carrier_webhook() -> Response:
     """A signed tracking event from a carrier; a replay or a forgery is refused."""
     rt = runtime()

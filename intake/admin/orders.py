@@ -5,12 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from flask import Blueprint, Response, g, jsonify
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from intake.admin.api_models import AdminOrder
+from intake.api_models import Cancelled
+from intake.bodies import validated
+from intake.openapi import STAFF, Reply, operation
 from intake.order_actions import cancellation_answer
-from intake.problems import Problem, from_validation_error
+from intake.problems import Problem
 from intake.reading import order_view
 from intake.runtime import runtime
 from models.domain.clock import utcnow
@@ -40,6 +44,7 @@ def _order_key(order_id: str) -> uuid.UUID:
 
 
 @bp.get("/orders/<order_id>")
+@operation(replies={200: AdminOrder}, problems=(429,), auth=STAFF, path={"order_id": uuid.UUID})
 def get_order(order_id: str) -> Response:
     """The order as its customer sees it, with every allocation receipt, oldest first."""
     key = _order_key(order_id)
@@ -66,14 +71,21 @@ class CancelRequest(BaseModel):
 
 
 @bp.post("/orders/<order_id>/cancel")
+@operation(
+    body=CancelRequest,
+    replies={
+        200: Reply(Cancelled, description="Cancelled before: nothing changed"),
+        202: Reply(Cancelled, description="Cancelled now; a refund is queued if it was paid"),
+    },
+    problems=(409, 415, 422, 429),
+    auth=STAFF,
+    path={"order_id": uuid.UUID},
+)
 def cancel(order_id: str) -> Response:
     """Cancel an order that has not shipped: stock released, a refund queued if it was paid."""
     key = _order_key(order_id)
-    body = request.get_json(silent=True)
-    try:
-        wanted = CancelRequest.model_validate(body if body is not None else {})
-    except ValidationError as exc:
-        raise from_validation_error(exc) from None
+    # Read as every JSON body is: a NUL character or JSON nested too deep is a 4xx, not a 503.
+    wanted = validated(CancelRequest)
     rt = runtime()
     with rt.work() as session:
         try:

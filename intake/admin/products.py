@@ -5,10 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 from sqlalchemy import select
 
+from intake.admin.api_models import ProductOut, ProductWithStock
 from intake.admin.http import article_number
-from intake.admin.schemas import ProductIn
+from intake.admin.schemas import ArticleNumber, ProductIn
 from intake.admin.views import product_view, stock_view
 from intake.bodies import validated
+from intake.openapi import STAFF, Reply, operation
 from intake.problems import Problem
 from intake.runtime import runtime
 from models.services.catalogue import upsert_product
@@ -18,6 +20,13 @@ bp = Blueprint("products", __name__)
 
 
 @bp.put("/products/<number>")
+@operation(
+    body=ProductIn,
+    replies={200: ProductOut, 201: Reply(ProductOut, description="Created")},
+    problems=(415, 422, 429),
+    auth=STAFF,
+    path={"number": ArticleNumber},
+)
 def put_product(number: str) -> tuple[Response, int]:
     """Create the product, or change its name and price."""
     number = article_number(number)
@@ -35,6 +44,9 @@ def put_product(number: str) -> tuple[Response, int]:
 
 
 @bp.get("/products/<number>")
+@operation(
+    replies={200: ProductWithStock}, problems=(422, 429), auth=STAFF, path={"number": ArticleNumber}
+)
 def get_product(number: str) -> Response:
     """The product with its stock in every warehouse that has a row for it."""
     number = article_number(number)

@@ -7,9 +7,12 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from intake.schemas import CountryCode, PostalCode, Strict, Text
+from models.tables.catalog import ARTICLE_NUMBER
 
 Count = Annotated[int, Field(strict=True, ge=0, le=1_000_000_000)]
 WarehouseCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")]
+ArticleNumber = Annotated[str, StringConstraints(pattern=ARTICLE_NUMBER)]
+MAX_MOVEMENTS = 500
 
 
 class WarehouseIn(Strict):
@@ -74,3 +77,9 @@ class Adjustment(Strict):
         if change == 0:
             raise ValueError("must not be 0")
         return change
+
+
+class MovementsQuery(Strict):
+    """How many of the newest movements to list."""
+
+    limit: int = Field(50, ge=1, le=MAX_MOVEMENTS)

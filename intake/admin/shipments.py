@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from flask import Blueprint, Response
+from pydantic import Field
 from sqlalchemy import select
 
+from intake.openapi import STAFF, Content, operation
 from intake.problems import Problem
 from intake.runtime import runtime
 from models.tables.catalog import Product, Warehouse
@@ -14,8 +18,18 @@ from workers.adapters.label_pdf import render_label
 
 bp = Blueprint("shipments", __name__)
 
+# Shipment ids are PostgreSQL integers: a larger number names none (and the query failed).
+MAX_ID = 2**31 - 1
+ShipmentId = Annotated[int, Field(ge=0, le=MAX_ID)]
 
-@bp.get("/shipments/<int:shipment_id>/label.pdf")
+
+@bp.get(f"/shipments/<int(max={MAX_ID}):shipment_id>/label.pdf")
+@operation(
+    replies={200: Content("application/pdf", {"type": "string", "format": "binary"})},
+    problems=(429,),
+    auth=STAFF,
+    path={"shipment_id": ShipmentId},
+)
 def label(shipment_id: int) -> Response:
     """A 4x6 inch PDF label for the shipment."""
     with runtime().sessions() as session:

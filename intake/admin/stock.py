@@ -6,10 +6,19 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from intake.admin.api_models import Imported, Movements, StockRow
 from intake.admin.http import actor, article_number
-from intake.admin.schemas import Adjustment, StockCount
+from intake.admin.schemas import (
+    MAX_MOVEMENTS,
+    Adjustment,
+    ArticleNumber,
+    MovementsQuery,
+    StockCount,
+    WarehouseCode,
+)
 from intake.admin.views import movement_view, stock_view
 from intake.bodies import validated
+from intake.openapi import STAFF, Content, operation
 from intake.problems import Problem, field_error
 from intake.runtime import runtime
 from models.services.catalogue import warehouse_by_code
@@ -28,7 +37,12 @@ bp = Blueprint("stock", __name__)
 
 # A stock file is bigger than an order; this many bytes is some 20,000 rows.
 MAX_IMPORT_BYTES = 1024 * 1024
-MAX_MOVEMENTS = 500
+SHELF = {"code": WarehouseCode, "number": ArticleNumber}
+STOCK_FILE = Content(
+    "text/csv",
+    {"type": "string"},
+    "Rows of warehouse_code,article_number,on_hand[,low_stock_threshold], UTF-8, at most 1 MiB",
+)
 
 
 def _warehouse_id(session: Session, code: str) -> int:
@@ -69,6 +83,9 @@ def adjust_on_shelf(shelf: ShelfRef, body: Adjustment, who: str) -> StockChange:
 
 
 @bp.put("/stock/<code>/<number>")
+@operation(
+    body=StockCount, replies={200: StockRow}, problems=(415, 422, 429), auth=STAFF, path=SHELF
+)
 def put_stock(code: str, number: str) -> tuple[Response, int]:
     """Set the units on hand after a count, and optionally the low-stock threshold."""
     shelf = ShelfRef(code, article_number(number))
@@ -76,6 +93,9 @@ def put_stock(code: str, number: str) -> tuple[Response, int]:
 
 
 @bp.post("/stock/<code>/<number>/adjustments")
+@operation(
+    body=Adjustment, replies={201: StockRow}, problems=(415, 422, 429), auth=STAFF, path=SHELF
+)
 def post_adjustment(code: str, number: str) -> tuple[Response, int]:
     """Add or take away units, with the reason."""
     shelf = ShelfRef(code, article_number(number))
@@ -91,12 +111,17 @@ def _csv_text() -> str:
         )
     request.max_content_length = MAX_IMPORT_BYTES
     try:
-        return request.get_data().decode("utf-8-sig")
+        text = request.get_data().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise field_error("body", "must be UTF-8 text") from None
+    if "\x00" in text:
+        # PostgreSQL cannot take one in text: it would fail after the file was read.
+        raise field_error("body", "must not contain a NUL character")
+    return text
 
 
 @bp.post("/stock/import")
+@operation(body=STOCK_FILE, replies={200: Imported}, problems=(415, 422, 429), auth=STAFF)
 def import_stock() -> Response:
     """Set stock from CSV rows warehouse_code,article_number,on_hand[,low_stock_threshold]."""
     text = _csv_text()
@@ -114,11 +139,19 @@ def import_stock() -> Response:
 
 
 @bp.get("/stock/<code>/<number>/movements")
+@operation(
+    replies={200: Movements},
+    problems=(422, 429),
+    auth=STAFF,
+    query=MovementsQuery,
+    path=SHELF,
+)
 def list_movements(code: str, number: str) -> Response:
     """The newest changes to one stock row, newest first (`?limit=`, at most 500)."""
     number = article_number(number)
     limit = request.args.get("limit", "50")
-    if not limit.isdigit() or not 1 <= int(limit) <= MAX_MOVEMENTS:
+    # isdigit() alone takes "²", which int() refuses.
+    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= MAX_MOVEMENTS:
         raise field_error("limit", f"must be a whole number from 1 to {MAX_MOVEMENTS}")
     with runtime().sessions() as session:
         movements = session.scalars(

@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 from sqlalchemy import select
 
-from intake.admin.schemas import WarehouseIn, WarehousePatch
+from intake.admin.api_models import WarehouseOut, Warehouses
+from intake.admin.schemas import WarehouseCode, WarehouseIn, WarehousePatch
 from intake.admin.views import warehouse_view
 from intake.bodies import validated
+from intake.openapi import STAFF, operation
 from intake.runtime import runtime
 from models.services.catalogue import create_warehouse, update_warehouse
 from models.tables.catalog import Warehouse
@@ -16,6 +18,7 @@ bp = Blueprint("warehouses", __name__)
 
 
 @bp.post("/warehouses")
+@operation(body=WarehouseIn, replies={201: WarehouseOut}, problems=(409, 415, 422, 429), auth=STAFF)
 def add_warehouse() -> tuple[Response, int]:
     """Open a new warehouse."""
     body = validated(WarehouseIn)
@@ -25,6 +28,7 @@ def add_warehouse() -> tuple[Response, int]:
 
 
 @bp.get("/warehouses")
+@operation(replies={200: Warehouses}, problems=(429,), auth=STAFF)
 def list_warehouses() -> Response:
     """Every warehouse, active or not, by code."""
     with runtime().sessions() as session:
@@ -33,6 +37,13 @@ def list_warehouses() -> Response:
 
 
 @bp.patch("/warehouses/<code>")
+@operation(
+    body=WarehousePatch,
+    replies={200: WarehouseOut},
+    problems=(415, 422, 429),
+    auth=STAFF,
+    path={"code": WarehouseCode},
+)
 def change_warehouse(code: str) -> Response:
     """Rename a warehouse, correct its country, open or close it, allow or stop self-service."""
     body = validated(WarehousePatch)

@@ -13,10 +13,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.exc import IntegrityError
 
+from bootstrap import Context
 from intake import orders as orders_module
 from intake.signatures import sign
 from settings import Settings
-from tests.factories import order_body
+from tests.factories import NEWARK, add_product, add_warehouse, order_body
+from tests.integration.tracking_support import shipments, shipped_order
 
 pytest_plugins = ["tests.admin_fixtures", "tests.log_capture"]
 
@@ -92,6 +94,70 @@ def test_a_carrier_signature_that_is_not_ascii_is_a_401(
             headers={"Carrier-Signature": header, "Content-Type": "application/json"},
         )
         assert fields(assert_problem(response, range(401, 402))) == ["Carrier-Signature"]
+
+
+def test_a_nul_in_a_cancel_reason_a_stock_file_or_a_carrier_event_id_is_a_422(
+    client: FlaskClient, context: Context, settings: Settings, admin_headers: dict[str, str]
+) -> None:
+    # Each was a 503: these bodies are not read by intake.bodies, and PostgreSQL refuses NUL.
+    lamp = add_product(context.sessions)
+    add_warehouse(context.sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={lamp: 5})
+    order_id = shipped_order(client, context, [(lamp, 1)])
+    (parcel,) = shipments(context.sessions, order_id)
+    placed = client.post("/orders", json=order_body([(lamp, 1)])).get_json()["order_id"]
+    event = {
+        "id": "evt\u0000",
+        "type": "shipment.delivered",
+        "tracking_number": parcel.tracking_number,
+        "occurred_at": "2026-11-21T12:00:00+00:00",
+    }
+    body = json.dumps(event).encode()
+    signature = sign(settings.carrier_webhook_secret.get_secret_value(), body, int(time.time()))
+
+    cancelled = client.post(
+        f"/admin/orders/{placed}/cancel", json={"reason": "a\u0000b"}, headers=admin_headers
+    )
+    imported = client.post(
+        "/admin/stock/import",
+        data=f"X\x00,{lamp},5\n".encode(),
+        headers={**admin_headers, "Content-Type": "text/csv"},
+    )
+    received = client.post(
+        "/webhooks/carrier",
+        data=body,
+        headers={"Carrier-Signature": signature, "Content-Type": "application/json"},
+    )
+
+    assert fields(assert_problem(cancelled, range(422, 423))) == ["reason"]
+    assert fields(assert_problem(imported, range(422, 423))) == ["body"]
+    assert fields(assert_problem(received, range(422, 423))) == ["id"]
+
+
+def test_a_cancel_body_nested_too_deep_is_a_400(
+    client: FlaskClient, admin_headers: dict[str, str]
+) -> None:
+    response = client.post(
+        f"/admin/orders/{uuid.uuid4()}/cancel",
+        data=nested(5_000),
+        headers={**admin_headers, "Content-Type": "application/json"},
+    )
+
+    assert fields(assert_problem(response, range(400, 401))) == ["body"]
+
+
+def test_numbers_past_what_the_database_or_int_can_take_are_4xx(
+    client: FlaskClient, admin_headers: dict[str, str]
+) -> None:
+    # A shipment id past PostgreSQL's integer, and a digit int() refuses: both were a 503.
+    label = client.get("/admin/shipments/19367052083977292611584/label.pdf", headers=admin_headers)
+    movements = client.get(
+        "/admin/stock/W-1/493.857.51/movements",
+        query_string={"limit": "\u00b2"},
+        headers=admin_headers,
+    )
+
+    assert_problem(label, range(404, 405))
+    assert fields(assert_problem(movements, range(422, 423))) == ["limit"]
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,13 @@ from models.tables.orders import Order
 from models.tables.outbox import Outbox
 from tests.factories import order_body
 
-# Times a parcel update must refuse: one without a time zone, and one that is not a time.
-NOT_A_MOMENT = [("2026-11-21T12:00:00", "timezone"), ("yesterday", "datetime")]
+# Times a parcel update must refuse: one without a time zone, one that is not a time, and
+# one whose UTC falls before the year 1 (it was a 503: converting it overflowed).
+NOT_A_MOMENT = [
+    ("2026-11-21T12:00:00", "timezone"),
+    ("yesterday", "datetime"),
+    ("0001-01-01T00:00:00+01:00", "year 1"),
+]
 
 
 def shipped_order(
