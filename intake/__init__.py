@@ -10,6 +10,7 @@ from intake import health, metrics, orders, tracking
 from intake.admin import register_admin
 from intake.cli import admin_cli
 from intake.guards import register_guards
+from intake.limits import install_limits
 from intake.problems import register_problem_handlers
 from intake.runtime import install
 from models.store import geodata
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     geodata.warm_up()
     register_problem_handlers(app)
     register_guards(app)
+    install_limits(app, settings)
     app.register_blueprint(orders.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)
