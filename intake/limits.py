@@ -144,7 +144,8 @@ def _refusal(limiter: Limiter) -> Callable[[RateLimitExceeded], Response]:
 
 
 class _NoBreachLines(logging.Filter):
-    """Drop the library's line per refused request: under an attack it would flood the log."""
+    """Drop the library's line per refused request: the access log has each 429 already, and
+    under an attack a second line per request would flood the log."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not str(record.msg).startswith("ratelimit ")
@@ -179,5 +180,7 @@ def install_limits(app: Flask, settings: Settings) -> Limiter | None:
         swallow_errors=True,
         headers_enabled=False,
     )
+    # A request no limit covers (health, metrics) skips the library's bookkeeping altogether.
+    limiter.request_filter(lambda: not any(rule.covers() for rule in RULES.values()))
     app.register_error_handler(RateLimitExceeded, _refusal(limiter))
     return limiter
