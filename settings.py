@@ -6,7 +6,8 @@ import os
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from limits import parse_many
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_FLOWER_PASSWORD = "fulfillment"  # noqa: S105 - a development default, refused in production
@@ -147,6 +148,33 @@ class Settings(BaseSettings):
     order_token_secret: SecretStr = SecretStr(DEV_ORDER_TOKEN_SECRET)
     # GET /metrics answers only `Authorization: Bearer <this>` (Prometheus: `authorization`).
     metrics_token: SecretStr = SecretStr(DEV_METRICS_TOKEN)
+
+    # Rate limits per client address, in limits notation ("120/minute", "5/second;1000/hour"),
+    # counted in Redis. Failures alone count for order reads and admin auth, so a customer
+    # polling their order is never limited; once an address is over, it is refused everything
+    # the limit covers until the window ends. Off for loads from one address (benchmarks).
+    rate_limits_enabled: bool = True
+    rate_limit_order_creation: str = "120/minute"
+    rate_limit_order_read_failures: str = "20/minute"
+    rate_limit_admin_auth_failures: str = "10/minute"
+    rate_limit_carrier_webhook: str = "600/minute"
+    # Proxies in front of the intake, each appending the address it saw to X-Forwarded-For:
+    # the client is the address that many hops back. 0 trusts no such header (anyone can send it).
+    proxy_hops: int = Field(0, ge=0, le=10)
+
+    @field_validator(
+        "rate_limit_order_creation",
+        "rate_limit_order_read_failures",
+        "rate_limit_admin_auth_failures",
+        "rate_limit_carrier_webhook",
+    )
+    @classmethod
+    def _a_rate_limit(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("must be a rate limit such as 120/minute") from None
+        return value
 
     @model_validator(mode="after")
     def _refuse_weak_secrets_in_production(self) -> Settings:

@@ -238,6 +238,7 @@ def run_facts(
         ("gunicorn", " ".join(web_flags())),
         ("warm-up, measured", f"{args.warmup} s, {args.seconds} s per endpoint and count"),
         ("load generator", "1 process, asyncio, HTTP/1.1 keep-alive, raw sockets"),
+        ("rate limits", f"each {args.rate_limit} per address" if args.rate_limit else "off"),
         ("load generator CPU", f"at most {load_cores:.2f} cores"),
         ("load average before, after", f"{busy[0]:.2f}, {busy[1]:.2f}"),
         ("orders", f"{BODIES} bodies from the seeded catalogue, a fresh Idempotency-Key each"),
@@ -262,6 +263,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured, before each run")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where JSON and PNG go")
     parser.add_argument("--server", default=Settings().test_database_url)
+    parser.add_argument(
+        "--rate-limit", help="every rate limit at this (120/minute); off by default: one address"
+    )
     return parser.parse_args(argv)
 
 
@@ -270,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     before = os.getloadavg()[0]  # ahead of our own setup, which loads the machine too
     bodies = order_bodies(SEED)
-    with served(args.server) as stack:
+    with served(args.server, args.rate_limit) as stack:
         support.print_table(["fact", "value"], stack.facts)
         runs = []
         with draining(stack.settings):

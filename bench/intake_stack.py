@@ -31,6 +31,12 @@ READY_PATHS = {"intake": "/readyz", "minimal": "/healthz"}
 # What devstack.run does before it starts the intake (fresh_database has migrated already).
 SETUP_STEPS = ("workers.create_queues", "devstack.seed")
 SETUP_TIMEOUT = 120.0
+RATE_LIMITS = (
+    "rate_limit_order_creation",
+    "rate_limit_order_read_failures",
+    "rate_limit_admin_auth_failures",
+    "rate_limit_carrier_webhook",
+)
 READY_TIMEOUT = 60.0
 
 
@@ -46,8 +52,11 @@ class Served:
 
 
 @contextlib.contextmanager
-def served(server: str) -> Iterator[Served]:
-    """Both apps ready to take orders, everything stopped and dropped when the block ends."""
+def served(server: str, rate_limit: str | None = None) -> Iterator[Served]:
+    """Both apps ready to take orders, everything stopped and dropped when the block ends.
+
+    The load comes from one address, so the intake's rate limits are off, or all at `rate_limit`.
+    """
     with contextlib.ExitStack() as stop:
         logs = Path(stop.enter_context(tempfile.TemporaryDirectory(prefix="bench-intake-")))
         found, embedded = stop.enter_context(support.postgres_server(server))
@@ -59,6 +68,8 @@ def served(server: str) -> Iterator[Served]:
                 "database_url": database,
                 "redis_url": stop.enter_context(redis_server(base)),
                 "sqs_endpoint_url": moto.url,
+                "rate_limits_enabled": rate_limit is not None,
+                **{name: rate_limit for name in RATE_LIMITS if rate_limit},
             }
         )
         env = child_environment(as_environment(settings))

@@ -10,6 +10,7 @@ from intake import health, metrics, order_actions, order_list, orders, tracking
 from intake.admin import register_admin
 from intake.cli import admin_cli
 from intake.guards import register_guards
+from intake.limits import install_limits
 from intake.openapi.serve import register_docs
 from intake.problems import register_problem_handlers
 from intake.runtime import install
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     geodata.warm_up()
     register_problem_handlers(app)
     register_guards(app)
+    install_limits(app, settings)
     register_routes(app)
     app.cli.add_command(admin_cli)
     return app

@@ -135,6 +135,9 @@ def settings_for_tests(base: Settings, **overrides: Any) -> Settings:
         "warehouse_cache_seconds": 0.0,
         "backorder_retry_interval": 1.0,
         "low_stock_sweep_interval": 1.0,
+        # Every test client, and every load a test starts, comes from one address; the rate
+        # limits' own tests switch them on (tests/integration/test_rate_limits.py).
+        "rate_limits_enabled": False,
     }
     values.update(overrides)
     return base.model_copy(update=values)
