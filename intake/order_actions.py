@@ -8,8 +8,9 @@ from typing import Annotated
 
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy.orm import Session
 
-from intake.access import Viewer, order_for, require_staff, viewer
+from intake.access import NOT_FOUND, Viewer, order_for, require_staff, viewer
 from intake.api_models import Cancelled, StatusChanged
 from intake.auth import STAFF_WRITE
 from intake.bodies import validated
@@ -18,7 +19,7 @@ from intake.problems import Problem
 from intake.runtime import runtime
 from models.domain.clock import utcnow
 from models.domain.lifecycle import OrderStatus
-from models.services.cancel import Cancellation, CannotCancel, cancel_order
+from models.services.cancel import CannotCancel, cancel_order
 from models.services.change_status import IllegalTransition, change_status
 
 bp = Blueprint("order_actions", __name__)
@@ -51,8 +52,22 @@ def actor(who: Viewer) -> str:
     return "guest"
 
 
-def cancellation_answer(key: uuid.UUID, done: Cancellation) -> Response:
-    """200 if it was cancelled already, else 202: the refund and the mail follow."""
+# The answers of every cancel, the admin API's too.
+CANCEL_REPLIES = {
+    200: Reply(Cancelled, description="Cancelled before: nothing changed"),
+    202: Reply(Cancelled, description="Cancelled now; a refund is queued if it was paid"),
+}
+
+
+def cancelled(session: Session, key: uuid.UUID, *, reason: str, actor: str) -> Response:
+    """Cancel the order in the session's transaction: 202, or 200 if it was already; 409
+    once it has shipped; 404 if there is no such order."""
+    try:
+        done = cancel_order(session, key, reason=reason, actor=actor, now=utcnow())
+    except LookupError:
+        raise NOT_FOUND from None
+    except CannotCancel as exc:
+        raise Problem(409, "Order cannot be cancelled", detail=str(exc)) from None
     response = jsonify(
         {
             "order_id": str(key),
@@ -74,10 +89,7 @@ def _cancel_request() -> CancelRequest:
 @bp.post("/orders/<order_id>/cancel")
 @operation(
     body=CancelRequest,
-    replies={
-        200: Reply(Cancelled, description="Cancelled before: nothing changed"),
-        202: Reply(Cancelled, description="Cancelled now; a refund is queued if it was paid"),
-    },
+    replies=CANCEL_REPLIES,
     problems=(409, 415, 422, 429),
     auth=ORDER_ACTOR,
     path={"order_id": uuid.UUID},
@@ -88,13 +100,7 @@ def cancel(order_id: str) -> Response:
     wanted = _cancel_request()
     with runtime().work() as session:
         order = order_for(session, order_id, who, change=True)
-        try:
-            done = cancel_order(
-                session, order.id, reason=wanted.reason, actor=actor(who), now=utcnow()
-            )
-        except CannotCancel as exc:
-            raise Problem(409, "Order cannot be cancelled", detail=str(exc)) from None
-        return cancellation_answer(order.id, done)
+        return cancelled(session, order.id, reason=wanted.reason, actor=actor(who))
 
 
 @bp.patch("/orders/<order_id>/status")

@@ -10,15 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from intake.admin.api_models import AdminOrder
-from intake.api_models import Cancelled
 from intake.bodies import validated
-from intake.openapi import STAFF, Reply, operation
-from intake.order_actions import cancellation_answer
+from intake.openapi import STAFF, operation
+from intake.order_actions import CANCEL_REPLIES, cancelled
 from intake.problems import Problem
 from intake.reading import order_view
 from intake.runtime import runtime
-from models.domain.clock import utcnow
-from models.services.cancel import CannotCancel, cancel_order
 from models.tables.fulfilment import AllocationReceipt
 from models.tables.orders import Order
 
@@ -73,10 +70,7 @@ class CancelRequest(BaseModel):
 @bp.post("/orders/<order_id>/cancel")
 @operation(
     body=CancelRequest,
-    replies={
-        200: Reply(Cancelled, description="Cancelled before: nothing changed"),
-        202: Reply(Cancelled, description="Cancelled now; a refund is queued if it was paid"),
-    },
+    replies=CANCEL_REPLIES,
     problems=(409, 415, 422, 429),
     auth=STAFF,
     path={"order_id": uuid.UUID},
@@ -86,14 +80,5 @@ def cancel(order_id: str) -> Response:
     key = _order_key(order_id)
     # Read as every JSON body is: a NUL character or JSON nested too deep is a 4xx, not a 503.
     wanted = validated(CancelRequest)
-    rt = runtime()
-    with rt.work() as session:
-        try:
-            done = cancel_order(
-                session, key, reason=wanted.reason, actor=str(g.admin_subject), now=utcnow()
-            )
-        except LookupError:
-            raise Problem(404, "Order not found") from None
-        except CannotCancel as exc:
-            raise Problem(409, "Order cannot be cancelled", detail=str(exc)) from None
-    return cancellation_answer(key, done)
+    with runtime().work() as session:
+        return cancelled(session, key, reason=wanted.reason, actor=str(g.admin_subject))
