@@ -1,7 +1,7 @@
 """The notify step: one email per (order, kind), sent outside any lock, recorded at once.
 
-The sender claims the notification row in a short transaction, sends with nothing locked,
-and records `sent` in a new transaction the moment the server has accepted. SMTP cannot be
+The sender claims the notification row in one statement, sends with nothing locked, and
+records `sent` in another statement the moment the server has accepted. SMTP cannot be
 exactly-once: a worker that dies between the server's acceptance and that record leaves a
 claim that another sender takes over once it is older than any send can take, and the mail
 goes out again with the same Message-ID, derived from (order, kind), so the duplicate is
@@ -16,24 +16,21 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from enum import StrEnum
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 
 from models.domain.backoff import STEP_CAP_SECONDS, backoff
 from models.domain.clock import utcnow
-from models.domain.follow_ups import TryLater
+from models.domain.follow_ups import CURRENT, TryLater
 from models.domain.links import order_link
 from models.domain.mail import OPERATIONS_KINDS, build_message, message_id
 from models.ports import MailRejected, MailRenderer, MailTransient, Post
 from models.store.follow_ups import finish_current
 from models.store.follow_ups import mail as mail_later
+from models.store.mail_claims import claim, record_sent
 from models.store.mail_views import build_view
-from models.store.orders import record_event
 from models.store.unit_of_work import Work
 from models.tables.fulfilment import Notification
-from models.tables.orders import Order
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -61,57 +58,35 @@ def claim_timeout(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.smtp_timeout + 15)
 
 
-def _ensure_row(session: Session, order: Order, kind: str, settings: Settings) -> None:
-    session.execute(
-        insert(Notification)
-        .values(
-            order_id=order.id,
-            kind=kind,
-            dedupe_key=f"{order.id}:{kind}",
-            recipient=settings.operations_email
-            if kind in OPERATIONS_KINDS
-            else order.customer_email,
-            message_id=message_id(order.id, kind, settings.mail_from),
-            status="pending",
-            attempts=0,
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-    )
-
-
 def _claim(
     work: Work, renderer: MailRenderer, settings: Settings, order_id: uuid.UUID, kind: str
 ) -> tuple[EmailMessage, int] | Notified:
-    """Take the row for sending and build the message; or what became of it already."""
-    key = f"{order_id}:{kind}"
+    """Take the row for sending and build the message; or what became of it already.
+
+    One statement creates the row if it is new, claims it and reads what the mail shows.
+    """
     now = utcnow()
-    with work() as session:
-        order = session.get(Order, order_id)
-        if order is None:
-            raise LookupError(f"no order {order_id}")
-        _ensure_row(session, order, kind, settings)
-        stale = and_(
-            Notification.status == "sending",
-            Notification.claimed_at < now - claim_timeout(settings),
+    with work.single_statements() as connection:
+        claimed = claim(
+            connection,
+            order_id=order_id,
+            kind=kind,
+            recipient=settings.operations_email if kind in OPERATIONS_KINDS else None,
+            message_id=message_id(order_id, kind, settings.mail_from),
+            now=now,
+            stale_before=now - claim_timeout(settings),
         )
-        claimed = session.execute(
-            update(Notification)
-            .where(Notification.dedupe_key == key, or_(Notification.status == "pending", stale))
-            .values(status="sending", claimed_at=now, attempts=Notification.attempts + 1)
-            .returning(Notification.recipient, Notification.message_id, Notification.attempts)
-        ).first()
         if claimed is None:
-            return _not_claimed(session, key, settings)
-        recipient, msgid, attempts = claimed
-        view = build_view(session, order, kind, _order_url(settings, order_id, now))
-        message = build_message(
-            renderer.render(view, kind),
-            sender=settings.mail_from,
-            recipient=recipient,
-            msgid=msgid,
-        )
-    return message, attempts
+            return _not_claimed(work, order_id, kind, settings)
+        url = _order_url(settings, order_id, now)
+        view = build_view(connection, claimed, order_id, kind, url)
+    message = build_message(
+        renderer.render(view, kind),
+        sender=settings.mail_from,
+        recipient=claimed.recipient,
+        msgid=claimed.message_id,
+    )
+    return message, claimed.attempts
 
 
 def _order_url(settings: Settings, order_id: uuid.UUID, now: datetime) -> str:
@@ -119,16 +94,23 @@ def _order_url(settings: Settings, order_id: uuid.UUID, now: datetime) -> str:
     return order_link(settings.public_base_url, secret, order_id, now, settings.order_link_days)
 
 
-def _not_claimed(session: Session, key: str, settings: Settings) -> Notified:
+def _not_claimed(work: Work, order_id: uuid.UUID, kind: str, settings: Settings) -> Notified:
     """What became of a mail another sender holds, or held: TryLater while it may still send."""
-    status, held_since = session.execute(
-        select(Notification.status, Notification.claimed_at).where(Notification.dedupe_key == key)
-    ).one()
-    if status == "sending" and held_since is not None:
-        # Another sender holds it now: look again once its claim could have run out.
-        runs_out = held_since + claim_timeout(settings) - utcnow()
-        raise TryLater("another sender holds the mail", delay=runs_out.total_seconds() + 1)
-    finish_current(session)
+    key = f"{order_id}:{kind}"
+    with work() as session:
+        found = session.execute(
+            select(Notification.status, Notification.claimed_at).where(
+                Notification.dedupe_key == key
+            )
+        ).first()
+        if found is None:  # the claim creates the row of any order that exists
+            raise LookupError(f"no order {order_id}")
+        status, held_since = found
+        if status == "sending" and held_since is not None:
+            # Another sender holds it now: look again once its claim could have run out.
+            runs_out = held_since + claim_timeout(settings) - utcnow()
+            raise TryLater("another sender holds the mail", delay=runs_out.total_seconds() + 1)
+        finish_current(session)
     return Notified.ALREADY_SENT if status == "sent" else Notified(str(status))
 
 
@@ -152,22 +134,29 @@ def _end(
 def _record_end(
     work: Work, order_id: uuid.UUID, kind: str, *, status: str, error: str | None
 ) -> None:
+    if status == "sent":
+        _record_sent(work, order_id, kind)
+        return
     key = f"{order_id}:{kind}"
     with work() as session:
         session.execute(
             update(Notification)
             .where(Notification.dedupe_key == key, Notification.status == "sending")
-            .values(
-                status=status,
-                last_error=error[:500] if error else None,
-                sent_at=utcnow() if status == "sent" else None,
-            )
+            .values(status=status, last_error=error[:500] if error else None, sent_at=None)
         )
-        if status == "sent":
-            record_event(session, order_id, "notified", detail={"kind": kind})
-        elif status == "failed" and kind not in OPERATIONS_KINDS:
+        if status == "failed" and kind not in OPERATIONS_KINDS:
             mail_later(session, order_id, MAIL_FAILED)
         finish_current(session)
+
+
+def _record_sent(work: Work, order_id: uuid.UUID, kind: str) -> None:
+    """Sent, on the timeline and the task's row done: one statement, nothing follows it."""
+    current = CURRENT.get()
+    follow_up = current.id if current is not None and not current.finished else None
+    with work.single_statements() as connection:
+        record_sent(connection, order_id=order_id, kind=kind, follow_up=follow_up, now=utcnow())
+    if current is not None:
+        current.finished = True
 
 
 def send_notification(

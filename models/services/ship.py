@@ -12,13 +12,15 @@ import logging
 import uuid
 from collections.abc import Callable
 from enum import StrEnum
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, and_, insert, select
 
+from models.domain.clock import utcnow
 from models.domain.lifecycle import OrderStatus
 from models.ports import Carrier, Label, RouteNotServed
 from models.store.follow_ups import finish_current, mail
-from models.store.orders import advance, lock_order, record_event
+from models.store.orders import advance, record_event
 from models.store.stock import commit_shipped
 from models.store.unit_of_work import Work
 from models.tables.catalog import Warehouse
@@ -26,6 +28,9 @@ from models.tables.fulfilment import Allocation, Shipment
 from models.tables.orders import Order
 
 log = logging.getLogger(__name__)
+
+# A table rather than the mapped class: a plain INSERT, no unit-of-work bookkeeping.
+SHIPMENTS = cast(Table, Shipment.__table__)
 
 
 class Shipped(StrEnum):
@@ -41,20 +46,23 @@ Parcel = tuple[int, Label]
 
 def _book(work: Work, carriers: Callable[..., Carrier], order_id: uuid.UUID) -> list[Parcel] | None:
     """A label per warehouse the order was allocated from; None if it is not waiting to ship."""
-    with work.sessions() as session:
-        order = session.scalar(
-            select(Order).where(Order.id == order_id, Order.status == OrderStatus.PAID.value)
-        )
-        if order is None:
-            return None
-        destination = order.ship_country
-        warehouses = session.execute(
-            select(Warehouse.id, Warehouse.code, Warehouse.country)
-            .join(Allocation, Allocation.warehouse_id == Warehouse.id)
-            .where(Allocation.order_id == order_id, Allocation.released_at.is_(None))
+    # One read in autocommit: nothing is held while the carriers are asked.
+    with work.single_statements() as connection:
+        rows = connection.execute(
+            select(Order.ship_country, Warehouse.id, Warehouse.code, Warehouse.country)
+            .select_from(Order)
+            .outerjoin(
+                Allocation, and_(Allocation.order_id == Order.id, Allocation.released_at.is_(None))
+            )
+            .outerjoin(Warehouse, Warehouse.id == Allocation.warehouse_id)
+            .where(Order.id == order_id, Order.status == OrderStatus.PAID.value)
             .distinct()
             .order_by(Warehouse.id)
         ).all()
+    if not rows:
+        return None
+    destination = rows[0].ship_country
+    warehouses = [(w_id, code, country) for _, w_id, code, country in rows if w_id is not None]
     # A split order ships one parcel per warehouse, each with the carrier for its route.
     return [
         (
@@ -69,21 +77,31 @@ def _book(work: Work, carriers: Callable[..., Carrier], order_id: uuid.UUID) -> 
 
 def _record(work: Work, order_id: uuid.UUID, parcels: list[Parcel]) -> Shipped:
     with work() as session:
-        order = lock_order(session, order_id, OrderStatus.PAID)
-        if order is None:
+        # The order's row, locked while it is still paid: its promised date is all we read.
+        eta = session.scalar(
+            select(Order.eta)
+            .where(Order.id == order_id, Order.status == OrderStatus.PAID.value)
+            .with_for_update()
+        )
+        if eta is None:
             finish_current(session)
             return Shipped.SKIPPED
-        for warehouse_id, label in parcels:
-            session.add(
-                Shipment(
-                    order_id=order_id,
-                    warehouse_id=warehouse_id,
-                    carrier=label.carrier,
-                    tracking_number=label.tracking_number,
-                    tracking_url=label.tracking_url,
-                    eta=order.eta,
-                )
-            )
+        session.execute(
+            insert(SHIPMENTS),
+            [
+                {
+                    "order_id": order_id,
+                    "warehouse_id": warehouse_id,
+                    "carrier": label.carrier,
+                    "tracking_number": label.tracking_number,
+                    "tracking_url": label.tracking_url,
+                    "status": "label_created",
+                    "eta": eta,
+                    "created_at": utcnow(),
+                }
+                for warehouse_id, label in parcels
+            ],
+        )
         commit_shipped(session, order_id)
         tracking = [label.tracking_number for _, label in parcels]
         advance(session, order_id, OrderStatus.PAID, OrderStatus.SHIPPED, {"tracking": tracking})

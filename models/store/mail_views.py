@@ -1,9 +1,13 @@
-"""What an order email shows, read from the database once and formatted for the templates."""
+"""What an order email shows, from the one statement that claims the mail, formatted for the
+templates."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, select
 
 from models.domain.mail import (
     CHARGED_STATUSES,
@@ -16,29 +20,36 @@ from models.domain.mail import (
     money,
 )
 from models.domain.payments import charge_key
-from models.store.catalog import product_names
-from models.tables.fulfilment import Notification, Payment, Shipment
-from models.tables.orders import Order, OrderEvent
+from models.store.mail_claims import ClaimedMail
+from models.tables.fulfilment import Notification
+from models.tables.orders import OrderEvent
 
 
-def _address(order: Order) -> tuple[str, ...]:
+def _address(order: dict[str, Any]) -> tuple[str, ...]:
     place = " ".join(
-        p for p in (f"{order.ship_city},", order.ship_region, order.ship_postal_code) if p
+        p for p in (f"{order['ship_city']},", order["ship_region"], order["ship_postal_code"]) if p
     )
-    parts = (order.customer_name, order.ship_line1, order.ship_line2, place, order.ship_country)
+    parts = (
+        order["customer_name"],
+        order["ship_line1"],
+        order["ship_line2"],
+        place,
+        order["ship_country"],
+    )
     return tuple(p for p in parts if p)
 
 
-def _shipments(session: Session, order: Order) -> tuple[ShipmentView, ...]:
-    rows = session.scalars(
-        select(Shipment).where(Shipment.order_id == order.id).order_by(Shipment.id)
-    )
+def _shipments(claimed: ClaimedMail) -> tuple[ShipmentView, ...]:
+    promised: date = claimed.order["eta"]
     # A parcel without the carrier's own estimate keeps the date promised with the order.
     return tuple(
         ShipmentView(
-            s.carrier.upper(), s.tracking_number, s.tracking_url, long_date(s.eta or order.eta)
+            s["carrier"].upper(),
+            s["tracking_number"],
+            s["tracking_url"],
+            long_date(date.fromisoformat(s["eta"]) if s["eta"] else promised),
         )
-        for s in rows
+        for s in claimed.shipments
     )
 
 
@@ -46,56 +57,57 @@ def _shipments(session: Session, order: Order) -> tuple[ShipmentView, ...]:
 PROBLEM_EVENTS = ("step_failed", "refund_failed", "shipping_failed")
 
 
-def _problem(session: Session, order: Order) -> str:
-    event = session.scalars(
-        select(OrderEvent)
-        .where(OrderEvent.order_id == order.id, OrderEvent.kind.in_(PROBLEM_EVENTS))
+def _problem(connection: Connection, order_id: uuid.UUID) -> str:
+    event = connection.execute(
+        select(OrderEvent.detail)
+        .where(OrderEvent.order_id == order_id, OrderEvent.kind.in_(PROBLEM_EVENTS))
         .order_by(OrderEvent.id.desc())
         .limit(1)
-    ).first()
+    ).scalar()
     if event is not None:
-        task = event.detail.get("task")
-        return f"{task}: {event.detail.get('error')}" if task else str(event.detail.get("error"))
-    failed = session.scalars(
-        select(Notification)
-        .where(Notification.order_id == order.id, Notification.status == "failed")
+        task = event.get("task")
+        return f"{task}: {event.get('error')}" if task else str(event.get("error"))
+    failed = connection.execute(
+        select(Notification.kind, Notification.last_error)
+        .where(Notification.order_id == order_id, Notification.status == "failed")
         .order_by(Notification.id.desc())
         .limit(1)
     ).first()
     return f"the {failed.kind} email: {failed.last_error}" if failed is not None else ""
 
 
-def build_view(session: Session, order: Order, kind: str, order_url: str = "") -> EmailView:
-    """The view of the order for its `kind` of email, with the link that opens the order.
+def build_view(
+    connection: Connection, claimed: ClaimedMail, order_id: uuid.UUID, kind: str, order_url: str
+) -> EmailView:
+    """The view of the claimed mail's order for its `kind` of email, with the order's link.
 
     Only a mail to operations says what went wrong; a customer's mail skips reading it.
     """
-    names = product_names(session, order)
-    payment = session.scalar(select(Payment).where(Payment.order_id == order.id))
+    order, payment, currency = claimed.order, claimed.payment, claimed.order["currency"]
     lines = tuple(
         LineView(
-            names.get(line.article_number, line.article_number),
-            line.article_number,
-            line.quantity,
-            money(line.quantity * line.unit_price, order.currency),
+            line["article_number"] if line["name"] is None else line["name"],
+            line["article_number"],
+            line["quantity"],
+            money(line["quantity"] * line["unit_price"], currency),
         )
-        for line in order.lines
+        for line in claimed.lines
     )
     return EmailView(
-        order_id=str(order.id),
-        customer_name=order.customer_name,
+        order_id=str(order_id),
+        customer_name=order["customer_name"],
         lines=lines,
-        delivery_method=order.delivery_method.replace("_", " "),
-        delivery_cost=money(order.delivery_cost, order.currency),
-        total=money(order.total, order.currency),
-        eta=long_date(order.eta),
+        delivery_method=order["delivery_method"].replace("_", " "),
+        delivery_cost=money(order["delivery_cost"], currency),
+        total=money(order["total"], currency),
+        eta=long_date(order["eta"]),
         ship_to=_address(order),
-        shipments=_shipments(session, order),
-        charged=payment is not None and payment.status in CHARGED_STATUSES,
-        paid_amount=money(payment.amount if payment else order.total, order.currency),
-        failure_reason=failure_reason(payment.failure_code if payment else None),
-        payment_attempts=payment.attempts if payment else 0,
-        charge_key=charge_key(order.id),
-        problem=_problem(session, order) if kind in OPERATIONS_KINDS else "",
+        shipments=_shipments(claimed),
+        charged=payment is not None and payment["status"] in CHARGED_STATUSES,
+        paid_amount=money(payment["amount"] if payment else order["total"], currency),
+        failure_reason=failure_reason(payment["failure_code"] if payment else None),
+        payment_attempts=payment["attempts"] if payment else 0,
+        charge_key=charge_key(order_id),
+        problem=_problem(connection, order_id) if kind in OPERATIONS_KINDS else "",
         order_url=order_url,
     )

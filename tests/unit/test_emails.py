@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
-from email.policy import default
+from email.policy import SMTP, default
 from email.utils import parsedate_to_datetime
 
 import pytest
@@ -79,3 +79,18 @@ def test_addresses_are_taken_out_of_a_server_reply_and_nothing_else() -> None:
 
     assert said == "550 5.1.1 <[address]>: unknown; also '[address]'"
     assert without_addresses("451 4.7.1 try again at 12:30") == "451 4.7.1 try again at 12:30"
+
+
+def test_a_built_message_is_byte_for_byte_what_the_standard_policy_builds() -> None:
+    mail = Mail(subject="Din order är på väg", text="Hej Åsa,\n" * 40, html="<p>Hej Åsa</p>\n")
+    msgid = message_id(ORDER, "shipped", SENDER)
+    built = build_message(mail, sender=SENDER, recipient="asa@example.se", msgid=msgid)
+    standard = EmailMessage(policy=default)
+    for name in ("From", "To", "Subject", "Date", "Message-ID"):
+        standard[name] = str(built[name])
+    standard.set_content(mail.text)
+    standard.add_alternative(mail.html, subtype="html")
+    for message in (built, standard):
+        message.set_boundary("==part==")  # chosen at random otherwise
+
+    assert built.as_bytes(policy=SMTP) == standard.as_bytes(policy=SMTP)

@@ -11,7 +11,10 @@ from models.domain.mail import SUBJECTS, EmailView, Mail
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "email"
 
 # StrictUndefined: a misspelt or missing variable fails the render instead of mailing a gap.
+# Each template is compiled on first use and kept; the files ship with the code and do not
+# change under a running worker, so no render asks the file system whether they did.
 ENVIRONMENT = Environment(
+    auto_reload=False,
     loader=FileSystemLoader(TEMPLATES),
     autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
     undefined=StrictUndefined,
