@@ -13,7 +13,15 @@ from functools import lru_cache
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.ports import Carrier, Mailer, MessageQueue, PaymentGateway, Post, Publisher
+from models.ports import (
+    Carrier,
+    DeadLetters,
+    Mailer,
+    MessageQueue,
+    PaymentGateway,
+    Post,
+    Publisher,
+)
 from models.services.dispatch import Dispatcher
 from models.store.db import session_factory
 from models.store.unit_of_work import Work
@@ -134,6 +142,11 @@ def build_dispatcher(context: Context) -> Dispatcher:
         wait_seconds=settings.sqs_wait_seconds,
         visibility_timeout=settings.sqs_visibility_timeout,
     )
+
+
+def build_dead_letters(settings: Settings) -> DeadLetters:
+    """The dead-letter queue as operations read and replay it (a few seconds' patience)."""
+    return OrdersQueue.from_settings(settings, timeout=10)
 
 
 _building = threading.Lock()

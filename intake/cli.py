@@ -30,7 +30,7 @@ M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
 
-class _AdminGroup(AppGroup):
+class DatabaseGroup(AppGroup):
     """Commands that report an unreachable database in one line, not a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -41,7 +41,7 @@ class _AdminGroup(AppGroup):
             raise click.ClickException(f"database unavailable: {reason}") from None
 
 
-admin_cli = _AdminGroup("admin", help="Administer warehouses, products and stock.")
+admin_cli = DatabaseGroup("admin", help="Administer warehouses, products and stock.")
 
 
 def _actor() -> str:
