@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask
@@ -41,7 +40,7 @@ def own_queue(own: Settings) -> OrdersQueue:
 
 
 @pytest.fixture
-def ops_app(own: Settings, context: Context) -> Iterator[Flask]:
+def ops_app(own: Settings, context: Context) -> Flask:
     """The intake app whose ops commands read this test's queues."""
     app = create_app(own, dataclasses.replace(context, settings=own))
     app.test_client_class = KeyedClient
