@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,6 +36,9 @@ from workers.adapters.ses import SesMailer
 from workers.adapters.smtp import SmtpMailer
 from workers.adapters.sqs import OrdersQueue
 from workers.adapters.stripe import StripeGateway
+
+if TYPE_CHECKING:
+    from workers.adapters.celery_control import CeleryQueueControl
 
 
 @dataclass
@@ -147,6 +151,13 @@ def build_dispatcher(context: Context) -> Dispatcher:
 def build_dead_letters(settings: Settings) -> DeadLetters:
     """The dead-letter queue as operations read and replay it (a few seconds' patience)."""
     return OrdersQueue.from_settings(settings, timeout=10)
+
+
+def build_queue_control(settings: Settings) -> CeleryQueueControl:
+    """The workers' queue consumers, switched through the broker (Celery loaded only here)."""
+    from workers.adapters.celery_control import CeleryQueueControl  # noqa: PLC0415
+
+    return CeleryQueueControl(settings.require_redis_url(), settings.celery_queue_prefix)
 
 
 _building = threading.Lock()

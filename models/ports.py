@@ -205,6 +205,16 @@ class DeadLetters(Protocol):
         """Delete a held message from the dead-letter queue."""
 
 
+class QueueControl(Protocol):
+    """The workers' consumers of the step queues, switched by hand."""
+
+    def stop_consuming(self, queue: str) -> list[str]:
+        """Tell every worker consuming `queue` to stop (its tasks wait); the workers told."""
+
+    def start_consuming(self, queue: str, workers: Sequence[str]) -> list[str]:
+        """Tell `workers` to consume `queue` again; the workers that answered."""
+
+
 # Follow-ups
 
 
