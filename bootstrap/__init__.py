@@ -10,10 +10,19 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.ports import Carrier, Mailer, MessageQueue, PaymentGateway, Post, Publisher
+from models.ports import (
+    Carrier,
+    DeadLetters,
+    Mailer,
+    MessageQueue,
+    PaymentGateway,
+    Post,
+    Publisher,
+)
 from models.services.dispatch import Dispatcher
 from models.store.db import session_factory
 from models.store.unit_of_work import Work
@@ -27,6 +36,9 @@ from workers.adapters.ses import SesMailer
 from workers.adapters.smtp import SmtpMailer
 from workers.adapters.sqs import OrdersQueue
 from workers.adapters.stripe import StripeGateway
+
+if TYPE_CHECKING:
+    from workers.adapters.celery_control import CeleryQueueControl
 
 
 @dataclass
@@ -134,6 +146,18 @@ def build_dispatcher(context: Context) -> Dispatcher:
         wait_seconds=settings.sqs_wait_seconds,
         visibility_timeout=settings.sqs_visibility_timeout,
     )
+
+
+def build_dead_letters(settings: Settings) -> DeadLetters:
+    """The dead-letter queue as operations read and replay it (a few seconds' patience)."""
+    return OrdersQueue.from_settings(settings, timeout=10)
+
+
+def build_queue_control(settings: Settings) -> CeleryQueueControl:
+    """The workers' queue consumers, switched through the broker (Celery loaded only here)."""
+    from workers.adapters.celery_control import CeleryQueueControl  # noqa: PLC0415
+
+    return CeleryQueueControl(settings.require_redis_url(), settings.celery_queue_prefix)
 
 
 _building = threading.Lock()

@@ -12,6 +12,7 @@ from intake.cli import admin_cli
 from intake.guards import register_guards
 from intake.limits import install_limits
 from intake.openapi.serve import register_docs
+from intake.ops_cli import ops_cli
 from intake.problems import register_problem_handlers
 from intake.runtime import install
 from models.store import geodata
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     install_limits(app, settings)
     register_routes(app)
     app.cli.add_command(admin_cli)
+    app.cli.add_command(ops_cli)
     return app
 
 

@@ -30,7 +30,7 @@ M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
 
-class _AdminGroup(AppGroup):
+class DatabaseGroup(AppGroup):
     """Commands that report an unreachable database in one line, not a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -41,10 +41,11 @@ class _AdminGroup(AppGroup):
             raise click.ClickException(f"database unavailable: {reason}") from None
 
 
-admin_cli = _AdminGroup("admin", help="Administer warehouses, products and stock.")
+admin_cli = DatabaseGroup("admin", help="Administer warehouses, products and stock.")
 
 
-def _actor() -> str:
+def actor() -> str:
+    """Who runs the command, as recorded with a change: `cli:` and the login name."""
     try:
         return f"cli:{getpass.getuser()}"
     except (OSError, KeyError):  # no login name in a bare container
@@ -90,7 +91,7 @@ def revoke_token(token_to_revoke: str) -> None:
             claims["jti"],
             subject=str(claims["sub"]),
             expires_at=expires_at(claims),
-            by=_actor(),
+            by=actor(),
         )
     click.echo(f"revoked {claims['jti']}" if fresh else f"{claims['jti']} was revoked already")
 
@@ -182,7 +183,7 @@ def set_stock_command(
         values["low_stock_threshold"] = threshold
     shelf = ShelfRef(warehouse_code, article_number, code_field="warehouse")
     body = _valid(StockCount, values)
-    _report(_refusing(lambda: count_on_shelf(shelf, body, _actor())))
+    _report(_refusing(lambda: count_on_shelf(shelf, body, actor())))
 
 
 # Unknown options pass as arguments so that a negative CHANGE like -3 is not taken for one.
@@ -197,7 +198,7 @@ def adjust_stock_command(
     """Add (positive CHANGE) or take away (negative CHANGE) units."""
     shelf = ShelfRef(warehouse_code, article_number, code_field="warehouse")
     body = _valid(Adjustment, {"change": change, "reason": reason})
-    _report(_refusing(lambda: adjust_on_shelf(shelf, body, _actor())))
+    _report(_refusing(lambda: adjust_on_shelf(shelf, body, actor())))
 
 
 @stock.command("import")
@@ -213,7 +214,7 @@ def import_stock(file: Path) -> None:
         lambda: import_stock_file(
             rt.work,
             text,
-            actor=_actor(),
+            actor=actor(),
             default_threshold=rt.settings.low_stock_threshold,
             reason=f"import {file.name}",
         )

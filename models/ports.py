@@ -175,6 +175,46 @@ class MessageQueue(Protocol):
         """Approximate number of visible messages in the main queue or the dead-letter queue."""
 
 
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message held from the dead-letter queue: what it says, and why it is there."""
+
+    message_id: str
+    receipt_handle: str
+    body: str
+    receive_count: int
+    # What the dispatcher recorded; empty when SQS moved it after too many receives.
+    reason: str
+    attributes: dict[str, str]
+    sent_at: str
+
+
+class DeadLetters(Protocol):
+    """The dead-letter queue, read without consuming it: what is held is handed back."""
+
+    def hold_dead_letters(self, *, hold_seconds: int) -> list[DeadLetter]:
+        """Every message in the dead-letter queue, hidden from others for `hold_seconds`."""
+
+    def release(self, letters: Sequence[DeadLetter]) -> None:
+        """Make held messages visible in the dead-letter queue again, at once."""
+
+    def send_back(self, letter: DeadLetter) -> str:
+        """Send a dead letter's body to the orders queue; the new message id."""
+
+    def drop(self, letter: DeadLetter) -> None:
+        """Delete a held message from the dead-letter queue."""
+
+
+class QueueControl(Protocol):
+    """The workers' consumers of the step queues, switched by hand."""
+
+    def stop_consuming(self, queue: str) -> list[str]:
+        """Tell every worker consuming `queue` to stop (its tasks wait); the workers told."""
+
+    def start_consuming(self, queue: str, workers: Sequence[str]) -> list[str]:
+        """Tell `workers` to consume `queue` again; the workers that answered."""
+
+
 # Follow-ups
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import celeryd_after_setup, setup_logging
 
 from bootstrap.logs import configure_logging
 from settings import get_settings
 from workers.broker import serve_redis_urls
+from workers.pauses import leave_paused_queues
 
 # Before any broker connection: a Redis restart must not take a worker down (workers/broker.py).
 serve_redis_urls()
@@ -21,3 +22,9 @@ app.config_from_object("celeryconfig")
 def _logging(**_: Any) -> None:
     # Connecting here stops Celery from installing its own handlers over ours.
     configure_logging(get_settings())
+
+
+@celeryd_after_setup.connect
+def _paused_queues(sender: str, instance: Any, **_: Any) -> None:
+    # Before the worker consumes anything: a queue paused by operations stays untouched.
+    leave_paused_queues(sender, instance.app.amqp.queues, get_settings())

@@ -13,3 +13,21 @@ NOTIFY = "fulfillment.notify"
 REFUND = "fulfillment.refund"
 SETTLE_PAYMENT = "fulfillment.settle_payment"
 ALERT_LOW_STOCK = "fulfillment.alert_low_stock"
+
+# The queue each step's tasks wait on, as celeryconfig routes them (a unit test holds the two
+# together). A queue is what can be paused, so pausing a step pauses the others on its queue.
+STEP_QUEUES = {
+    "allocate": "allocation",
+    "charge": "payments",
+    "refund": "payments",
+    "settle": "payments",
+    "ship": "shipping",
+    "notify": "notifications",
+}
+# The tasks started from follow-up rows, by the queue they wait on.
+QUEUE_TASKS = {
+    "allocation": (ALLOCATE,),
+    "payments": (CHARGE, REFUND, SETTLE_PAYMENT),
+    "shipping": (SHIP,),
+    "notifications": (NOTIFY, ALERT_LOW_STOCK),
+}

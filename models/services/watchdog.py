@@ -12,6 +12,7 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import String, cast, delete, exists, select, update
+from sqlalchemy.orm import Session
 
 from models.domain.clock import utcnow
 from models.domain.lifecycle import OrderStatus, next_step
@@ -31,6 +32,22 @@ MOVING = [OrderStatus.RECEIVED.value, OrderStatus.ALLOCATED.value, OrderStatus.P
 STEP_TASKS = {"allocate": ALLOCATE, "charge": CHARGE, "ship": SHIP}
 
 
+def redrive_order(
+    session: Session, order_id: uuid.UUID, status: str, *, by: str = "watchdog"
+) -> str | None:
+    """Ask again for the step that moves the order on from `status`; the step, or None.
+
+    None when no step moves it on, or when that step is pending already: the follow-up's
+    dedupe key admits one pending row, so asking twice never runs a step twice.
+    """
+    step = next_step(OrderStatus(status))
+    if step is None or later(session, STEP_TASKS[step], str(order_id)) is None:
+        return None
+    session.execute(update(Order).where(Order.id == order_id).values(updated_at=utcnow()))
+    record_event(session, order_id, "redispatched", detail={"step": step, "by": by})
+    return step
+
+
 def stuck_orders(work: Work, *, sla_seconds: int, limit: int = 200) -> list[tuple[uuid.UUID, str]]:
     """Orders that have not moved within the SLA with nothing pending for them; re-driven."""
     cutoff = utcnow() - timedelta(seconds=sla_seconds)
@@ -45,13 +62,9 @@ def stuck_orders(work: Work, *, sla_seconds: int, limit: int = 200) -> list[tupl
             .with_for_update(skip_locked=True)
         ).all()
         for order_id, status in rows:
-            step = next_step(OrderStatus(status))
-            if step is None:
-                continue
-            session.execute(update(Order).where(Order.id == order_id).values(updated_at=utcnow()))
-            record_event(session, order_id, "redispatched", detail={"step": step})
-            later(session, STEP_TASKS[step], str(order_id))
-            found.append((order_id, step))
+            step = redrive_order(session, order_id, status)
+            if step is not None:
+                found.append((order_id, step))
     for order_id, step in found:
         log.warning("watchdog: %s again", step, extra={"order_id": str(order_id)})
     return found

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ from models.domain.follow_ups import (
     FollowUp,
 )
 from models.domain.tasks import NOTIFY
+from models.store.pauses import paused_tasks
 from models.tables.outbox import PENDING, Outbox
 
 
@@ -166,6 +167,14 @@ def fail(session: Session, follow_up_id: int, *, error: str) -> None:
     )
 
 
+def _not_paused(session: Session) -> ColumnElement[bool]:
+    """Rows not of a paused queue: those wait, unpublished and unspent, until it resumes."""
+    held = paused_tasks(session)
+    if not held:
+        return true()
+    return or_(Outbox.topic != TASK, Outbox.payload["task"].astext.not_in(held))
+
+
 def claim_due(
     session: Session, *, topics: frozenset[str], limit: int, lease_seconds: float
 ) -> list[FollowUp]:
@@ -173,7 +182,7 @@ def claim_due(
     now = utcnow()
     due = (
         select(Outbox.id)
-        .where(PENDING, Outbox.due_at <= now, Outbox.topic.in_(topics))
+        .where(PENDING, Outbox.due_at <= now, Outbox.topic.in_(topics), _not_paused(session))
         .order_by(Outbox.due_at)
         .limit(limit)
         .with_for_update(skip_locked=True)

@@ -11,6 +11,7 @@ from models.tables.fulfilment import (
     Shipment,
 )
 from models.tables.idempotency import IdempotencyKey
+from models.tables.operations import PausedQueue
 from models.tables.orders import Order, OrderEvent, OrderLine
 from models.tables.outbox import Outbox
 from models.tables.tokens import RevokedToken
@@ -26,6 +27,7 @@ __all__ = [
     "OrderEvent",
     "OrderLine",
     "Outbox",
+    "PausedQueue",
     "Payment",
     "PostalCode",
     "Product",

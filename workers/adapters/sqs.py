@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 
-from models.ports import Received
+from models.ports import DeadLetter, Received
 from settings import Settings
 
 if TYPE_CHECKING:
@@ -37,6 +38,28 @@ def sqs_client(settings: Settings, *, timeout: float, attempts: int = 3) -> SQSC
 def _reason(message: MessageTypeDef) -> str:
     attribute = message.get("MessageAttributes", {}).get("reason")
     return attribute.get("StringValue", "") if attribute else ""
+
+
+# The most messages one look at the dead-letter queue holds; a longer queue is a bigger problem.
+MOST_DEAD_LETTERS = 1000
+
+
+def _dead_letter(message: MessageTypeDef) -> DeadLetter:
+    system = message.get("Attributes", {})
+    attributes = {
+        name: value.get("StringValue", "")
+        for name, value in message.get("MessageAttributes", {}).items()
+    }
+    sent = system.get("SentTimestamp")
+    return DeadLetter(
+        message_id=message["MessageId"],
+        receipt_handle=message["ReceiptHandle"],
+        body=message["Body"],
+        receive_count=int(system.get("ApproximateReceiveCount", "1")),
+        reason=_reason(message),
+        attributes=attributes,
+        sent_at=datetime.fromtimestamp(int(sent) / 1000, UTC).isoformat() if sent else "",
+    )
 
 
 class OrdersQueue:
@@ -178,3 +201,51 @@ class OrdersQueue:
             QueueUrl=self._url(which), AttributeNames=["ApproximateNumberOfMessages"]
         )["Attributes"]
         return int(attributes["ApproximateNumberOfMessages"])
+
+    def hold_dead_letters(self, *, hold_seconds: int) -> list[DeadLetter]:
+        """Every message in the DLQ, each hidden for `hold_seconds` so each is seen once.
+
+        Hand them back with `release` (or delete them with `drop`); one not handed back
+        reappears by itself once `hold_seconds` pass, so a look never consumes a message.
+        """
+        held: dict[str, DeadLetter] = {}
+        while len(held) < MOST_DEAD_LETTERS:
+            response = self._client.receive_message(
+                QueueUrl=self._url("dlq"),
+                MaxNumberOfMessages=10,
+                WaitTimeSeconds=1,
+                VisibilityTimeout=hold_seconds,
+                MessageAttributeNames=["All"],
+                MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+            )
+            messages = response.get("Messages", [])
+            if not messages:
+                break
+            held.update((m["MessageId"], _dead_letter(m)) for m in messages)
+        return list(held.values())
+
+    def release(self, letters: Sequence[DeadLetter]) -> None:
+        """Make held dead letters visible again at once."""
+        for start in range(0, len(letters), 10):
+            self._client.change_message_visibility_batch(
+                QueueUrl=self._url("dlq"),
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": letter.receipt_handle, "VisibilityTimeout": 0}
+                    for i, letter in enumerate(letters[start : start + 10])
+                ],
+            )
+
+    def send_back(self, letter: DeadLetter) -> str:
+        """Send a dead letter's body to the orders queue, naming the message it replays."""
+        response = self._client.send_message(
+            QueueUrl=self._url("main"),
+            MessageBody=letter.body,
+            MessageAttributes={
+                "replayed_from": {"DataType": "String", "StringValue": letter.message_id}
+            },
+        )
+        return response["MessageId"]
+
+    def drop(self, letter: DeadLetter) -> None:
+        """Delete a held dead letter."""
+        self._client.delete_message(QueueUrl=self._url("dlq"), ReceiptHandle=letter.receipt_handle)
