@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     payments_concurrency: int = Field(16, ge=1, le=256)
     # After SIGTERM, how long a process finishes what it holds (a running task, a batch of
     # messages, a request) before it gives the rest back and exits.
-    shutdown_grace_seconds: float = Field(60.0, gt=0, le=3600)
+    shutdown_grace_seconds: int = Field(60, ge=1, le=3600)
 
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
     delivery_cost_self_service: int = Field(0, ge=0)

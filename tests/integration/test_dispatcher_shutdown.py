@@ -22,7 +22,7 @@ from settings import Settings, as_environment, child_environment
 from tests.integration.test_dispatcher import placed_order
 from workers.adapters.sqs import OrdersQueue, sqs_client
 
-GRACE_SECONDS = 20.0
+GRACE_SECONDS = 20
 # Longer than the dispatcher's old fixed three seconds of patience.
 LOCK_HELD_AFTER_SIGTERM = 5.0
 ORDERS = 4

@@ -31,7 +31,7 @@ from tests.integration.test_pipeline import allocate_order, place
 from workers.celery_queues import PAYMENTS, queue_name
 
 TASKS = "tests.integration.broker_tasks"
-GRACE_SECONDS = 20.0
+GRACE_SECONDS = 20
 DEADLINE_SECONDS = 30.0
 
 
@@ -171,7 +171,7 @@ def test_a_task_received_but_not_started_goes_back_to_its_queue(
 def test_a_task_still_running_when_the_grace_ends_goes_back_to_its_queue(
     own: Settings, tmp_path: Path
 ) -> None:
-    short = own.model_copy(update={"shutdown_grace_seconds": 2.0})
+    short = own.model_copy(update={"shutdown_grace_seconds": 2})
     with running(short, tmp_path, "worker") as worker:
         worker.send("tests.hold", "allocation", str(tmp_path), "endless", 60.0)
         worker.wait_for(lambda: runs(tmp_path, "endless.started"), "the task started")
