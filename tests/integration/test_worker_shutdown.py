@@ -7,6 +7,7 @@ under a node name of the test's own, with the test tasks of broker_tasks.py load
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import time
@@ -181,3 +182,18 @@ def test_a_task_still_running_when_the_grace_ends_goes_back_to_its_queue(
         assert took < 2.0 + 10.0, log_tail(worker.log, 60)
         assert runs(tmp_path, "endless.done") == 0
         assert waiting(short, "allocation") == 1
+
+
+def test_sigterm_to_the_whole_group_ends_a_prefork_task_but_puts_it_back(
+    own: Settings, tmp_path: Path
+) -> None:
+    with running(own, tmp_path, "worker") as worker:
+        worker.send("tests.hold", "allocation", str(tmp_path), "cut", 3.0)
+        worker.wait_for(lambda: runs(tmp_path, "cut.started"), "the task started")
+
+        os.killpg(worker.process.pid, signal.SIGTERM)
+        code = worker.process.wait(timeout=GRACE_SECONDS)
+
+        assert code == 0, log_tail(worker.log, 60)
+        assert runs(tmp_path, "cut.done") == 0
+        assert waiting(own, "allocation") == 1
