@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     payment_attempts: int = Field(3, ge=1, le=10)
     # Threads on the payments worker: a charge mostly waits on the gateway, not the CPU.
     payments_concurrency: int = Field(16, ge=1, le=256)
+    # After SIGTERM, how long a process finishes what it holds (a running task, a batch of
+    # messages, a request) before it gives the rest back and exits.
+    shutdown_grace_seconds: int = Field(60, ge=1, le=3600)
 
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
     delivery_cost_self_service: int = Field(0, ge=0)

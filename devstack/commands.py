@@ -31,8 +31,12 @@ def celery_worker(
 
 def web_flags() -> list[str]:
     """How the intake's gunicorn runs locally: processes, threads, logging (not where it binds)."""
-    # No control socket: it would live in the home folder, shared by every run.
-    return ["--workers", "2", "--threads", "4", "--access-logfile", "-", "--no-control-socket"]
+    # No control socket: it would live in the home folder, shared by every run. The config file
+    # holds what SIGTERM does (intake/gunicorn_conf.py), the same as in compose.
+    return [
+        *("--config", "python:intake.gunicorn_conf"),
+        *("--workers", "2", "--threads", "4", "--access-logfile", "-", "--no-control-socket"),
+    ]
 
 
 def web_server(port: int, app: str) -> list[str]:

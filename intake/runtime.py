@@ -7,6 +7,7 @@ from typing import cast
 from flask import Flask, current_app
 
 from bootstrap import Context
+from workers.adapters.background import BackgroundPublisher
 
 EXTENSION = "fulfillment"
 
@@ -19,3 +20,11 @@ def runtime() -> Context:
 def install(app: Flask, context: Context) -> None:
     """Attach the context to the app."""
     app.extensions[EXTENSION] = context
+
+
+def finish_publishing(app: object, timeout: float) -> None:
+    """Hand on what the app's background publisher still holds, for up to `timeout` seconds."""
+    context = app.extensions.get(EXTENSION) if isinstance(app, Flask) else None
+    publisher = getattr(getattr(context, "work", None), "publisher", None)
+    if isinstance(publisher, BackgroundPublisher):
+        publisher.close(timeout)

@@ -5,17 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import celeryd_after_setup, setup_logging
+from celery.signals import celeryd_after_setup, setup_logging, worker_shutting_down
 
 from bootstrap.logs import configure_logging
 from settings import get_settings
 from workers.broker import serve_redis_urls
 from workers.pauses import leave_paused_queues
+from workers.shutdown import bound_the_warm_shutdown
 
 # Before any broker connection: a Redis restart must not take a worker down (workers/broker.py).
 serve_redis_urls()
 app = Celery("fulfillment", include=["workers.tasks"])
 app.config_from_object("celeryconfig")
+# SIGTERM lets running tasks finish, for SHUTDOWN_GRACE_SECONDS at most (workers/shutdown.py).
+worker_shutting_down.connect(bound_the_warm_shutdown)
 
 
 @setup_logging.connect

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from types import FrameType
 
@@ -13,28 +14,35 @@ from settings import get_settings
 
 log = logging.getLogger(__name__)
 
-STOP_GRACE_SECONDS = 3.0
-
 
 def main() -> None:
-    """Run the dispatcher with the configured queue, database and broker."""
+    """Run the dispatcher until SIGTERM or SIGINT, then finish its batch and exit."""
     settings = get_settings()
     configure_logging(settings)
     dispatcher = build_dispatcher(get_context())
 
     def stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("dispatcher stopping (signal %d)", signum)
+        log.info("dispatcher stopping (signal %d): finishing the batch it holds", signum)
         dispatcher.stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     log.info("dispatcher polling %s", settings.orders_queue)
-    # The loop runs beside the main thread so a stop need not wait out a 20 s long poll:
-    # messages taken but not yet handled simply return to the queue when their time is up.
+    # The loop runs beside the main thread, which waits for a stop and then gives the loop the
+    # grace to record and delete the batch it holds (a long poll still open may yet return
+    # one). The loop takes no batch after the stop. Past the grace the process exits anyway:
+    # messages not yet deleted return to the queue when their visibility timeout ends.
     loop = threading.Thread(target=dispatcher.run_forever, name="dispatcher", daemon=True)
     loop.start()
     dispatcher.stopping.wait()
-    loop.join(timeout=STOP_GRACE_SECONDS)
+    loop.join(timeout=settings.shutdown_grace_seconds)
+    if loop.is_alive():
+        log.error(
+            "dispatcher batch unfinished after %.0f s; SQS delivers it again",
+            settings.shutdown_grace_seconds,
+        )
+        sys.exit(1)
+    log.info("dispatcher stopped")
 
 
 if __name__ == "__main__":

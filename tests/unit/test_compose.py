@@ -21,12 +21,16 @@ APP_SERVICES = [
     "migrate",
     "intake",
     "dispatcher",
-    "worker",
+    "allocation-worker",
     "payments-worker",
+    "shipping-worker",
+    "notifications-worker",
+    "maintenance-worker",
     "beat",
     "flower",
 ]
-WORKERS = {"worker": "worker", "payments-worker": "payments"}
+# Each worker service, and the one queue it consumes (its node is named after the queue too).
+WORKERS = {f"{queue}-worker": queue for queue in QUEUES}
 BACKING_SERVICES = ["postgres", "redis", "elasticmq", "mailpit"]
 ONE_SHOT = {"migrate"}
 LONG_RUNNING = [name for name in SERVICES if name not in ONE_SHOT]
@@ -167,19 +171,6 @@ def test_the_payments_worker_overlaps_gateway_waits_on_the_payments_queue_only()
     assert f"${{PAYMENTS_CONCURRENCY:-{default}}}" in line
 
 
-def test_the_general_worker_consumes_every_queue_but_payments_in_processes() -> None:
-    line = command_line(SERVICES["worker"]["command"])
-    queues = (option(line, "-Q", "--queues") or "").split(",")
-    assert sorted(queues) == sorted(name for name in QUEUES if name != PAYMENTS)
-    assert option(line, "-P", "--pool") in {None, "prefork"}
-
-
-def test_both_workers_stop_gracefully_and_reach_the_gateway_and_the_mail_server() -> None:
-    for name in WORKERS:
-        assert SERVICES[name]["stop_grace_period"] == "60s"
-        assert {"paysandbox", "mailpit"} <= set(SERVICES[name]["depends_on"])
-
-
 def test_flower_asks_for_a_password_from_the_settings_variables() -> None:
     flower = SERVICES["flower"]
     line = command_line(flower["command"]) + " " + " ".join(environment(flower))
@@ -224,7 +215,7 @@ def test_the_compose_environment_makes_valid_production_settings() -> None:
 
 
 def test_the_app_services_reach_the_backing_services_by_name() -> None:
-    env = environment(SERVICES["worker"])
+    env = environment(SERVICES["allocation-worker"])
     assert "@postgres:5432/" in env["DATABASE_URL"]
     assert env["REDIS_URL"].startswith("redis://redis:6379")
     assert env["SQS_ENDPOINT_URL"] == "http://elasticmq:9324"
