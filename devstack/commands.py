@@ -35,9 +35,13 @@ def web_flags() -> list[str]:
     return ["--workers", "2", "--threads", "4", "--access-logfile", "-", "--no-control-socket"]
 
 
-def web_server(port: int, app: str) -> list[str]:
+def web_server(port: int, app: str, *flags: str) -> list[str]:
     """Gunicorn serving the WSGI `app` ("module:factory()") on 127.0.0.1:`port` with web_flags."""
-    return python_module("gunicorn", "--bind", f"127.0.0.1:{port}", *web_flags(), app)
+    return python_module("gunicorn", "--bind", f"127.0.0.1:{port}", *web_flags(), *flags, app)
+
+
+# The intake's gunicorn hooks: its metrics folder, emptied at start (intake/serving.py).
+INTAKE_HOOKS = ("--config", "python:intake.serving")
 
 
 def app_commands(
@@ -57,7 +61,7 @@ def app_commands(
     schedule = str(runtime / "beat-schedule")
     threads = ["--pool", "threads", "--concurrency", str(settings.payments_concurrency)]
     return {
-        "intake": web_server(intake_port, "intake:create_app()"),
+        "intake": web_server(intake_port, "intake:create_app()", *INTAKE_HOOKS),
         "dispatcher": python_module("workers.dispatcher"),
         "worker": celery_worker(
             general, "worker", "--concurrency", str(concurrency), events=settings.worker_events

@@ -10,6 +10,8 @@ from types import FrameType
 from bootstrap import build_dispatcher, get_context
 from bootstrap.logs import configure_logging
 from settings import get_settings
+from telemetry.processes import DISPATCHER
+from telemetry.serving import serve_metrics
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +22,7 @@ def main() -> None:
     """Run the dispatcher with the configured queue, database and broker."""
     settings = get_settings()
     configure_logging(settings)
+    serve_metrics(settings, DISPATCHER)
     dispatcher = build_dispatcher(get_context())
 
     def stop(signum: int, _frame: FrameType | None) -> None:
