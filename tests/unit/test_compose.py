@@ -27,10 +27,17 @@ APP_SERVICES = [
     "flower",
 ]
 WORKERS = {"worker": "worker", "payments-worker": "payments"}
-BACKING_SERVICES = ["postgres", "redis", "elasticmq", "mailpit"]
+BACKING_SERVICES = ["postgres", "redis", "elasticmq", "mailpit", "prometheus", "grafana"]
 ONE_SHOT = {"migrate"}
 LONG_RUNNING = [name for name in SERVICES if name not in ONE_SHOT]
-PUBLISHED = {"intake": {8000}, "flower": {5555}, "mailpit": {8025}, "elasticmq": {9324}}
+PUBLISHED = {
+    "intake": {8000},
+    "flower": {5555},
+    "mailpit": {8025},
+    "elasticmq": {9324},
+    "prometheus": {9090},
+    "grafana": {3000},
+}
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 
 
