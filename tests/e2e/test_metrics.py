@@ -7,9 +7,10 @@ process kind's counts. The dispatcher also serves its own, as it does in compose
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from devstack.commands import app_commands
 from devstack.processes import free_port
 from devstack.services import http_ok
 from settings import Settings, as_environment, child_environment
+from telemetry.instruments import messages_dispatched, order_submitted
+from telemetry.processes import DISPATCHER, INTAKE, use_folder
 from tests.e2e.test_order_to_shipped import final_view, wait_for
 from tests.factories import NEWARK, add_product, add_warehouse, order_body
 
@@ -34,6 +37,29 @@ PROCESSES = ("intake", "dispatcher", "worker", "payments", "beat")
 NEW_YORK_SPLIT = (40.7128, -74.0060)
 
 
+# What a run before this one left in METRICS_DIR: each process kind empties its folder at start.
+LEFTOVER = 100
+
+
+def leave_counts_of_an_earlier_run(folder: str) -> None:
+    """Counts an earlier intake and dispatcher left behind, each written by a process of its own."""
+    recorders = {
+        INTAKE: lambda: order_submitted(replayed=False),
+        DISPATCHER: lambda: messages_dispatched(["started"]),
+    }
+    for kind, record in recorders.items():
+
+        def earlier_run(kind: str = kind, record: Callable[[], None] = record) -> None:
+            use_folder(Settings(metrics_dir=folder), kind, fresh=True)
+            for _ in range(LEFTOVER):
+                record()
+
+        child = multiprocessing.get_context("fork").Process(target=earlier_run)
+        child.start()
+        child.join(30)
+        assert child.exitcode == 0
+
+
 @pytest.fixture(scope="module")
 def stack(settings: Settings) -> Iterator[dict[str, str]]:
     """The system's processes on one METRICS_DIR; the dispatcher serves its own port too."""
@@ -43,6 +69,7 @@ def stack(settings: Settings) -> Iterator[dict[str, str]]:
         tempfile.TemporaryDirectory(prefix="e2e-metrics-") as runtime,
         contextlib.ExitStack() as stop,
     ):
+        leave_counts_of_an_earlier_run(f"{runtime}/metrics")
         env = child_environment(
             as_environment(settings)
             | {"PUBLIC_BASE_URL": api, "PYTHONUNBUFFERED": "1", "METRICS_DIR": f"{runtime}/metrics"}
@@ -140,7 +167,10 @@ def test_the_scraped_metrics_count_what_the_processes_did_with_real_orders(
 
 def assert_pipeline_counts(samples: Samples) -> None:
     """What the dispatcher and the workers recorded, merged by the intake's /metrics."""
-    assert value(samples, "fulfillment_dispatched_messages_total", outcome="started") >= 6
+    # The counts an earlier run left are gone: each process kind emptied its folder at start.
+    assert (
+        6 <= value(samples, "fulfillment_dispatched_messages_total", outcome="started") < LEFTOVER
+    )
     assert value(samples, "fulfillment_step_runs_total", step="allocate", outcome="done") >= 6
     assert value(samples, "fulfillment_step_duration_seconds_count", step="allocate") >= 6
     assert value(samples, "fulfillment_step_duration_seconds_sum", step="allocate") > 0
