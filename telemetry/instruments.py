@@ -1,9 +1,9 @@
 """The counters and histograms the processes record where things happen.
 
-Every metric here has labels, so none holds a value until its first use: a process picks
-its multiprocess directory (telemetry/processes.py) before that, and every value it records
-lands in that directory's files. Label values come from small fixed sets (URL rules, steps,
-outcomes, mail kinds), never from ids, so the number of series stays small.
+Every metric here has labels, so it holds no value until a label set is first used; when a
+process picks its metrics folder (telemetry/processes.py), the values made so far are
+dropped and made again in the folder. Label values come from small fixed sets (URL rules,
+steps, outcomes, mail kinds), never from ids, so the number of series stays small.
 """
 
 from __future__ import annotations
@@ -80,6 +80,26 @@ DISPATCHED = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+
+
+METRICS = (
+    HTTP_REQUESTS,
+    HTTP_DURATION,
+    ORDERS_SUBMITTED,
+    STEP_RUNS,
+    STEP_DURATION,
+    STEP_RETRIES,
+    PAYMENT_ATTEMPTS,
+    MAILS,
+    ALLOCATIONS,
+    DISPATCHED,
+)
+
+
+def forget_values() -> None:
+    """Drop every labelled value held so far: the next use makes it afresh, of the class now set."""
+    for metric in METRICS:
+        metric.clear()
 
 
 def request_answered(route: str, method: str, status: int, seconds: float) -> None:

@@ -22,7 +22,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from settings import Settings
-from telemetry.instruments import REGISTRY
+from telemetry.instruments import REGISTRY, forget_values
 
 # prometheus_client names each process's files from this variable, so it is set here, for
 # the process that picks its folder and the children it forks; nothing here reads it.
@@ -52,10 +52,11 @@ def use_folder(settings: Settings, kind: str, *, fresh: bool) -> Path | None:
         shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     os.environ[MULTIPROC_VARIABLE] = str(folder)
-    # Chosen by prometheus_client when first imported; every metric here has labels, so no
-    # value exists before this, and every value from now on is written to the folder.
-    if not getattr(values.ValueClass, "_multiprocess", False):
-        values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
+    # prometheus_client chose its value class when first imported; a new one writes to this
+    # folder. Every metric here has labels, so its values are made on first use: any made
+    # before now (held in memory, or in another folder) are dropped and made again here.
+    values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
+    forget_values()
     return folder
 
 

@@ -61,6 +61,22 @@ def test_the_counts_of_every_process_of_every_kind_are_summed(tmp_path: Path) ->
     assert steps_done(settings, "payments@host") == 5
 
 
+def test_values_held_in_memory_before_the_folder_was_picked_are_recorded_there_after(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(metrics_dir=str(tmp_path))
+
+    def work() -> None:
+        step_ran("allocate", "done", 0.01)  # before: in this process's memory only
+        use_folder(settings, "worker@host", fresh=True)
+        step_ran("allocate", "done", 0.01)
+        step_ran("allocate", "done", 0.01)
+
+    in_a_child(work)
+
+    assert steps_done(settings) == 2
+
+
 def test_a_kind_that_starts_afresh_empties_its_own_folder_only(tmp_path: Path) -> None:
     settings = Settings(metrics_dir=str(tmp_path))
     record_steps(settings, "worker@host", 3, fresh=True)

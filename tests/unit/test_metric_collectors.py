@@ -51,6 +51,7 @@ def test_every_counter_and_histogram_has_labels_so_none_holds_a_value_before_its
 
     assert len(metrics) >= 10
     assert [m for m in metrics if not m._labelnames] == []
+    assert set(metrics) == set(instruments.METRICS)
 
 
 def call(app: Any, path: str, authorization: str | None) -> tuple[str, bytes]:
