@@ -151,6 +151,13 @@ class Settings(BaseSettings):
     order_token_secret: SecretStr = SecretStr(DEV_ORDER_TOKEN_SECRET)
     # GET /metrics answers only `Authorization: Bearer <this>` (Prometheus: `authorization`).
     metrics_token: SecretStr = SecretStr(DEV_METRICS_TOKEN)
+    # Counters and histograms of every process of a host (or container), one folder per
+    # process kind; unset, each process keeps its own in memory (see README "Metrics").
+    metrics_dir: str | None = None
+    # Where the dispatcher and each Celery worker serve their /metrics; unset, they serve none
+    # (on one host the intake's /metrics shows every process kind's counts).
+    metrics_port: int | None = Field(None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
 
     # Rate limits per client address, in limits notation ("120/minute", "5/second;1000/hour"),
     # counted in Redis. Failures alone count for order reads and admin auth, so a customer

@@ -28,6 +28,7 @@ from models.store.db import session_factory
 from models.store.unit_of_work import Work
 from models.store.warehouses import WarehouseDirectory
 from settings import Settings, get_settings
+from telemetry.instruments import messages_dispatched
 from workers.adapters.background import BackgroundPublisher
 from workers.adapters.carriers import choose_carrier
 from workers.adapters.mail_templates import TemplateRenderer
@@ -145,6 +146,7 @@ def build_dispatcher(context: Context) -> Dispatcher:
         context.work,
         wait_seconds=settings.sqs_wait_seconds,
         visibility_timeout=settings.sqs_visibility_timeout,
+        observe=messages_dispatched,
     )
 
 

@@ -39,9 +39,9 @@ def web_flags() -> list[str]:
     ]
 
 
-def web_server(port: int, app: str) -> list[str]:
+def web_server(port: int, app: str, *flags: str) -> list[str]:
     """Gunicorn serving the WSGI `app` ("module:factory()") on 127.0.0.1:`port` with web_flags."""
-    return python_module("gunicorn", "--bind", f"127.0.0.1:{port}", *web_flags(), app)
+    return python_module("gunicorn", "--bind", f"127.0.0.1:{port}", *web_flags(), *flags, app)
 
 
 def app_commands(

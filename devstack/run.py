@@ -117,6 +117,8 @@ def _run(
             return 0 if stopping.is_set() else 1
     runtime = Path(tempfile.mkdtemp(prefix="devstack-run-"))
     stack.folders.append(runtime)
+    # One host: every process records under one folder, and the intake's /metrics shows it all.
+    env.setdefault("METRICS_DIR", str(runtime / "metrics"))
     for name, argv in app_commands(intake_port, flower_port, runtime, settings).items():
         child_env = flower_environment(env, settings) if name == "flower" else env
         stack.children.append(Child(name, argv, child_env))

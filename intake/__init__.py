@@ -14,9 +14,11 @@ from intake.limits import install_limits
 from intake.openapi.serve import register_docs
 from intake.ops_cli import ops_cli
 from intake.problems import register_problem_handlers
+from intake.request_metrics import install_request_metrics
 from intake.runtime import install
 from models.store import geodata
 from settings import Settings, get_settings
+from telemetry.processes import INTAKE, use_folder
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -25,12 +27,15 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     """The intake app for `settings` (the environment's by default)."""
     settings = settings or get_settings()
     configure_logging(settings)
+    # gunicorn's master emptied the folder (intake/serving.py); its workers share it.
+    use_folder(settings, INTAKE, fresh=False)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]
     install(app, context or build_context(settings, publish_in_background=True))
     geodata.warm_up()
     register_problem_handlers(app)
+    install_request_metrics(app)
     register_guards(app)
     install_limits(app, settings)
     register_routes(app)

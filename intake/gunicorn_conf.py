@@ -12,11 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 from intake.runtime import finish_publishing
+from intake.serving import child_exit, on_starting
 from settings import get_settings
 
 _settings = get_settings()
 
 graceful_timeout = _settings.shutdown_grace_seconds
+
+
+# The metrics folder's hooks (intake/serving.py): gunicorn reads them from this module.
+__all__ = ["child_exit", "graceful_timeout", "on_starting", "worker_exit"]
 
 
 def worker_exit(_server: Any, worker: Any) -> None:

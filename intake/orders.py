@@ -20,6 +20,7 @@ from intake.reading import order_view
 from intake.runtime import runtime
 from intake.schemas import OrderRequest, validate_order
 from models.services.place import InvalidOrder, PlacedOrder, order_token, place_order
+from telemetry.instruments import order_submitted
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ def _respond(stored: idempotency.StoredResponse, *, replayed: bool) -> Response:
     response.headers.update(stored.headers)
     if replayed:
         response.headers[idempotency.REPLAYED_HEADER] = "true"
+    order_submitted(replayed=replayed)
     return response
 
 

@@ -9,6 +9,7 @@ from celery.signals import celeryd_after_setup, setup_logging, worker_shutting_d
 
 from bootstrap.logs import configure_logging
 from settings import get_settings
+from workers import metrics  # noqa: F401 - serves each worker's metrics (its signals)
 from workers.broker import serve_redis_urls
 from workers.pauses import leave_paused_queues
 from workers.shutdown import bound_the_warm_shutdown

@@ -11,6 +11,8 @@ from types import FrameType
 from bootstrap import build_dispatcher, get_context
 from bootstrap.logs import configure_logging
 from settings import get_settings
+from telemetry.processes import DISPATCHER
+from telemetry.serving import serve_metrics
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +21,7 @@ def main() -> None:
     """Run the dispatcher until SIGTERM or SIGINT, then finish its batch and exit."""
     settings = get_settings()
     configure_logging(settings)
+    serve_metrics(settings, DISPATCHER)
     dispatcher = build_dispatcher(get_context())
 
     def stop(signum: int, _frame: FrameType | None) -> None:

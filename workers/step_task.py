@@ -33,6 +33,7 @@ from models.store.errors import TRANSIENT_DB_ERRORS
 from models.store.follow_ups import fail, finish, mail, reschedule
 from models.store.orders import record_event
 from models.tables.outbox import Outbox
+from workers.metrics import observed
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,8 @@ class StepTask(Task[Any, Any]):
         current = Current(follow_up)
         token = CURRENT.set(current)
         try:
-            return self._run(current, args, kwargs)
+            with observed(self.name, args) as seen:
+                return seen(self._run(current, args, kwargs))
         finally:
             CURRENT.reset(token)
 

@@ -27,6 +27,7 @@ from models.services.settle import settle_payment
 from models.services.ship import ship_order
 from models.store.errors import TRANSIENT_DB_ERRORS
 from workers.app import app
+from workers.metrics import allocation_decided
 from workers.step_task import StepTask, tell_operations
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,9 @@ STEP: dict[str, Any] = {"base": StepTask, **RETRY}
 def allocate(order_id: str) -> str:
     """Reserve stock for the order, then charge it, hold it, or tell the customer why not."""
     ctx = get_context()
-    return allocate_order(ctx.work, ctx.directory, ctx.settings, uuid.UUID(order_id)).outcome.value
+    result = allocate_order(ctx.work, ctx.directory, ctx.settings, uuid.UUID(order_id))
+    allocation_decided(result)
+    return result.outcome.value
 
 
 @app.task(name=names.CHARGE, **STEP)
@@ -117,6 +120,8 @@ def retry_backorders() -> int:
     """Give arriving stock to held orders, oldest first; how many could now be allocated."""
     ctx = get_context()
     filled = fill_backorders(ctx.work, ctx.directory, ctx.settings)
+    for _, result in filled:
+        allocation_decided(result)
     return sum(1 for _, result in filled if result.outcome.value == "allocated")
 
 

@@ -52,6 +52,8 @@ class AllocationResult:
 
     outcome: Allocated
     alert_ids: list[int] = field(default_factory=list)
+    # Where it was allocated: from one warehouse (single) or several (split).
+    shape: Outcome | None = None
 
 
 class AllocationContended(Exception):
@@ -144,7 +146,7 @@ def _allocate_once(
     if expected is OrderStatus.BACKORDERED:
         mail(session, order_id, "back_in_stock")
     later(session, CHARGE, str(order_id))
-    return AllocationResult(Allocated.ALLOCATED, alerts)
+    return AllocationResult(Allocated.ALLOCATED, alerts, plan.outcome)
 
 
 def allocate_order(

@@ -89,8 +89,11 @@ class Dispatcher:
         wait_seconds: int,
         visibility_timeout: int,
         follow: Callable[[Session, OrderMessage], None] = follow_message,
+        observe: Callable[[list[Handled]], None] = lambda _outcomes: None,
     ) -> None:
         self._queue = queue
+        # Told what became of each message of a poll (the dispatcher's metrics).
+        self._observe = observe
         self._work = work
         self._follow = follow
         self._wait = wait_seconds
@@ -199,6 +202,7 @@ class Dispatcher:
         ]
         for failed in self._queue.delete(done):
             log.warning("could not delete message %s; a redelivery is harmless", failed)
+        self._observe(outcomes)
         return outcomes
 
     def run_forever(self) -> None:

@@ -31,10 +31,17 @@ APP_SERVICES = [
 ]
 # Each worker service, and the one queue it consumes (its node is named after the queue too).
 WORKERS = {f"{queue}-worker": queue for queue in QUEUES}
-BACKING_SERVICES = ["postgres", "redis", "elasticmq", "mailpit"]
+BACKING_SERVICES = ["postgres", "redis", "elasticmq", "mailpit", "prometheus", "grafana"]
 ONE_SHOT = {"migrate"}
 LONG_RUNNING = [name for name in SERVICES if name not in ONE_SHOT]
-PUBLISHED = {"intake": {8000}, "flower": {5555}, "mailpit": {8025}, "elasticmq": {9324}}
+PUBLISHED = {
+    "intake": {8000},
+    "flower": {5555},
+    "mailpit": {8025},
+    "elasticmq": {9324},
+    "prometheus": {9090},
+    "grafana": {3000},
+}
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 
 

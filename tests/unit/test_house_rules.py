@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("bootstrap", "devstack", "intake", "models", "workers", "tests", "bench")
+PACKAGES = ("bootstrap", "devstack", "intake", "models", "workers", "tests", "bench", "telemetry")
 MAX_FILE_LINES = 300
 MAX_FUNCTION_LINES = 40
 # Layers, innermost first: each may import only from itself and the layers before it.
@@ -58,7 +58,7 @@ def test_the_domain_imports_nothing_but_the_standard_library_and_itself() -> Non
 
 
 def test_models_never_import_the_entry_points_or_the_adapters() -> None:
-    outer = ("intake", "workers", "devstack", "bootstrap", "tests", "bench")
+    outer = ("intake", "workers", "devstack", "bootstrap", "tests", "bench", "telemetry")
     wrong = {
         (module_of(path), name)
         for path in sources("models")
@@ -97,3 +97,14 @@ def test_functions_stay_under_forty_lines() -> None:
                 if length > MAX_FUNCTION_LINES:
                     long.append(f"{module_of(path)}.{node.name}: {length}")
     assert long == []
+
+
+def test_telemetry_imports_none_of_the_processes_that_record_into_it() -> None:
+    processes = ("intake", "workers", "devstack", "bootstrap", "tests", "bench")
+    wrong = {
+        (module_of(path), name)
+        for path in sources("telemetry")
+        for name in imports(path)
+        if name.split(".")[0] in processes
+    }
+    assert wrong == set()
