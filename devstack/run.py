@@ -125,8 +125,8 @@ def _run(
         return 0 if stopping.is_set() else 1
     layout = Layout(settings, overrides, stack.started, apps, api, flower, data)
     note = _data_note(since, overrides.get("database_url") or settings.database_url, layout)
-    say(banner(component_rows(layout), note, api, args.demo))
     _record(stack, data, api, flower)
+    say(banner(component_rows(layout), note, api, args.demo))
     shown = _start_demo(stack, env, api, args.demo_orders, runtime) if args.demo else None
     return watch(Supervisor(long_running, stack.started.services), stack.children, stopping, shown)
 
