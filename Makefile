@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-# Unset: `make demo` uses the API the running `make run` recorded in .devstack/stack.json.
-API ?=
+# Unset: `make demo` uses the API the running `make run` recorded in .devstack/stack.json
+# (API=URL or API_URL=URL names another).
+API ?= $(API_URL)
 
 .PHONY: install requirements run demo test chaos lint typecheck unit mail bench clean
 

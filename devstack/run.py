@@ -164,14 +164,16 @@ def _data_note(since: datetime | None, database_url: str | None, layout: Layout)
     """Whether this run goes on with the last one's orders and mails, or starts without."""
     if layout.started.not_kept:
         return f"fresh start: {layout.started.not_kept}, so neither orders nor mails are kept"
-    if database_url is None:
-        return "using the configured services: nothing of this run is kept by `make run`"
-    note = restart_note(
-        since, count_orders(database_url), count_mails(layout.data.mail), layout.data
-    )
+    if layout.started.service("smtp") is None or database_url is None:
+        return "using the configured services: `make run` keeps no data of its own"
+    mails = count_mails(layout.data.mail)
     if layout.started.service("postgres") is None:
-        note += "; PostgreSQL is DATABASE_URL's own (FRESH=1 clears only the mailbox)"
-    return note
+        orders = count_orders(database_url)
+        return (
+            f"the mailbox in {layout.data.shown()} holds {mails} mails (FRESH=1 empties it);"
+            f" PostgreSQL is DATABASE_URL's own, with {orders} orders"
+        )
+    return restart_note(since, count_orders(database_url), mails, layout.data)
 
 
 def _record(stack: Stack, data: DataDir, api: str, flower: str) -> None:

@@ -62,13 +62,7 @@ def _service_rows(stack: Layout) -> list[Row]:
         _service(stack, "Redis", "redis", settings.redis_url, "in memory; PostgreSQL re-queues"),
         _service(stack, "SQS", "moto", settings.sqs_endpoint_url or "AWS", settings.orders_queue),
         _service(stack, "SMTP", "smtp", smtp, "sink"),
-        Row(
-            "mailbox",
-            f"{data.shown()}/mail",
-            None,
-            "embedded" if stack.started.service("smtp") else "external",
-            "make mail lists it (no web UI)",
-        ),
+        _mailbox(stack),
         _service(
             stack,
             "payment sandbox",
@@ -77,6 +71,13 @@ def _service_rows(stack: Layout) -> list[Row]:
             "in memory",
         ),
     ]
+
+
+def _mailbox(stack: Layout) -> Row:
+    if stack.started.service("smtp") is None:
+        return Row("mailbox", "", None, "external", "the SMTP server's own")
+    folder = f"{stack.data.shown()}/mail"
+    return Row("mailbox", folder, None, "embedded", "make mail lists it (no web UI)")
 
 
 def _service(stack: Layout, label: str, name: str, configured: str | None, notes: str) -> Row:
