@@ -57,7 +57,11 @@ def start_table(rows: list[Row]) -> str:
 
 
 def parse_start_table(text: str) -> dict[str, Row]:
-    """The rows of a start table found in `text`, by component (what the tests read back)."""
+    """The rows of a whole start table found in `text`, by component (what the tests read).
+
+    Nothing until the line after the table is there too: output read as it arrives may
+    hold only the first rows so far.
+    """
     rows: dict[str, Row] = {}
     lines = iter(text.splitlines())
     for line in lines:
@@ -67,10 +71,10 @@ def parse_start_table(text: str) -> dict[str, Row]:
     for line in lines:
         cells = GAP.split(line.strip())
         if len(cells) != len(HEADER):
-            break
+            return rows
         name, address, pid, runs, notes = (cell if cell != EMPTY else "" for cell in cells)
         rows[name] = Row(name, address, int(pid) if pid else None, runs, notes)
-    return rows
+    return {}
 
 
 def flower_login(settings: Settings) -> str:

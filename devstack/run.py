@@ -110,13 +110,15 @@ def _run(
         overrides, since = use_configured(settings), None
     else:
         overrides, since = start_embedded(settings, stack.started, data, args.fresh)
+    overrides |= {"pythonunbuffered": "1"} | _local_limits(settings)
+    for name, module in SETUP_STEPS.items():
+        if not _setup_step(name, module, child_environment(overrides), stopping):
+            return 0 if stopping.is_set() else 1
+    # Chosen just before they bind: a port found free earlier may be taken by now.
     ports = (stack.started.port("intake"), stack.started.port("flower"))
     api, flower = (f"http://127.0.0.1:{port}" for port in ports)
-    overrides |= {"public_base_url": api, "pythonunbuffered": "1"} | _local_limits(settings)
+    overrides["public_base_url"] = api
     env = child_environment(overrides)
-    for name, module in SETUP_STEPS.items():
-        if not _setup_step(name, module, env, stopping):
-            return 0 if stopping.is_set() else 1
     runtime = Path(tempfile.mkdtemp(prefix="devstack-run-"))
     stack.folders.append(runtime)
     apps = _start_apps(stack, env, ports, runtime, settings)

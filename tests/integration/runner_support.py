@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from devstack.banner import Row, parse_start_table
+from devstack.banner import RULE, Row, parse_start_table
 from devstack.processes import REPO_ROOT, pid_is_alive
 from devstack.services import http_ok
 
@@ -170,7 +170,9 @@ def _wait_until_ready(stack: RunningStack) -> str:
     while time.monotonic() < deadline:
         assert stack.process.poll() is None, f"the runner exited early:\n{stack.output()}"
         api = stack.api()
-        if api is not None and http_ok(f"{api}/healthz"):
+        # The banner is whole once its closing rule is in: it is read line by line.
+        whole = list(stack.lines).count(RULE) >= 2
+        if api is not None and whole and http_ok(f"{api}/healthz"):
             stack.tree()
             return api
         time.sleep(0.3)

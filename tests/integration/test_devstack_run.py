@@ -84,6 +84,8 @@ def demo_result(stack: RunningStack) -> list[str] | None:
         return None
     start = lines.index("Demo result:")
     end = start + lines[start:].index(HINT)
+    if end + 1 >= len(lines):
+        return None
     # The start table came first and did not end with the hint: the result does.
     assert lines.index("Fulfillment is running.") < start
     assert lines.count(HINT) == 1

@@ -20,7 +20,13 @@ DATA = DataDir(Path("/srv/stack"))
 
 
 def test_the_start_table_reads_back_as_the_rows_it_was_made_from() -> None:
-    assert parse_start_table(start_table(ROWS)) == {row.component: row for row in ROWS}
+    printed = start_table(ROWS) + "\n\n"
+    assert parse_start_table(printed) == {row.component: row for row in ROWS}
+
+
+def test_a_table_whose_last_rows_have_not_arrived_yet_reads_as_none() -> None:
+    assert parse_start_table(start_table(ROWS)) == {}
+    assert parse_start_table("\n".join(start_table(ROWS).splitlines()[:4])) == {}
 
 
 def test_the_start_table_is_found_inside_the_whole_banner() -> None:
@@ -32,7 +38,7 @@ def test_the_start_table_is_found_inside_the_whole_banner() -> None:
 
 def test_a_cell_with_a_wide_gap_cannot_split_its_row() -> None:
     wide = Row("SMTP", "127.0.0.1:1025", 7, "embedded", "sink   on  loopback")
-    assert parse_start_table(start_table([wide]))["SMTP"].notes == "sink on loopback"
+    assert parse_start_table(start_table([wide]) + "\n\n")["SMTP"].notes == "sink on loopback"
 
 
 def test_the_columns_line_up_under_the_header() -> None:
