@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-API ?= http://127.0.0.1:8000
+# Unset: `make demo` uses the API the running `make run` recorded in .devstack/stack.json
+# (API=URL or API_URL=URL names another).
+API ?= $(API_URL)
 
 .PHONY: install requirements run demo test chaos lint typecheck unit mail bench clean
 
@@ -24,13 +26,14 @@ requirements: $(INSTALLED)
 	$(PIP_COMPILE) --output-file requirements.txt requirements.in
 	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
-## Start the whole system on embedded services (Ctrl-C stops everything).
+## Start the whole system on embedded services (Ctrl-C stops everything). It keeps the last
+## run's orders and mails; FRESH=1 clears both first. DEMO=1 runs the demo once it is up.
 run: $(INSTALLED)
-	$(BIN)/python -m devstack.run $(if $(DEMO),--demo,)
+	$(BIN)/python -m devstack.run $(if $(DEMO),--demo,) $(if $(FRESH),--fresh,)
 
-## Place a few hundred sample orders against the running system.
+## Place a few hundred sample orders against the running system (API=URL for another one).
 demo: $(INSTALLED)
-	$(BIN)/python -m devstack.demo --base-url $(API)
+	$(BIN)/python -m devstack.demo $(if $(API),--base-url $(API),)
 
 ## Lint, type-check, then every test: against local PostgreSQL/Redis if they answer,
 ## then the integration and end-to-end tiers again on embedded ones.

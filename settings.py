@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     test_database_url: str = "postgresql://postgres@127.0.0.1:5432/test"
     test_redis_url: str = "redis://127.0.0.1:6379/0"
     test_embedded: bool = False
+    # Where `make run` keeps its embedded PostgreSQL's data, the mailbox and where it runs
+    # (stack.json, which `make demo` reads); a relative path is taken from the repository root.
+    devstack_data_dir: str = ".devstack"
 
     # Admin API tokens are HS256 JWTs signed with this secret (`flask --app intake admin token`).
     admin_jwt_secret: SecretStr = SecretStr(DEV_ADMIN_SECRET)

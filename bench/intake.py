@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 from bench import support
 from bench.intake_stack import Served, draining, served, sqs_limit
 from bench.report import DEFAULT_OUT, Chart, Result, publish
-from devstack import demo
 from devstack.commands import python_module, web_flags
+from devstack.demo_orders import build_order, catalogue
 from devstack.processes import REPO_ROOT
 from settings import Settings
 
@@ -82,8 +82,8 @@ class Measured:
 def order_bodies(seed: int) -> list[str]:
     """Valid guest orders (seeded articles, postal codes that locate) as JSON, drawn from `seed`."""
     rng = random.Random(seed)
-    articles = demo.catalogue()
-    return [json.dumps(demo.build_order(rng, articles)) for _ in range(BODIES)]
+    articles = catalogue()
+    return [json.dumps(build_order(rng, articles)) for _ in range(BODIES)]
 
 
 def run_load(spec: dict[str, object], timeout: float) -> dict[str, Any]:

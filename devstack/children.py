@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from itertools import cycle
 
@@ -15,6 +16,8 @@ from devstack.processes import REPO_ROOT, end_group
 COLORS = cycle(["36", "32", "33", "35", "34", "96", "92", "93", "95", "91"])
 NAME_WIDTH = 10
 _print_lock = threading.Lock()
+# When a child last said anything: what is printed after a pause is not lost among its lines.
+_last_relayed = [time.monotonic()]
 
 
 def say(text: str) -> None:
@@ -64,6 +67,7 @@ class Child:
             return
         for raw in process.stdout:
             say(self.prefix + raw.decode(errors="replace").rstrip())
+            _last_relayed[0] = time.monotonic()
 
     def exit_code(self) -> int | None:
         """The exit code, or None while it runs."""
@@ -85,6 +89,13 @@ class Child:
         self._relay.join(timeout=2.0)
         if self.process.stdout is not None:
             self.process.stdout.close()
+
+
+def wait_for_quiet(quiet: float, longest: float) -> None:
+    """Wait until no child has printed for `quiet` seconds, or `longest` seconds have passed."""
+    deadline = time.monotonic() + longest
+    while (now := time.monotonic()) < deadline and now - _last_relayed[0] < quiet:
+        time.sleep(0.1)
 
 
 def _prefix(name: str) -> str:

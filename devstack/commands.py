@@ -44,6 +44,13 @@ def web_server(port: int, app: str, *flags: str) -> list[str]:
     return python_module("gunicorn", "--bind", f"127.0.0.1:{port}", *web_flags(), *flags, app)
 
 
+def worker_queues(settings: Settings) -> dict[str, list[str]]:
+    """The queues each worker consumes: payments on its own worker, everything else on one."""
+    prefix = settings.celery_queue_prefix
+    general = [queue_name(prefix, name) for name in QUEUES if name != PAYMENTS]
+    return {"worker": general, "payments": [queue_name(prefix, PAYMENTS)]}
+
+
 def app_commands(
     intake_port: int,
     flower_port: int,
@@ -56,20 +63,23 @@ def app_commands(
     `concurrency` is the general worker's; the benchmarks vary it, everything else keeps it.
     """
     celery = python_module("celery", "-A", "workers.app")
-    prefix = settings.celery_queue_prefix
-    general = [queue_name(prefix, name) for name in QUEUES if name != PAYMENTS]
+    queues = worker_queues(settings)
     schedule = str(runtime / "beat-schedule")
     threads = ["--pool", "threads", "--concurrency", str(settings.payments_concurrency)]
     return {
         "intake": web_server(intake_port, "intake:create_app()"),
         "dispatcher": python_module("workers.dispatcher"),
         "worker": celery_worker(
-            general, "worker", "--concurrency", str(concurrency), events=settings.worker_events
+            queues["worker"],
+            "worker",
+            "--concurrency",
+            str(concurrency),
+            events=settings.worker_events,
         ),
         # Charges mostly wait on the gateway: threads overlap those waits, and a slow gateway
         # holds up only this queue while the general worker keeps the other steps moving.
         "payments": celery_worker(
-            [queue_name(prefix, PAYMENTS)], "payments", *threads, events=settings.worker_events
+            queues["payments"], "payments", *threads, events=settings.worker_events
         ),
         "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", schedule],
         "flower": python_module("workers.flower", "--address=127.0.0.1", f"--port={flower_port}"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import math
 import random
 import threading
@@ -13,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -20,40 +20,16 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from models.domain.lifecycle import TERMINAL, DeliveryMethod, OrderStatus
-from settings import Settings
+from devstack.datadir import data_dir
+from devstack.demo_orders import build_order, catalogue
+from devstack.state import demo_target
+from models.domain.lifecycle import TERMINAL, OrderStatus
+from settings import get_settings
 
 # The demo stops watching at shipped: delivery is the carrier's business, days later.
 FINAL_STATUSES = frozenset({str(OrderStatus.SHIPPED), *(str(status) for status in TERMINAL)})
 SHIPPED_STATUSES = frozenset({str(OrderStatus.SHIPPED), str(OrderStatus.DELIVERED)})
 RETRYABLE = frozenset({409, 429, 500, 502, 503, 504})
-
-# (postal code, city, region, country); the Swedish ones are served by the Swedish warehouses.
-CITIES = [
-    ("10001", "New York", "NY", "US"),
-    ("60601", "Chicago", "IL", "US"),
-    ("94103", "San Francisco", "CA", "US"),
-    ("98101", "Seattle", "WA", "US"),
-    ("73301", "Austin", "TX", "US"),
-    ("33101", "Miami", "FL", "US"),
-    ("80202", "Denver", "CO", "US"),
-    ("02108", "Boston", "MA", "US"),
-    ("211 19", "Malmö", "Skåne", "SE"),
-    ("252 25", "Helsingborg", "Skåne", "SE"),
-    ("343 30", "Älmhult", "Kronoberg", "SE"),
-    ("411 03", "Göteborg", "Västra Götaland", "SE"),
-]
-STREETS = ["Main Street", "Oak Avenue", "Maple Drive", "Cedar Lane", "Elm Street", "Park Place"]
-FIRST_NAMES = ["Ada", "Grace", "Alan", "Linus", "Margaret", "Ken", "Barbara", "Dennis", "Frances"]
-LAST_NAMES = ["Lovelace", "Hopper", "Turing", "Torvalds", "Hamilton", "Thompson", "Liskov"]
-
-GOOD_CARD = "pm_card_visa"
-DECLINED_CARD = "pm_card_chargeDeclined"
-DECLINED_SHARE = 0.05
-OVERSIZED_SHARE = 0.03
-# The most the intake accepts on one line, so validation lets it through and allocation
-# decides: such orders drain stock fast, and are rejected once no warehouse holds that many.
-OVERSIZED_QUANTITY = int(Settings.model_fields["max_line_quantity"].default)
 
 
 @dataclass(frozen=True)
@@ -81,43 +57,6 @@ class Tracked:
         """The outcome so far; an order still moving at the deadline says where it stopped."""
         status = self.status if self.final else f"timed out ({self.status})"
         return Outcome(status, self.post_seconds, self.shipped_seconds)
-
-
-def catalogue() -> list[str]:
-    """Article numbers of the seeded products, imported late so the helpers work without it."""
-    seed = importlib.import_module("devstack.seed")
-    products: list[tuple[str, str, int]] = seed.PRODUCTS
-    return [article for article, _name, _price in products]
-
-
-def build_order(rng: random.Random, articles: Sequence[str]) -> dict[str, Any]:
-    """A plausible guest order drawn from `rng`, now and then one meant to fail."""
-    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-    postal_code, city, region, country = rng.choice(CITIES)
-    chosen = rng.sample(list(articles), rng.randint(1, min(3, len(articles))))
-    lines = [{"article_number": article, "quantity": rng.randint(1, 3)} for article in chosen]
-    if rng.random() < OVERSIZED_SHARE:
-        lines[0]["quantity"] = OVERSIZED_QUANTITY
-    address = {
-        "line1": f"{rng.randint(1, 9999)} {rng.choice(STREETS)}",
-        "city": city,
-        "postal_code": postal_code,
-        "country": country,
-    }
-    if rng.random() < 0.3:
-        address["line2"] = f"Apt {rng.randint(1, 40)}"
-    if rng.random() < 0.8:
-        address["region"] = region
-    return {
-        "customer": {
-            "email": f"{first}.{last}.{rng.randrange(10**6):06d}@example.com".lower(),
-            "name": f"{first} {last}",
-        },
-        "shipping_address": address,
-        "delivery_method": str(rng.choice(list(DeliveryMethod))),
-        "payment_method": DECLINED_CARD if rng.random() < DECLINED_SHARE else GOOD_CARD,
-        "lines": lines,
-    }
 
 
 def percentile(values: Sequence[float], pct: float) -> float | None:
@@ -249,7 +188,9 @@ def ready(base_url: str, console: Console) -> bool:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(prog="python -m devstack.demo", description=__doc__)
-    parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+    parser.add_argument(
+        "--base-url", help="the API to use (default: the one `make run` records it started)"
+    )
     parser.add_argument("--orders", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument(
@@ -257,14 +198,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--poll-interval", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=7, help="the same seed places the same orders")
+    parser.add_argument("--table-file", type=Path, help="also write the result table here")
     args = parser.parse_args(argv)
-    args.base_url = args.base_url.rstrip("/")
+    if args.base_url:
+        args.base_url = args.base_url.rstrip("/")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the demo and print the outcome table; fails only when there is nothing to run against."""
     args, console = parse_args(argv), Console()
+    args.base_url, why = demo_target(args.base_url, data_dir(get_settings()).root)
+    if args.base_url is None:
+        console.print(f"[red]{why}[/red]")
+        return 1
+    console.print(f"placing orders at {why}")
     if not ready(args.base_url, console):
         return 1
     articles = catalogue()
@@ -282,6 +230,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for label, value in summarise(outcomes):
         table.add_row(label, value)
     console.print(table)
+    if args.table_file is not None:
+        with args.table_file.open("w") as sink:
+            Console(file=sink, width=100, color_system=None).print(table)
     return 0
 
 

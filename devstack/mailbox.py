@@ -11,9 +11,8 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
-from devstack.processes import REPO_ROOT
-
-DEFAULT_MAILDIR = REPO_ROOT / ".devstack" / "mail"
+from devstack.datadir import data_dir
+from settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,7 @@ class Mail:
     message: EmailMessage
 
 
-def read_mails(maildir: Path = DEFAULT_MAILDIR) -> list[Mail]:
+def read_mails(maildir: Path) -> list[Mail]:
     """Every message in the Maildir, in order of arrival, numbered from 1."""
     if not (maildir / "new").is_dir():
         return []
@@ -71,9 +70,10 @@ def format_table(mails: list[Mail]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """List the mails, or print one of them."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--maildir", type=Path, default=DEFAULT_MAILDIR)
+    parser.add_argument("--maildir", type=Path, help="default: the mail in DEVSTACK_DATA_DIR")
     parser.add_argument("--show", type=int, metavar="N", help="print mail N's text")
     args = parser.parse_args(argv)
+    args.maildir = args.maildir or data_dir(get_settings()).mail
     mails = read_mails(args.maildir)
     if args.show is None:
         print(format_table(mails) if mails else f"No mail in {args.maildir}")

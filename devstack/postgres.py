@@ -39,6 +39,8 @@ FAST_TEST_SETTINGS = {
     "full_page_writes": "off",
     "max_connections": "200",
 }
+# Data kept between runs survives a crash of the machine too; a commit still does not wait.
+KEPT_DATA_SETTINGS = {"synchronous_commit": "off", "max_connections": "200"}
 UNPRIVILEGED_ID = 65534  # nobody / nogroup on most systems
 COMMAND_TIMEOUT = 60.0
 START_TIMEOUT = 30.0
@@ -52,14 +54,22 @@ class _Install:
     as_user: dict[str, Any] = field(default_factory=dict)
 
 
-def start_postgres(workdir: Path | None = None, port: int | None = None) -> RunningService:
-    """Start a throwaway PostgreSQL on 127.0.0.1 with trust auth for user `postgres`."""
+def start_postgres(
+    workdir: Path | None = None, port: int | None = None, data: Path | None = None
+) -> RunningService:
+    """Start PostgreSQL on 127.0.0.1 with trust auth for user `postgres`.
+
+    Its data is thrown away at stop, unless `data` names a folder to keep it in (see can_keep).
+    """
     port = port or free_port()
     base, install = _prepare(workdir)
     url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    folder = base / "data" if data is None else data
     try:
-        _initdb(install, base)
-        process = _start(install, base, port)
+        if not (folder / "PG_VERSION").exists():
+            _initdb(install, base, folder)
+        settings = FAST_TEST_SETTINGS if data is None else KEPT_DATA_SETTINGS
+        process = _start(install, base, folder, port, settings)
     except BaseException:
         shutil.rmtree(base, ignore_errors=True)
         raise
@@ -80,6 +90,11 @@ def start_postgres(workdir: Path | None = None, port: int | None = None) -> Runn
         service.stop()
         raise
     return service
+
+
+def can_keep(data: Path) -> bool:
+    """Whether data can be kept in `data`: as root, PostgreSQL runs as nobody, who must get in."""
+    return os.geteuid() != 0 or _others_can_enter(data.parent)
 
 
 def postgres_answers(url: str, timeout: float = 2.0) -> bool:
@@ -156,12 +171,12 @@ def _chown_tree(root: Path, uid: int, gid: int) -> None:
             os.chown(Path(folder) / name, uid, gid, follow_symlinks=False)
 
 
-def _run(install: _Install, base: Path, tool: str, *args: str) -> None:
+def _run(install: _Install, base: Path, data: Path, tool: str, *args: str) -> None:
     """Run one PostgreSQL tool as the install's user, its output into a log beside the data."""
     log = base / f"{tool}.log"
     with log.open("ab") as sink:
         done = subprocess.run(
-            [str(install.bin_dir / tool), "-D", str(base / "data"), *args],
+            [str(install.bin_dir / tool), "-D", str(data), *args],
             stdin=subprocess.DEVNULL,
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -176,17 +191,24 @@ def _run(install: _Install, base: Path, tool: str, *args: str) -> None:
         raise RuntimeError(f"PostgreSQL {tool} failed with {done.returncode}{log_tail(log)}")
 
 
-def _initdb(install: _Install, base: Path) -> None:
+def _initdb(install: _Install, base: Path, data: Path) -> None:
+    """A new cluster in `data`, which is created empty (or emptied) for its user first."""
+    shutil.rmtree(data, ignore_errors=True)
+    data.mkdir(mode=0o700, parents=True)
+    if install.as_user:
+        os.chown(data, install.as_user["user"], install.as_user["group"])
     options = ["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"]
-    _run(install, base, "initdb", *options)
+    _run(install, base, data, "initdb", *options)
 
 
-def _start(install: _Install, base: Path, port: int) -> subprocess.Popen[bytes]:
+def _start(
+    install: _Install, base: Path, data: Path, port: int, settings: dict[str, str]
+) -> subprocess.Popen[bytes]:
     """The postmaster itself as our child (not through pg_ctl), so it can die with us."""
-    settings = [f"{name}={value}" for name, value in FAST_TEST_SETTINGS.items()]
+    configured = [f"{name}={value}" for name, value in settings.items()]
     # TCP only: a Unix socket path under a deep temp folder can pass the 107-byte limit.
-    options = ["listen_addresses=127.0.0.1", "unix_socket_directories=", *settings]
-    argv = [str(install.bin_dir / "postgres"), "-D", str(base / "data"), "-p", str(port)]
+    options = ["listen_addresses=127.0.0.1", "unix_socket_directories=", *configured]
+    argv = [str(install.bin_dir / "postgres"), "-D", str(data), "-p", str(port)]
     # SIGINT is a fast shutdown: the postmaster ends its backends (each in a session of its
     # own, out of reach of a group kill) and then itself; SIGTERM would wait for every client
     # to disconnect. Should the postmaster itself be SIGKILLed, its backends see it gone and
@@ -202,7 +224,7 @@ def _start(install: _Install, base: Path, port: int) -> subprocess.Popen[bytes]:
 
 
 def _stop(process: subprocess.Popen[bytes], base: Path) -> None:
-    """Fast shutdown; SIGKILL if that takes too long; then delete everything."""
+    """Fast shutdown; SIGKILL if that takes too long; then delete its folder (not kept data)."""
     stop_group(process, first=signal.SIGINT)
     shutil.rmtree(base, ignore_errors=True)
 

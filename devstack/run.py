@@ -1,50 +1,39 @@
-"""Run the whole system locally with one command: `python -m devstack.run [--demo]`."""
+"""Run the whole system locally with one command: `python -m devstack.run [--demo] [--fresh]`."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import signal
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from devstack.banner import banner
-from devstack.children import Child, say
+from devstack.banner import RULE, banner
+from devstack.children import Child, say, wait_for_quiet
 from devstack.commands import app_commands, flower_environment, python_module
-from devstack.mailbox import DEFAULT_MAILDIR
-from devstack.processes import RunningService, preferred_port
-from devstack.services import (
-    http_ok,
-    postgres_answers,
-    redis_answers,
-    start_moto,
-    start_payment_sandbox,
-    start_postgres,
-    start_redis,
-    start_smtp_sink,
-)
+from devstack.datadir import DataDir, count_mails, count_orders, data_dir, restart_note
+from devstack.embedded import Started, start_embedded, use_configured
+from devstack.services import http_ok
+from devstack.state import StackState, remove_state, running_stack, write_state
 from devstack.supervisor import Supervisor, how_it_ended, watch
+from devstack.where import Layout, component_rows
 from settings import Settings, child_environment, get_settings
 
-DEFAULT_PORTS = {
-    "postgres": 54329,
-    "redis": 63790,
-    "moto": 4566,
-    "smtp": 1025,
-    "paysandbox": 12111,
-    "intake": 8000,
-    "flower": 5555,
-}
 SETUP_STEPS = {
     "migrate": "models.tables.migrate",
     "queues": "workers.create_queues",
     "seed": "devstack.seed",
 }
 READY_TIMEOUT = 90.0
+# Before the demo's table: how long the children must have been silent, and the most to wait.
+QUIET_SECONDS, QUIET_AT_MOST = 1.5, 10.0
 # `make demo` places 300 orders from this machine's one address within seconds.
 LOCAL_ORDER_CREATION_LIMIT = "1200/minute"
 
@@ -53,16 +42,21 @@ LOCAL_ORDER_CREATION_LIMIT = "1200/minute"
 class Stack:
     """Everything the runner started, stopped in reverse order: children, then services."""
 
-    services: list[RunningService] = field(default_factory=list)
+    started: Started = field(default_factory=Started)
     children: list[Child] = field(default_factory=list)
     folders: list[Path] = field(default_factory=list)
+    # Where this run recorded itself (stack.json), forgotten again at the stop.
+    recorded_in: Path | None = None
 
     def stop(self) -> None:
         """Stop every child and service this run started; safe to call twice."""
+        if self.recorded_in is not None:
+            remove_state(self.recorded_in, os.getpid())
+            self.recorded_in = None
         while self.children:
             self.children.pop().stop()
-        while self.services:
-            self.services.pop().stop()
+        while self.started.services:
+            self.started.services.pop().stop()
         while self.folders:
             shutil.rmtree(self.folders.pop(), ignore_errors=True)
 
@@ -87,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--demo", action="store_true", help="place demo orders once ready")
+    parser.add_argument("--demo-orders", type=int, default=300, help="how many, with --demo")
+    parser.add_argument(
+        "--fresh", action="store_true", help="clear the orders and mails the last run kept"
+    )
     parser.add_argument(
         "--use-configured",
         action="store_true",
@@ -106,29 +104,35 @@ def _stop_on_signals(stopping: threading.Event) -> None:
 def _run(
     args: argparse.Namespace, settings: Settings, stack: Stack, stopping: threading.Event
 ) -> int:
-    overrides = _configured(settings) if args.use_configured else _embedded(settings, stack)
-    intake_port = preferred_port(DEFAULT_PORTS["intake"])
-    flower_port = preferred_port(DEFAULT_PORTS["flower"])
-    api = f"http://127.0.0.1:{intake_port}"
-    overrides |= {"public_base_url": api, "pythonunbuffered": "1"} | _local_limits(settings)
-    env = child_environment(overrides)
+    data = data_dir(settings)
+    _refuse_a_second_stack(data)
+    if args.use_configured:
+        overrides, since = use_configured(settings), None
+    else:
+        overrides, since = start_embedded(settings, stack.started, data, args.fresh)
+    overrides |= {"pythonunbuffered": "1"} | _local_limits(settings)
     for name, module in SETUP_STEPS.items():
-        if not _setup_step(name, module, env, stopping):
+        if not _setup_step(name, module, child_environment(overrides), stopping):
             return 0 if stopping.is_set() else 1
+    # Chosen just before they bind: a port found free earlier may be taken by now.
+    ports = (stack.started.port("intake"), stack.started.port("flower"))
+    api, flower = (f"http://127.0.0.1:{port}" for port in ports)
+    overrides["public_base_url"] = api
+    env = child_environment(overrides)
     runtime = Path(tempfile.mkdtemp(prefix="devstack-run-"))
     stack.folders.append(runtime)
     # One host: every process records under one folder, and the intake's /metrics shows it all.
     env.setdefault("METRICS_DIR", str(runtime / "metrics"))
-    for name, argv in app_commands(intake_port, flower_port, runtime, settings).items():
-        child_env = flower_environment(env, settings) if name == "flower" else env
-        stack.children.append(Child(name, argv, child_env))
+    apps = _start_apps(stack, env, ports, runtime, settings)
     long_running = list(stack.children)
     if not _wait_until_ready(f"{api}/healthz", long_running, stopping):
         return 0 if stopping.is_set() else 1
-    say(banner(settings, overrides, api, f"http://127.0.0.1:{flower_port}"))
-    if args.demo:
-        stack.children.append(Child("demo", python_module("devstack.demo", "--base-url", api), env))
-    return watch(Supervisor(long_running, stack.services), stack.children, stopping)
+    layout = Layout(settings, overrides, stack.started, apps, api, flower, data)
+    note = _data_note(since, overrides.get("database_url") or settings.database_url, layout)
+    _record(stack, data, api, flower)
+    say(banner(component_rows(layout), note, api, args.demo))
+    shown = _start_demo(stack, env, api, args.demo_orders, runtime) if args.demo else None
+    return watch(Supervisor(long_running, stack.started.services), stack.children, stopping, shown)
 
 
 def _local_limits(settings: Settings) -> dict[str, str]:
@@ -138,48 +142,72 @@ def _local_limits(settings: Settings) -> dict[str, str]:
     return {"rate_limit_order_creation": LOCAL_ORDER_CREATION_LIMIT}
 
 
-def _embedded(settings: Settings, stack: Stack) -> dict[str, str]:
-    """Start what the settings leave unset, plus a local SMTP sink and payment sandbox."""
-    overrides: dict[str, str] = {}
-    if settings.database_url is None:
-        postgres = _started(stack, start_postgres(port=preferred_port(DEFAULT_PORTS["postgres"])))
-        overrides["database_url"] = postgres.url
-    else:
-        _require(postgres_answers(settings.database_url), "DATABASE_URL")
-    if settings.redis_url is None:
-        redis = _started(stack, start_redis(port=preferred_port(DEFAULT_PORTS["redis"])))
-        overrides["redis_url"] = redis.url
-    else:
-        _require(redis_answers(settings.redis_url), "REDIS_URL")
-    if settings.sqs_endpoint_url is None:
-        sqs = _started(stack, start_moto(port=preferred_port(DEFAULT_PORTS["moto"])))
-        overrides["sqs_endpoint_url"] = sqs.url
-    smtp_port = preferred_port(DEFAULT_PORTS["smtp"])
-    _started(stack, start_smtp_sink(DEFAULT_MAILDIR, port=smtp_port))
-    # The sink speaks plain SMTP: a TLS setting meant for a real server would break every send.
-    overrides |= {"smtp_host": "127.0.0.1", "smtp_port": str(smtp_port)}
-    overrides |= {"smtp_starttls": "false", "smtp_ssl": "false"}
-    sandbox = start_payment_sandbox(port=preferred_port(DEFAULT_PORTS["paysandbox"]))
-    overrides["payment_api_base"] = _started(stack, sandbox).url
-    return overrides
+def _refuse_a_second_stack(data: DataDir) -> None:
+    """Two runners on one data folder would fight over PostgreSQL's data and stack.json."""
+    other = running_stack(data.root)
+    if other is not None and other.pid != os.getpid():
+        raise RuntimeError(
+            f"a stack already runs from {data.shown()} (pid {other.pid}, API {other.api}):"
+            " stop it first, or give this one another DEVSTACK_DATA_DIR"
+        )
 
 
-def _configured(settings: Settings) -> dict[str, str]:
-    """Use the settings as they are, after checking the database and Redis answer."""
-    _require(postgres_answers(settings.require_database_url()), "DATABASE_URL")
-    _require(redis_answers(settings.require_redis_url()), "REDIS_URL")
-    return {}
+def _start_apps(
+    stack: Stack, env: dict[str, str], ports: tuple[int, int], runtime: Path, settings: Settings
+) -> dict[str, Child]:
+    """Intake, dispatcher, workers, beat and Flower, by name."""
+    apps: dict[str, Child] = {}
+    for name, argv in app_commands(*ports, runtime, settings).items():
+        child_env = flower_environment(env, settings) if name == "flower" else env
+        apps[name] = Child(name, argv, child_env)
+        stack.children.append(apps[name])
+    return apps
 
 
-def _started(stack: Stack, service: RunningService) -> RunningService:
-    stack.services.append(service)
-    say(f"devstack: {service.name} answers at {service.url}")
-    return service
+def _data_note(since: datetime | None, database_url: str | None, layout: Layout) -> str:
+    """Whether this run goes on with the last one's orders and mails, or starts without."""
+    if layout.started.not_kept:
+        return f"fresh start: {layout.started.not_kept}, so neither orders nor mails are kept"
+    if layout.started.service("smtp") is None or database_url is None:
+        return "using the configured services: `make run` keeps no data of its own"
+    mails = count_mails(layout.data.mail)
+    if layout.started.service("postgres") is None:
+        orders = count_orders(database_url)
+        return (
+            f"the mailbox in {layout.data.shown()} holds {mails} mails (FRESH=1 empties it);"
+            f" PostgreSQL is DATABASE_URL's own, with {orders} orders"
+        )
+    return restart_note(since, count_orders(database_url), mails, layout.data)
 
 
-def _require(answers: bool, setting: str) -> None:
-    if not answers:
-        raise RuntimeError(f"{setting} is set but nothing answers there (unset it to embed one)")
+def _record(stack: Stack, data: DataDir, api: str, flower: str) -> None:
+    """Write stack.json, so `make demo` finds this stack's API on whatever port it got."""
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    write_state(data.root, StackState(os.getpid(), api, flower, started_at))
+    stack.recorded_in = data.root
+
+
+def _start_demo(
+    stack: Stack, env: dict[str, str], api: str, orders: int, runtime: Path
+) -> Callable[[Child, int], None]:
+    """Start the demo; what prints its result table, last, once it is done."""
+    table = runtime / "demo-table.txt"
+    argv = python_module(
+        "devstack.demo", "--base-url", api, "--orders", str(orders), "--table-file", str(table)
+    )
+    stack.children.append(Child("demo", argv, env))
+
+    def show_result(child: Child, code: int) -> None:
+        if child.name != "demo":
+            return
+        # After the last steps' lines, so the table is not scrolled away at once.
+        wait_for_quiet(QUIET_SECONDS, QUIET_AT_MOST)
+        result = table.read_text().rstrip() if code == 0 and table.exists() else ""
+        failed = f"The demo {how_it_ended(code)}; its lines above say why."
+        ending = ["", "Ctrl-C stops everything."]
+        say("\n".join([RULE, "Demo result:", result or failed, *ending, RULE]))
+
+    return show_result
 
 
 def _setup_step(name: str, module: str, env: dict[str, str], stopping: threading.Event) -> bool:

@@ -85,8 +85,16 @@ class Supervisor:
         return None
 
 
-def watch(supervisor: Supervisor, everyone: list[Child], stopping: threading.Event) -> int:
-    """Keep the stack up until a stop is asked for (0) or it cannot go on (1)."""
+def watch(
+    supervisor: Supervisor,
+    everyone: list[Child],
+    stopping: threading.Event,
+    when_finished: Callable[[Child, int], None] | None = None,
+) -> int:
+    """Keep the stack up until a stop is asked for (0) or it cannot go on (1).
+
+    A child that is not kept up (the demo) is reported when it ends, then `when_finished` runs.
+    """
     finished: set[str] = set()
     while not stopping.wait(POLL_SECONDS):
         if (reason := supervisor.check()) is not None:
@@ -98,6 +106,8 @@ def watch(supervisor: Supervisor, everyone: list[Child], stopping: threading.Eve
             if (code := child.exit_code()) is not None:
                 finished.add(child.name)
                 say(f"devstack: {child.name} finished with exit code {code}")
+                if when_finished is not None:
+                    when_finished(child, code)
     return 0
 
 

@@ -12,11 +12,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from devstack.banner import RULE, Row, parse_start_table
 from devstack.processes import REPO_ROOT, pid_is_alive
 from devstack.services import http_ok
 
@@ -24,7 +25,6 @@ from devstack.services import http_ok
 EMBEDDED_SETTINGS = ("DATABASE_URL", "REDIS_URL", "SQS_ENDPOINT_URL", "PAYMENT_API_BASE")
 READY_SECONDS = 90.0
 STOP_SECONDS = 60.0
-API_LINE = re.compile(r"^\s+API\s+(http://\S+)")
 T = TypeVar("T")
 
 
@@ -77,6 +77,8 @@ class RunningStack:
     """The runner, what it printed so far, and every process seen below it."""
 
     process: subprocess.Popen[bytes]
+    # Its DEVSTACK_DATA_DIR: PostgreSQL's data, the mailbox, stack.json.
+    data: Path
     lines: list[str] = field(default_factory=list)
     seen: set[Proc] = field(default_factory=set)
     # Processes still alive after the runner exited, which the cleanup then killed.
@@ -105,22 +107,38 @@ class RunningStack:
         assert url is not None, f"the runner never said where {name} answers"
         return url
 
+    def start_table(self) -> dict[str, Row]:
+        """The components the ready banner lists, by name (empty until it is printed)."""
+        return parse_start_table(self.output())
+
     def api(self) -> str | None:
-        """The intake's URL as the ready banner names it."""
-        matches = (API_LINE.match(line) for line in list(self.lines))
-        return next((match.group(1) for match in matches if match), None)
+        """The intake's URL as the start table names it."""
+        row = self.start_table().get("API")
+        return None if row is None else row.address
+
+
+def open_folder(prefix: str) -> Path:
+    """A new folder others may enter, as the embedded PostgreSQL runs as nobody under root."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    folder.chmod(0o755)
+    return folder
 
 
 @contextlib.contextmanager
-def devstack_runner() -> Iterator[tuple[RunningStack, str]]:
-    """The runner on embedded services, in its own session, once its intake answers."""
-    # The runner's temp folders, removed afterwards even if it was killed; open to others,
-    # as the embedded PostgreSQL runs as nobody when the tests run as root.
-    scratch = Path(tempfile.mkdtemp(prefix="devstack-runner-"))
-    scratch.chmod(0o755)
+def devstack_runner(
+    args: Sequence[str] = (), data: Path | None = None
+) -> Iterator[tuple[RunningStack, str]]:
+    """The runner on embedded services, in its own session, once its intake answers.
+
+    Its data folder is `data` (kept by the caller), or a throwaway one.
+    """
+    # The runner's temp folders, removed afterwards even if it was killed.
+    scratch = open_folder("devstack-runner-")
     env = {key: value for key, value in os.environ.items() if key not in EMBEDDED_SETTINGS}
+    data = data or scratch / "data"
+    env["DEVSTACK_DATA_DIR"] = str(data)
     process = subprocess.Popen(
-        [sys.executable, "-m", "devstack.run"],
+        [sys.executable, "-m", "devstack.run", *args],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -128,7 +146,7 @@ def devstack_runner() -> Iterator[tuple[RunningStack, str]]:
         cwd=REPO_ROOT,
         env=env | {"PYTHONUNBUFFERED": "1", "TMPDIR": str(scratch)},
     )
-    stack = RunningStack(process)
+    stack = RunningStack(process, data)
     reader = threading.Thread(target=_collect, args=(stack,), daemon=True)
     reader.start()
     try:
@@ -152,7 +170,9 @@ def _wait_until_ready(stack: RunningStack) -> str:
     while time.monotonic() < deadline:
         assert stack.process.poll() is None, f"the runner exited early:\n{stack.output()}"
         api = stack.api()
-        if api is not None and http_ok(f"{api}/healthz"):
+        # The banner is whole once its closing rule is in: it is read line by line.
+        whole = list(stack.lines).count(RULE) >= 2
+        if api is not None and whole and http_ok(f"{api}/healthz"):
             stack.tree()
             return api
         time.sleep(0.3)

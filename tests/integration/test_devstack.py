@@ -28,6 +28,7 @@ from devstack.services import (
     start_smtp_sink,
     wait_for_port,
 )
+from devstack.state import demo_target, read_state
 from tests.integration.runner_support import Proc, devstack_runner, eventually
 
 # What `make run` starts, as it shows in command lines: every embedded service and app process.
@@ -171,6 +172,9 @@ def test_a_runner_killed_with_sigkill_leaves_no_process_behind() -> None:
             survivors = _survivors(started, ORPHAN_SECONDS)
         finally:
             client.close()
+        # The stack.json it could not remove names a stack that is gone: no demo goes there.
+        assert read_state(stack.data) is not None
+        assert demo_target(None, stack.data)[0] is None
 
     assert survivors == []
     commands = "\n".join(proc.command for proc in started)

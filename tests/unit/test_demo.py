@@ -5,18 +5,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from devstack.demo import (
-    CITIES,
-    DECLINED_CARD,
-    FINAL_STATUSES,
-    OVERSIZED_QUANTITY,
-    Outcome,
-    Tracked,
-    build_order,
-    parse_args,
-    percentile,
-    summarise,
-)
+from devstack.demo import FINAL_STATUSES, Outcome, Tracked, parse_args, percentile, summarise
+from devstack.demo_orders import CITIES, DECLINED_CARD, OVERSIZED_QUANTITY, build_order
 from intake.schemas import validate_order
 from settings import Settings
 
