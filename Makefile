@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 # (API=URL or API_URL=URL names another).
 API ?= $(API_URL)
 
-.PHONY: install requirements run demo test chaos lint typecheck unit mail bench clean
+.PHONY: install requirements run demo test chaos lint typecheck unit mail bench clean browser
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,7 @@ demo: $(INSTALLED)
 
 ## Lint, type-check, then every test: against local PostgreSQL/Redis if they answer,
 ## then the integration and end-to-end tiers again on embedded ones.
-test: $(INSTALLED) lint typecheck
+test: $(INSTALLED) lint typecheck browser
 	$(BIN)/python -m pytest
 	TEST_EMBEDDED=1 $(BIN)/python -m pytest tests/integration tests/e2e
 
@@ -45,6 +45,17 @@ test: $(INSTALLED) lint typecheck
 ## non-zero on any violation). See "Chaos suite" in the README.
 chaos: $(INSTALLED)
 	$(BIN)/python -m tests.chaos $(if $(SEED),--seed $(SEED),)
+
+## The browser the order page's tests drive: Debian's Chromium, installed when missing (as root,
+## or with sudo that asks no password); without it those tests are skipped and say why.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	  else echo "no $(CHROMIUM) and no root to install it: the browser tests will be skipped"; exit 0; fi; \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    --no-install-recommends chromium >/dev/null; }
 
 lint: $(INSTALLED)
 	$(BIN)/ruff format --check .

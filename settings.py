@@ -102,6 +102,8 @@ class Settings(BaseSettings):
     delivery_eta_days: int = Field(3, ge=0, le=365)
     # When no combination of warehouses holds an order: refuse it, or hold it until stock arrives.
     shortage_policy: Literal["reject", "backorder"] = "reject"
+    # Orders of up to this many lines are split over provably the fewest warehouses.
+    allocation_exact_max_lines: int = Field(8, ge=0, le=50)
     low_stock_threshold: int = Field(5, ge=0)
     backorder_retry_interval: float = Field(10.0, gt=0)
     low_stock_sweep_interval: float = Field(30.0, gt=0)

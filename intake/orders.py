@@ -9,7 +9,7 @@ from dataclasses import replace
 from flask import Blueprint, Response, jsonify, request
 from pydantic import ValidationError
 
-from intake import idempotency
+from intake import idempotency, order_page
 from intake.access import account, order_for, unauthorized, viewer
 from intake.api_models import OrderAccepted, OrderView
 from intake.auth import CUSTOMER, bearer_token, forbidden
@@ -110,10 +110,19 @@ def _with_token(stored: idempotency.StoredResponse, secret: str) -> idempotency.
 
 @bp.get("/orders/<order_id>")
 @operation(
-    replies={200: OrderView}, problems=(429,), auth=ORDER_READER, path={"order_id": uuid.UUID}
+    replies={200: Reply(OrderView, alternatives=(order_page.PAGE,))},
+    problems=(429,),
+    auth=ORDER_READER,
+    path={"order_id": uuid.UUID},
 )
 def read_order(order_id: str) -> Response:
-    """The order, for its guest (token or link), its customer account, or staff."""
+    """The order, for its guest (token or link), its customer account, or staff: as JSON, or
+    as the customer's order page when a browser asks for HTML."""
     who = viewer()
     with runtime().sessions() as session:
-        return jsonify(order_view(session, order_for(session, order_id, who)))
+        order = order_for(session, order_id, who)
+        if order_page.wants_page():
+            return order_page.page(session, order, who)
+        response = jsonify(order_view(session, order))
+        response.headers["Vary"] = "Accept"
+        return response

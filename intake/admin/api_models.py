@@ -92,6 +92,7 @@ class Candidate(Open):
     distance_km: float
     available: dict[str, int]
     can_fill: bool
+    abroad: bool = Field(False, description="outside the country shipped to")
     chosen: bool
 
 
@@ -108,6 +109,10 @@ class Receipt(Closed):
 
     id: int
     outcome: str
+    rule: str = Field(
+        description="which rule decided: `whole`, `fewest_exact`, `fewest_budget`, "
+        "`fewest_greedy` or `short`; empty on receipts written before rules were recorded"
+    )
     reason: str
     candidates: list[Candidate]
     picks: list[Pick]

@@ -26,6 +26,7 @@ def _receipt_view(receipt: AllocationReceipt) -> dict[str, Any]:
     return {
         "id": receipt.id,
         "outcome": receipt.outcome,
+        "rule": receipt.rule,
         "reason": receipt.reason,
         "candidates": receipt.candidates,
         "picks": receipt.picks,

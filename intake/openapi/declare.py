@@ -85,6 +85,8 @@ class Reply:
     body: type[BaseModel] | Content | None
     headers: tuple[str, ...] = ()
     description: str = ""
+    # The same answer in other media types, chosen by the request's Accept header.
+    alternatives: tuple[Content, ...] = ()
 
 
 Body = type[BaseModel] | Content

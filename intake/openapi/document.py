@@ -172,6 +172,8 @@ def _reply(status: int, reply: Reply, refs: Refs) -> dict[str, Any]:
     if reply.body is not None:
         media, schema = _content(reply.body, refs, "serialization")
         response["content"] = {media: {"schema": schema}}
+        for other in reply.alternatives:
+            response["content"][other.media_type] = {"schema": other.schema}
     if reply.headers:
         response["headers"] = {name: RESPONSE_HEADERS[name] for name in reply.headers}
     return response

@@ -1,5 +1,5 @@
-"""Choosing where an order ships from: nearest first, as few warehouses as possible, never more
-than a warehouse has, and a reason for every choice."""
+"""Choosing where an order ships from: as few warehouses as possible, at home before abroad,
+nearest first, never more than a warehouse has, and a reason for every choice."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from models.domain.cover import DEFAULT_BUDGET, Option, exact_cover, greedy_cover, options
 from models.domain.geo import Point, distance_km
+
+# Orders up to this many lines get the exact search for the fewest warehouses.
+EXACT_MAX_LINES = 8
 
 
 @dataclass(frozen=True)
@@ -18,6 +22,7 @@ class Site:
     code: str
     location: Point
     allows_self_service: bool = True
+    country: str | None = None
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,16 @@ class Outcome(StrEnum):
     SINGLE = "single"
     SPLIT = "split"
     SHORT = "short"
+
+
+class Rule(StrEnum):
+    """Which rule decided the plan: the receipt names it."""
+
+    WHOLE = "whole"  # one warehouse holds it all: the nearest such, at home first
+    FEWEST_EXACT = "fewest_exact"  # the fewest warehouses, proven by exhaustive search
+    FEWEST_BUDGET = "fewest_budget"  # the best set the search found before its budget ran out
+    FEWEST_GREEDY = "fewest_greedy"  # too many lines to search: a greedy set cover
+    SHORT = "short"  # all eligible warehouses together lack stock
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,7 @@ class Candidate:
     distance_km: float
     available: Mapping[str, int]
     can_fill: bool
+    foreign: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +83,7 @@ class Plan:
     reason: str
     candidates: tuple[Candidate, ...]
     shortages: Mapping[str, int]
+    rule: Rule = Rule.WHOLE
 
     @property
     def warehouse_ids(self) -> tuple[int, ...]:
@@ -85,12 +102,16 @@ def _fills(available: Mapping[str, int], wanted: Mapping[str, int]) -> bool:
 
 
 def _candidates(
-    ranked: Sequence[Ranked], stock: Mapping[int, Mapping[str, int]], wanted: Mapping[str, int]
+    ranked: Sequence[Ranked],
+    stock: Mapping[int, Mapping[str, int]],
+    wanted: Mapping[str, int],
+    market: str | None,
 ) -> tuple[Candidate, ...]:
     result = []
     for r in ranked:
         held = stock.get(r.site.warehouse_id, {})
         available = {article: held.get(article, 0) for article in wanted}
+        foreign = bool(market and r.site.country and r.site.country != market)
         result.append(
             Candidate(
                 r.site.warehouse_id,
@@ -99,23 +120,37 @@ def _candidates(
                 round(r.distance_km, 1),
                 available,
                 _fills(available, wanted),
+                foreign,
             )
         )
     return tuple(result)
 
 
+def _preferred(c: Candidate) -> tuple[bool, int]:
+    # At home before abroad, then nearest: the order every rule below picks in.
+    return (c.foreign, c.rank)
+
+
 def _single(candidates: Sequence[Candidate], wanted: Mapping[str, int]) -> Plan | None:
-    for position, candidate in enumerate(candidates):
-        if candidate.can_fill:
-            reason = (
-                f"nearest warehouse {candidate.code} holds the whole order"
-                if position == 0
-                else f"{candidate.code} is the nearest warehouse that holds the whole order "
-                f"({position} nearer cannot)"
-            )
-            picks = tuple(Pick(candidate.warehouse_id, a, q) for a, q in wanted.items())
-            return Plan(Outcome.SINGLE, picks, reason, tuple(candidates), {})
-    return None
+    holders = [c for c in candidates if c.can_fill]
+    if not holders:
+        return None
+    best = min(holders, key=_preferred)
+    nearer = sum(1 for c in candidates if c.rank < best.rank)
+    if not nearer:
+        reason = f"nearest warehouse {best.code} holds the whole order"
+    elif any(not c.foreign and c.can_fill for c in candidates) and any(h.foreign for h in holders):
+        reason = (
+            f"{best.code} is the nearest warehouse at home that holds the whole order "
+            f"({nearer} nearer cannot or are abroad)"
+        )
+    else:
+        reason = (
+            f"{best.code} is the nearest warehouse that holds the whole order "
+            f"({nearer} nearer cannot)"
+        )
+    picks = tuple(Pick(best.warehouse_id, a, q) for a, q in wanted.items())
+    return Plan(Outcome.SINGLE, picks, reason, tuple(candidates), {}, Rule.WHOLE)
 
 
 def _shortages(candidates: Sequence[Candidate], wanted: Mapping[str, int]) -> dict[str, int]:
@@ -123,49 +158,72 @@ def _shortages(candidates: Sequence[Candidate], wanted: Mapping[str, int]) -> di
     return {a: q - totals[a] for a, q in wanted.items() if totals[a] < q}
 
 
-def _cover(candidates: Sequence[Candidate], wanted: Mapping[str, int]) -> list[Candidate]:
-    """Greedy set cover of whole lines: each round takes the warehouse holding most open lines."""
-    remaining = set(wanted)
-    chosen: list[Candidate] = []
-    while remaining:
-        # max() keeps the first of equals, and candidates are nearest first.
-        best = max(candidates, key=lambda c: sum(c.available[a] >= wanted[a] for a in remaining))
-        covered = {a for a in remaining if best.available[a] >= wanted[a]}
-        if not covered:
-            break
-        chosen.append(best)
-        remaining -= covered
-    return sorted(chosen, key=lambda c: c.rank)
+def _chosen(
+    candidates: Sequence[Candidate], wanted: Mapping[str, int], exact_lines: int, budget: int
+) -> tuple[list[Candidate], Rule]:
+    by_id = {c.warehouse_id: c for c in candidates}
+    choices = options(
+        [(c.warehouse_id, c.foreign, c.distance_km, c.rank, c.available) for c in candidates],
+        wanted,
+    )
+    cover: tuple[Option, ...] | None
+    if len(wanted) <= exact_lines:
+        found = exact_cover(wanted, choices, budget=budget)
+        cover = found.chosen if found else None
+        rule = Rule.FEWEST_EXACT if found is None or found.exact else Rule.FEWEST_BUDGET
+    else:
+        cover, rule = greedy_cover(wanted, choices), Rule.FEWEST_GREEDY
+    if cover is None:  # not reached: the caller checked that stock suffices
+        raise ValueError("no set of warehouses covers the order")
+    return sorted((by_id[o.warehouse_id] for o in cover), key=_preferred), rule
 
 
-def _split(candidates: Sequence[Candidate], wanted: Mapping[str, int]) -> Plan:
-    chosen = _cover(candidates, wanted)
+def _picks_from(chosen: Sequence[Candidate], wanted: Mapping[str, int]) -> list[Pick]:
     picks: list[Pick] = []
     for article, quantity in wanted.items():
         whole = next((c for c in chosen if c.available[article] >= quantity), None)
         if whole is not None:
             picks.append(Pick(whole.warehouse_id, article, quantity))
             continue
-        # No warehouse holds this line whole: take it nearest first, wherever it is.
+        # No chosen warehouse holds this line whole: take it in the chosen ones' order.
         need = quantity
-        for c in candidates:
+        for c in chosen:
             take = min(need, c.available[article])
             if take:
                 picks.append(Pick(c.warehouse_id, article, take))
                 need -= take
             if not need:
                 break
-    codes = [c.code for c in candidates if c.warehouse_id in {p.warehouse_id for p in picks}]
+    return picks
+
+
+SPLIT_RULES = {
+    Rule.FEWEST_EXACT: "the fewest that can",
+    Rule.FEWEST_BUDGET: "the fewest the search found in its budget",
+    Rule.FEWEST_GREEDY: "few by a greedy choice (too many lines to search)",
+}
+
+
+def _split(
+    candidates: Sequence[Candidate], wanted: Mapping[str, int], exact_lines: int, budget: int
+) -> Plan:
+    chosen, rule = _chosen(candidates, wanted, exact_lines, budget)
+    picks = _picks_from(chosen, wanted)
+    codes = [c.code for c in chosen]
+    abroad = sum(c.foreign for c in chosen)
     reason = (
         f"no warehouse holds the whole order: split over {len(codes)} warehouses "
-        f"({', '.join(codes)}), each line from the nearest of them that has it"
+        f"({', '.join(codes)}), {SPLIT_RULES[rule]}, then fewest abroad ({abroad}), "
+        "then least total distance; each line from the first of them that has it"
     )
-    return Plan(Outcome.SPLIT, tuple(picks), reason, tuple(candidates), {})
+    return Plan(Outcome.SPLIT, tuple(picks), reason, tuple(candidates), {}, rule)
 
 
 def _short(candidates: Sequence[Candidate], shortages: Mapping[str, int], why: str) -> Plan:
     missing = ", ".join(f"{a} short by {n}" for a, n in shortages.items())
-    return Plan(Outcome.SHORT, (), f"{why}: {missing}", tuple(candidates), dict(shortages))
+    return Plan(
+        Outcome.SHORT, (), f"{why}: {missing}", tuple(candidates), dict(shortages), Rule.SHORT
+    )
 
 
 def _missing(candidate: Candidate, wanted: Mapping[str, int]) -> dict[str, int]:
@@ -187,16 +245,23 @@ def plan_allocation(
     stock: Mapping[int, Mapping[str, int]],
     *,
     self_service: bool = False,
+    market: str | None = None,
+    exact_lines: int = EXACT_MAX_LINES,
+    budget: int = DEFAULT_BUDGET,
 ) -> Plan:
-    """Plan an order: the nearest warehouse holding all of it, else a split, else short.
+    """Plan an order: one warehouse holding all of it, else the fewest that do, else short.
 
     `ranked` is every eligible warehouse nearest first, `stock` the sellable units by
-    warehouse and article. Self-service orders are collected in one place, so only a
-    warehouse that allows pickup and holds the whole order will do.
+    warehouse and article, `market` the country shipped to. Sets of warehouses are
+    compared by their number, then how many lie outside `market` (no cross-border parcel
+    while a set at home of that size exists), then total distance. Orders of up to
+    `exact_lines` lines are searched exhaustively, larger ones covered greedily.
+    Self-service orders are collected in one place, so only a warehouse that allows
+    pickup and holds the whole order will do.
     """
     if self_service:
         ranked = [r for r in ranked if r.site.allows_self_service]
-    candidates = _candidates(ranked, stock, wanted)
+    candidates = _candidates(ranked, stock, wanted, market)
     single = _single(candidates, wanted)
     if single is not None:
         return single
@@ -205,4 +270,4 @@ def plan_allocation(
     shortages = _shortages(candidates, wanted)
     if shortages:
         return _short(candidates, shortages, "not enough stock in all warehouses together")
-    return _split(candidates, wanted)
+    return _split(candidates, wanted, exact_lines, budget)

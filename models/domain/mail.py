@@ -74,6 +74,17 @@ UNKNOWN_FAILURE = "the payment could not be completed"
 
 # A cancelled order with its payment in one of these was charged, so money goes back.
 CHARGED_STATUSES = frozenset({"succeeded", "refund_pending", "refunded"})
+# A payment in one of these has a known outcome; any other may still turn out charged (the
+# gateway has not answered yet), and so may one given up because the gateway was unreachable.
+SETTLED_STATUSES = CHARGED_STATUSES | {"failed", "refund_failed"}
+UNSETTLED_FAILURES = frozenset({"gateway_unavailable"})
+
+
+def payment_settled(status: str | None, failure_code: str | None) -> bool:
+    """Whether a mail may say what the payment came to: no payment, or a known outcome."""
+    if status is None:
+        return True
+    return status in SETTLED_STATUSES and failure_code not in UNSETTLED_FAILURES
 
 
 def money(amount: int, currency: str) -> str:
@@ -137,6 +148,10 @@ class EmailView:
     problem: str = ""
     # A signed link that opens the order for a while (models/domain/links.py).
     order_url: str = ""
+    # False while the payment may still turn out taken: no mail then says "not charged".
+    settled: bool = True
+    # What the order lacks, a line each ("Lamp (123.456.78): 2 more than we have").
+    short_lines: tuple[str, ...] = ()
 
 
 # Anything shaped like an email address, as a mail server quotes one in a reply.

@@ -17,7 +17,7 @@ from models.domain.clock import utcnow
 from models.domain.lifecycle import OrderStatus
 from models.domain.tasks import CHARGE
 from models.store.alerts import open_alerts_below
-from models.store.allocations import read_for_allocation, record_plan
+from models.store.allocations import OrderToAllocate, read_for_allocation, record_plan
 from models.store.errors import is_lost_race
 from models.store.follow_ups import finish_current, later, mail
 from models.store.orders import advance
@@ -71,6 +71,7 @@ def _receipt(order_id: uuid.UUID, plan: Plan) -> dict[str, Any]:
     return {
         "order_id": order_id,
         "outcome": plan.outcome.value,
+        "rule": plan.rule.value,
         "reason": plan.reason[:500],
         "candidates": [
             {
@@ -79,6 +80,7 @@ def _receipt(order_id: uuid.UUID, plan: Plan) -> dict[str, Any]:
                 "distance_km": c.distance_km,
                 "available": dict(c.available),
                 "can_fill": c.can_fill,
+                "abroad": c.foreign,
                 "chosen": c.warehouse_id in chosen,
             }
             for c in kept
@@ -111,6 +113,23 @@ def _short(
     return Allocated.REJECTED
 
 
+def _plan(
+    session: Session, directory: WarehouseDirectory, order: OrderToAllocate, settings: Settings
+) -> Plan:
+    # Only warehouses holding some of the order can take part, so only they are ranked:
+    # a few dozen distances instead of one per warehouse in the network.
+    sites = directory.sites(session)
+    ranked = rank(order.location, [sites[w] for w in order.stock if w in sites])
+    return plan_allocation(
+        order.wanted,
+        ranked,
+        order.stock,
+        self_service=order.self_service,
+        market=order.market,
+        exact_lines=settings.allocation_exact_max_lines,
+    )
+
+
 def _allocate_once(
     session: Session,
     directory: WarehouseDirectory,
@@ -121,11 +140,7 @@ def _allocate_once(
     order = read_for_allocation(session, order_id, expected)
     if order is None:
         return AllocationResult(Allocated.SKIPPED)
-    # Only warehouses holding some of the order can take part, so only they are ranked:
-    # a few dozen distances instead of one per warehouse in the network.
-    sites = directory.sites(session)
-    ranked = rank(order.location, [sites[w] for w in order.stock if w in sites])
-    plan = plan_allocation(order.wanted, ranked, order.stock, self_service=order.self_service)
+    plan = _plan(session, directory, order, settings)
     if plan.outcome is Outcome.SHORT:
         return AllocationResult(_short(session, order.order_id, expected, plan, settings))
     chosen = set(plan.warehouse_ids)
@@ -136,7 +151,12 @@ def _allocate_once(
         expected,
         plan,
         receipt=_receipt(order_id, plan),
-        detail={"outcome": plan.outcome.value, "warehouses": codes, "reason": plan.reason},
+        detail={
+            "outcome": plan.outcome.value,
+            "rule": plan.rule.value,
+            "warehouses": codes,
+            "reason": plan.reason,
+        },
         now=utcnow(),
     )
     if reserved is None:

@@ -21,7 +21,7 @@ from models.domain.lifecycle import DeliveryMethod, OrderStatus
 from models.domain.messages import OrderPlaced
 from models.domain.pricing import PricedLine, Totals, delivery_eta, order_totals
 from models.store.follow_ups import message_dedupe_key, pending_row
-from models.store.geodata import locate, normalise_postal_code
+from models.store.geodata import locate, normalise_postal_code, us_state
 from models.store.idempotency import KeyClaim
 from models.store.placing import NewOrder, insert_order, prices
 from models.store.unit_of_work import Work
@@ -208,7 +208,9 @@ def _order(
         "ship_line1": address.line1,
         "ship_line2": address.line2,
         "ship_city": address.city,
-        "ship_region": address.region,
+        # An address without its state reads oddly on a US label and in every mail.
+        "ship_region": address.region
+        or (us_state(address.postal_code) if address.country == "US" else None),
         "ship_postal_code": normalise_postal_code(address.country, address.postal_code),
         "ship_country": address.country,
         "ship_latitude": point.latitude,

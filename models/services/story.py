@@ -92,7 +92,13 @@ def _parts(session: Session, order_id: uuid.UUID) -> Entry:
             for e in _of(session, OrderEvent, order_id)
         ],
         "allocation_receipts": [
-            {"at": _at(r.created_at), "outcome": r.outcome, "reason": r.reason, "picks": r.picks}
+            {
+                "at": _at(r.created_at),
+                "outcome": r.outcome,
+                "rule": r.rule,
+                "reason": r.reason,
+                "picks": r.picks,
+            }
             for r in _of(session, AllocationReceipt, order_id)
         ],
         "payment": _payment(session.scalar(select(Payment).where(Payment.order_id == order_id))),

@@ -24,7 +24,7 @@ from models.domain.lifecycle import DeliveryMethod, OrderStatus, can_transition
 
 READ = text(
     """
-    SELECT o.ship_latitude, o.ship_longitude, o.delivery_method,
+    SELECT o.ship_latitude, o.ship_longitude, o.ship_country, o.delivery_method,
            l.id AS line_id, l.article_number, l.quantity,
            s.warehouse_id, s.on_hand - s.reserved AS sellable
     FROM "order" o
@@ -65,8 +65,9 @@ WRITE = text(
         FROM picks p, complete WHERE complete.ok
     ),
     receipt AS (
-        INSERT INTO allocation_receipt (order_id, outcome, reason, candidates, picks, created_at)
-        SELECT CAST(:order_id AS uuid), :outcome, :reason, CAST(:candidates AS jsonb),
+        INSERT INTO allocation_receipt
+            (order_id, outcome, rule, reason, candidates, picks, created_at)
+        SELECT CAST(:order_id AS uuid), :outcome, :rule, :reason, CAST(:candidates AS jsonb),
                CAST(:receipt_picks AS jsonb), :now
         FROM complete WHERE complete.ok
     ),
@@ -103,6 +104,7 @@ class OrderToAllocate:
 
     order_id: uuid.UUID
     location: Point
+    market: str
     self_service: bool
     line_ids: dict[str, int]
     wanted: dict[str, int]
@@ -128,6 +130,7 @@ def read_for_allocation(
     return OrderToAllocate(
         order_id,
         Point(head.ship_latitude, head.ship_longitude),
+        head.ship_country,
         head.delivery_method == DeliveryMethod.SELF_SERVICE,
         line_ids,
         wanted,
@@ -174,6 +177,7 @@ def record_plan(
             "n": len(picks),
             "now": now,
             "outcome": receipt["outcome"],
+            "rule": receipt["rule"],
             "reason": receipt["reason"],
             "candidates": json.dumps(receipt["candidates"]),
             "receipt_picks": json.dumps(receipt["picks"]),

@@ -18,6 +18,7 @@ from models.domain.mail import (
     failure_reason,
     long_date,
     money,
+    payment_settled,
 )
 from models.domain.payments import charge_key
 from models.store.mail_claims import ClaimedMail
@@ -76,6 +77,27 @@ def _problem(connection: Connection, order_id: uuid.UUID) -> str:
     return f"the {failed.kind} email: {failed.last_error}" if failed is not None else ""
 
 
+# Mails that say what the order lacks.
+SHORT_KINDS = frozenset({"rejected", "backordered"})
+
+
+def _short_lines(
+    connection: Connection, order_id: uuid.UUID, lines: tuple[LineView, ...]
+) -> tuple[str, ...]:
+    shortages = connection.execute(
+        select(OrderEvent.detail)
+        .where(OrderEvent.order_id == order_id, OrderEvent.kind.in_(SHORT_KINDS))
+        .order_by(OrderEvent.id.desc())
+        .limit(1)
+    ).scalar()
+    short = (shortages or {}).get("shortages") or {}
+    names = {line.article_number: line.name for line in lines}
+    return tuple(
+        f"{names.get(article, article)} ({article}): {count} more than we have"
+        for article, count in short.items()
+    )
+
+
 def build_view(
     connection: Connection, claimed: ClaimedMail, order_id: uuid.UUID, kind: str, order_url: str
 ) -> EmailView:
@@ -110,4 +132,8 @@ def build_view(
         charge_key=charge_key(order_id),
         problem=_problem(connection, order_id) if kind in OPERATIONS_KINDS else "",
         order_url=order_url,
+        settled=payment_settled(
+            payment["status"] if payment else None, payment["failure_code"] if payment else None
+        ),
+        short_lines=_short_lines(connection, order_id, lines) if kind in SHORT_KINDS else (),
     )

@@ -44,10 +44,17 @@ class WarehouseDirectory:
                         Warehouse.latitude,
                         Warehouse.longitude,
                         Warehouse.allows_self_service,
+                        Warehouse.country,
                     ).where(Warehouse.active.is_(True))
                 ).all()
                 self._sites = {
-                    r.id: Site(r.id, r.code, Point(r.latitude, r.longitude), r.allows_self_service)
+                    r.id: Site(
+                        r.id,
+                        r.code,
+                        Point(r.latitude, r.longitude),
+                        r.allows_self_service,
+                        r.country,
+                    )
                     for r in rows
                 }
                 self._loaded_at = self._clock()

@@ -45,6 +45,8 @@ class AllocationReceipt(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("order.id"), index=True)
     outcome: Mapped[str] = mapped_column(String(20))
+    # Which rule decided (models.domain.allocation.Rule); empty on receipts that predate it.
+    rule: Mapped[str] = mapped_column(String(20), server_default="")
     reason: Mapped[str] = mapped_column(String(500))
     candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     picks: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)

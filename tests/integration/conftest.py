@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from models.services.allocate import AllocationResult, allocate_order
+from models.store.unit_of_work import Work
+from models.store.warehouses import WarehouseDirectory
+from settings import Settings
 from tests.factories import NEWARK, add_product, add_warehouse
 from tests.integration.stripe_support import NO_FAULTS, served_sandbox, set_faults
 
@@ -34,3 +40,17 @@ def product(sessions: sessionmaker[Session]) -> str:
     number = add_product(sessions, price=PRODUCT_PRICE)
     add_warehouse(sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={number: 10})
     return number
+
+
+@pytest.fixture
+def allocate(
+    sessions: sessionmaker[Session], directory: WarehouseDirectory, settings: Settings
+) -> Callable[..., AllocationResult]:
+    """Allocate an order in one go, with any settings overridden by keyword."""
+
+    def run(order_id: uuid.UUID, **overrides: Any) -> AllocationResult:
+        return allocate_order(
+            Work(sessions), directory, settings.model_copy(update=overrides), order_id
+        )
+
+    return run

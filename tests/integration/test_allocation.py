@@ -7,12 +7,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.services.allocate import Allocated, AllocationResult, allocate_order, fill_backorders
+from models.services.allocate import Allocated, AllocationResult, fill_backorders
 from models.store.unit_of_work import Work
 from models.store.warehouses import WarehouseDirectory
 from models.tables.catalog import Stock
@@ -34,18 +33,6 @@ def place(client: FlaskClient, lines: list[tuple[str, int]], **overrides: Any) -
     response = client.post("/orders", json=order_body(lines, **overrides))
     assert response.status_code == 202, response.get_json()
     return uuid.UUID(response.get_json()["order_id"])
-
-
-@pytest.fixture
-def allocate(
-    sessions: sessionmaker[Session], directory: WarehouseDirectory, settings: Settings
-) -> Callable[..., AllocationResult]:
-    def run(order_id: uuid.UUID, **overrides: Any) -> AllocationResult:
-        return allocate_order(
-            Work(sessions), directory, settings.model_copy(update=overrides), order_id
-        )
-
-    return run
 
 
 def status(sessions: sessionmaker[Session], order_id: uuid.UUID) -> str:

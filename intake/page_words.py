@@ -1,0 +1,47 @@
+"""The words the order page uses for statuses, timeline events, parcels and notices."""
+
+from __future__ import annotations
+
+STATUSES = {
+    "received": "We have your order",
+    "backordered": "Waiting for stock",
+    "allocated": "Being prepared",
+    "paid": "Paid and being packed",
+    "shipped": "On its way",
+    "delivered": "Delivered",
+    "rejected": "We could not fill this order",
+    "payment_failed": "The payment did not go through",
+    "cancelled": "Cancelled",
+}
+
+# What the customer's timeline shows; anything else (dispatching, mails, re-drives) is ours.
+EVENTS = {
+    "received": "Order placed",
+    "backordered": "Put on backorder: part of it is out of stock",
+    "allocated": "Stock reserved for you",
+    "paid": "Payment received",
+    "payment_failed": "Payment did not go through",
+    "rejected": "Order could not be filled",
+    "shipped": "Handed to the carrier",
+    "in_transit": "On its way",
+    "delivered": "Delivered",
+    "cancelled": "Cancelled",
+    "refunded": "Money returned",
+}
+
+PARCELS = {
+    "label_created": "Label printed",
+    "in_transit": "On its way",
+    "delivered": "Delivered",
+}
+
+# What the page says after one of its buttons did (or could not do) its work.
+NOTICES = {
+    "cancelled": "Your order is cancelled. If you were charged, the money is on its way back.",
+    "not_cancellable": "This order can no longer be cancelled: it has left the warehouse.",
+}
+
+
+def parcel_status(status: str) -> str:
+    """A parcel's status in words."""
+    return PARCELS.get(status, status.replace("_", " ").capitalize())
