@@ -28,6 +28,7 @@ from telemetry.instruments import messages_dispatched, order_submitted
 from telemetry.processes import DISPATCHER, INTAKE, use_folder
 from tests.e2e.test_order_to_shipped import final_view, wait_for
 from tests.factories import NEWARK, add_product, add_warehouse, order_body
+from workers.adapters.sqs import OrdersQueue
 
 pytestmark = pytest.mark.e2e
 
@@ -70,8 +71,17 @@ def stack(settings: Settings) -> Iterator[dict[str, str]]:
         contextlib.ExitStack() as stop,
     ):
         leave_counts_of_an_earlier_run(f"{runtime}/metrics")
+        # Queues of its own: messages other tests left on the shared one would be dispatched
+        # here too, and counted.
+        queues = {"orders_queue": f"metrics-{uuid.uuid4().hex[:8]}"}
+        queues["orders_dlq"] = f"{queues['orders_queue']}-dlq"
+        own_settings = settings.model_copy(update=queues)
+        OrdersQueue.from_settings(own_settings, timeout=5).ensure(
+            max_receive_count=settings.sqs_max_receive_count,
+            visibility_timeout=settings.sqs_visibility_timeout,
+        )
         env = child_environment(
-            as_environment(settings)
+            as_environment(own_settings)
             | {"PUBLIC_BASE_URL": api, "PYTHONUNBUFFERED": "1", "METRICS_DIR": f"{runtime}/metrics"}
         )
         commands = app_commands(intake_port, free_port(), Path(runtime), settings)

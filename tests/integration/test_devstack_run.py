@@ -19,6 +19,7 @@ from tests.integration.runner_support import (
 COMPONENTS = {
     "API": "app",
     "API docs": "app",
+    "metrics": "app",
     "Flower": "app",
     "dispatcher": "app",
     "worker": "app",
@@ -65,6 +66,7 @@ def assert_every_component_listed(stack: RunningStack, api: str) -> None:
     assert {name: row.runs for name, row in table.items()} == COMPONENTS
     assert table["API"].address == api
     assert table["API docs"].address == f"{api}/docs/"
+    assert table["metrics"].address == f"{api}/metrics"
     assert "login admin / fulfillment" in table["Flower"].notes
     assert "allocation" in table["worker"].notes
     assert table["PostgreSQL"].address.startswith("postgresql://postgres@127.0.0.1:")
