@@ -32,7 +32,8 @@ def celery_worker(
 def web_flags() -> list[str]:
     """How the intake's gunicorn runs locally: processes, threads, logging (not where it binds)."""
     # No control socket: it would live in the home folder, shared by every run.
-    return ["--workers", "2", "--threads", "4", "--access-logfile", "-", "--no-control-socket"]
+    # No access log of its own: the intake logs one line per request (intake/request_log.py).
+    return ["--workers", "2", "--threads", "4", "--no-control-socket"]
 
 
 def web_server(port: int, app: str) -> list[str]:

@@ -33,6 +33,7 @@ from models.store.errors import TRANSIENT_DB_ERRORS
 from models.store.follow_ups import fail, finish, mail, reschedule
 from models.store.orders import record_event
 from models.tables.outbox import Outbox
+from workers.step_log import run_logged
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,9 @@ class StepTask(Task[Any, Any]):
         current = Current(follow_up)
         token = CURRENT.set(current)
         try:
-            return self._run(current, args, kwargs)
+            return run_logged(
+                self, current, order_of(args), lambda: self._run(current, args, kwargs)
+            )
         finally:
             CURRENT.reset(token)
 
@@ -98,14 +101,17 @@ class StepTask(Task[Any, Any]):
         except TryLater as exc:
             with work() as session:
                 reschedule(session, current.id, delay=exc.delay, error=str(exc))
+            current.outcome = "retry_later"
             return "retry_later"
         except NEVER_RETRY as exc:
             with work() as session:
                 fail(session, current.id, error=f"{type(exc).__name__}: {exc}")
                 tell_operations(session, self.name, args, f"{type(exc).__name__}: {exc}")
+            current.outcome = "failed"
             return "failed"
         except Exception as exc:
-            return self._retry_or_fail(current, args, exc)
+            current.outcome = self._retry_or_fail(current, args, exc)
+            return current.outcome
         if not current.finished:
             with work() as session:
                 finish(session, current.id)
