@@ -32,15 +32,17 @@ def run_logged(
     step = task.name.rpartition(".")[2]
     started = time.perf_counter()
     token = REQUEST_ID.set(request_id)
+    # Tokens rather than `bound_contextvars`, which reads every variable of the context first.
+    tokens = structlog.contextvars.bind_contextvars(**context, task_id=task.request.id, step=step)
     # Whatever escapes the step is Celery's retry, or the row's lease brings the task back.
     outcome, result = "retry_later", None
-    with structlog.contextvars.bound_contextvars(**context, task_id=task.request.id, step=step):
-        try:
-            result = run()
-            outcome = current.outcome
-            return result
-        finally:
-            told = {"result": result} if isinstance(result, _PLAIN) and outcome == "done" else {}
-            elapsed = round((time.perf_counter() - started) * 1000, 1)
-            log.info("step ended", outcome=outcome, duration_ms=elapsed, **told)
-            REQUEST_ID.reset(token)
+    try:
+        result = run()
+        outcome = current.outcome
+        return result
+    finally:
+        told = {"result": result} if isinstance(result, _PLAIN) and outcome == "done" else {}
+        elapsed = round((time.perf_counter() - started) * 1000, 1)
+        log.info("step ended", outcome=outcome, duration_ms=elapsed, **told)
+        structlog.contextvars.reset_contextvars(**tokens)
+        REQUEST_ID.reset(token)
