@@ -116,7 +116,7 @@ def test_the_follow_ups_the_dispatcher_records_carry_the_request_id_of_the_messa
             .where(Outbox.message_key == order_id)
             .values(done_at=None, due_at=Outbox.created_at)
         )
-    relay(sessions, MessagePublisher(queue, sessions), lease_seconds=30, on_give_up=lambda *_: 0)
+    relay(sessions, MessagePublisher(queue, sessions), lease_seconds=30, on_give_up=lambda *_: None)
 
     dispatcher = Dispatcher(queue, Work(sessions), wait_seconds=1, visibility_timeout=5)
     assert dispatcher.run_once() == [Handled.STARTED]
