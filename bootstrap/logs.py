@@ -102,11 +102,23 @@ SHARED: list[Processor] = [
 ]
 
 
+# What a reader looks for first, in this order; the rest follows as it came.
+FIRST = ("ts", "level", "logger", "message", "order_id", "request_id", "step", "outcome")
+
+
+def in_order(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    """The keys of FIRST first, so every JSON line reads alike."""
+    ordered = {key: event[key] for key in FIRST if key in event}
+    ordered.update(event)
+    return ordered
+
+
 def renderer(log_format: str) -> list[Processor]:
     """The last processors of a line: JSON, or `ts [level] event key=value` text."""
     if log_format == "json":
         return [
             structlog.processors.EventRenamer("message"),
+            in_order,
             structlog.processors.JSONRenderer(default=str),
         ]
     return [

@@ -18,8 +18,25 @@ log = structlog.stdlib.get_logger("workers.step")
 _PLAIN = str | int | bool
 
 
+def order_of(args: tuple[Any, ...]) -> uuid.UUID | None:
+    """The order a task is about, when its first argument names one."""
+    try:
+        return uuid.UUID(str(args[0])) if args else None
+    except ValueError:
+        return None
+
+
+def _about(args: tuple[Any, ...]) -> dict[str, str]:
+    """The order a task is about and, for a mail, its kind: ids and names, never data."""
+    order_id = order_of(args)
+    context = {"order_id": str(order_id)} if order_id else {}
+    if len(args) > 1:
+        context["kind"] = str(args[1])[:40]
+    return context
+
+
 def run_logged(
-    task: Task[Any, Any], current: Current, order_id: uuid.UUID | None, run: Callable[[], Any]
+    task: Task[Any, Any], current: Current, args: tuple[Any, ...], run: Callable[[], Any]
 ) -> Any:
     """Run `run` as `task`'s step; log one line when it ends, whatever the end.
 
@@ -28,12 +45,13 @@ def run_logged(
     which the follow-ups the step records carry on.
     """
     request_id = sane_request_id(task.request.get(REQUEST_ID_FIELD))
-    context = {"order_id": str(order_id)} if order_id else {}
     step = task.name.rpartition(".")[2]
     started = time.perf_counter()
     token = REQUEST_ID.set(request_id)
     # Tokens rather than `bound_contextvars`, which reads every variable of the context first.
-    tokens = structlog.contextvars.bind_contextvars(**context, task_id=task.request.id, step=step)
+    tokens = structlog.contextvars.bind_contextvars(
+        **_about(args), task_id=task.request.id, step=step
+    )
     # Whatever escapes the step is Celery's retry, or the row's lease brings the task back.
     outcome, result = "retry_later", None
     try:

@@ -16,7 +16,6 @@ there is no row to write to, and the row's lease brings the task back anyway.
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 from celery import Task
@@ -33,7 +32,7 @@ from models.store.errors import TRANSIENT_DB_ERRORS
 from models.store.follow_ups import fail, finish, mail, reschedule
 from models.store.orders import record_event
 from models.tables.outbox import Outbox
-from workers.step_log import run_logged
+from workers.step_log import order_of, run_logged
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +52,6 @@ CELERY_RETRIES: tuple[type[BaseException], ...] = (Retry, *TRANSIENT_DB_ERRORS)
 # A step that keeps failing for no reason it knows is given up after this many tries.
 MAX_UNEXPECTED = 8
 STEP_FAILED = "step_failed"
-
-
-def order_of(args: tuple[Any, ...]) -> uuid.UUID | None:
-    """The order a task is about, when its first argument names one."""
-    try:
-        return uuid.UUID(str(args[0])) if args else None
-    except ValueError:
-        return None
 
 
 def tell_operations(session: Session, task: str, args: tuple[Any, ...], error: str) -> None:
@@ -86,9 +77,7 @@ class StepTask(Task[Any, Any]):
         current = Current(follow_up)
         token = CURRENT.set(current)
         try:
-            return run_logged(
-                self, current, order_of(args), lambda: self._run(current, args, kwargs)
-            )
+            return run_logged(self, current, args, lambda: self._run(current, args, kwargs))
         finally:
             CURRENT.reset(token)
 
