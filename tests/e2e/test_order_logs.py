@@ -62,20 +62,20 @@ def lines_about(folder: Path, order_id: str) -> list[dict[str, Any]]:
     return found
 
 
-def steps_of(lines: list[dict[str, Any]]) -> dict[str, int]:
+def steps_done(lines: list[dict[str, Any]]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for line in lines:
-        if line["message"] == "step ended":
+        if line["message"] == "step ended" and line["outcome"] == "done":
             counts[line["step"]] = counts.get(line["step"], 0) + 1
     return counts
 
 
 def wait_for_every_step(folder: Path, order_id: str) -> list[dict[str, Any]]:
     deadline = time.monotonic() + 60
-    while steps_of(lines := lines_about(folder, order_id)) != STEPS:
+    while steps_done(lines := lines_about(folder, order_id)) != STEPS:
         if time.monotonic() > deadline:
             tails = "".join(log_tail(folder / f"{name}.log") for name in PROCESSES)
-            pytest.fail(f"steps seen: {steps_of(lines)}{tails}")
+            pytest.fail(f"steps done: {steps_done(lines)}{tails}")
         time.sleep(0.3)
     # Anything else the order's last step might still have to say.
     time.sleep(1.0)
