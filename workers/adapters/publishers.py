@@ -32,7 +32,7 @@ class TaskPublisher:
     def publish(self, follow_ups: Sequence[FollowUp]) -> None:
         """Send each task; a broker that is down leaves the rows to the relay."""
         for follow_up in follow_ups:
-            # The request it traces back to travels in the task's headers (workers/step_task.py).
+            # The request it traces back to travels in the task's headers (workers/step_log.py).
             request_id = follow_up.payload.get(REQUEST_ID_FIELD)
             headers = {"headers": {REQUEST_ID_FIELD: request_id}} if request_id else {}
             try:
