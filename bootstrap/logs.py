@@ -1,17 +1,32 @@
-"""Structured logging: JSON lines in production, readable text locally; order ids on every line."""
+"""Structured logging with structlog: JSON lines in production, key=value text locally.
+
+Every line of a process has one shape, whoever logs it: structlog's own loggers and the
+standard library's (Celery, gunicorn, SQLAlchemy, our modules' `logging.getLogger`) go
+through the same processors. Context bound once (`structlog.contextvars`: an order id, a
+task id) and the request an order's work traces back to (`REQUEST_ID`) are on every line
+logged meanwhile, so no call has to pass them.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import traceback
-from typing import Any
 
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from models.domain.follow_ups import REQUEST_ID
 from settings import Settings
 
-# Attributes every LogRecord has; anything else was passed through `extra=` and belongs in the line.
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+# Attributes every LogRecord has; anything else came through `extra=` and belongs in the line,
+# except Celery's `data`: a task's arguments and return value, which a log line has no need of.
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName", "data"}
+
+# Their INFO lines repeat per task what the step line says better (Celery's "received",
+# "succeeded" with the task's return value; the Stripe SDK's every request and response);
+# their warnings and errors still show.
+QUIETED = ("celery.worker.strategy", "celery.app.trace", "stripe")
 
 
 def _said(exc: BaseException) -> str:
@@ -42,46 +57,115 @@ def withheld_trace(exc: BaseException) -> str:
     return "\nwhile handling or caused by:\n".join(parts)
 
 
-class _Withholding(logging.Formatter):
-    def formatException(self, ei: Any) -> str:
-        """A logged exception's traceback without its message (withheld_trace)."""
-        exc = ei[1]
-        return withheld_trace(exc) if isinstance(exc, BaseException) else ""
+def add_request_id(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    """The request the work in hand traces back to, if any."""
+    request_id = REQUEST_ID.get()
+    if request_id is not None:
+        event.setdefault("request_id", request_id)
+    return event
 
 
-class JsonFormatter(_Withholding):
-    """One JSON object per line, with every `extra` field at the top level."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {k: v for k, v in vars(record).items() if k not in _STANDARD}
-        # The record's own fields come last so an `extra` cannot mask them.
-        entry |= {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+def add_extras(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    """A standard library record's `extra=` fields, at the top level of the line."""
+    record: logging.LogRecord | None = event.get("_record")
+    if record is not None:
+        event.update((k, v) for k, v in vars(record).items() if k not in _STANDARD)
+    return event
 
 
-class TextFormatter(_Withholding):
-    """A plain line with `key=value` extras appended."""
+def withhold_exception(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    """A logged exception as its traceback without its message (withheld_trace)."""
+    exc_info = event.pop("exc_info", None)
+    if exc_info is True:
+        exc_info = sys.exc_info()
+    exc = exc_info if isinstance(exc_info, BaseException) else (exc_info or (None, None))[1]
+    if isinstance(exc, BaseException):
+        event["exception"] = withheld_trace(exc)
+    return event
 
-    def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        extras = " ".join(f"{k}={v}" for k, v in vars(record).items() if k not in _STANDARD)
-        return f"{line} {extras}" if extras else line
+
+def as_text(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    """Values as `str` gives them (an order's UUID as you would grep for it), not as repr."""
+    for key, value in event.items():
+        if not isinstance(value, str | int | float | bool | None):
+            event[key] = str(value)
+    return event
+
+
+# Both kinds of line: a structlog call's and a standard library record's.
+SHARED: list[Processor] = [
+    structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.contextvars.merge_contextvars,
+    add_request_id,
+]
+
+
+# What a reader looks for first, in this order; the rest follows as it came.
+FIRST = ("ts", "level", "logger", "message", "order_id", "request_id", "step", "outcome")
+
+
+def in_order(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    """The keys of FIRST first, so every JSON line reads alike."""
+    ordered = {key: event[key] for key in FIRST if key in event}
+    ordered.update(event)
+    return ordered
+
+
+def renderer(log_format: str) -> list[Processor]:
+    """The last processors of a line: JSON, or `ts [level] event key=value` text."""
+    if log_format == "json":
+        return [
+            structlog.processors.EventRenamer("message"),
+            in_order,
+            structlog.processors.JSONRenderer(default=str),
+        ]
+    return [
+        as_text,
+        structlog.dev.ConsoleRenderer(
+            colors=False, timestamp_key="ts", pad_event_to=0, pad_level=False
+        ),
+    ]
+
+
+def formatter(log_format: str) -> structlog.stdlib.ProcessorFormatter:
+    """The formatter of every handler: one line per record, customer data withheld."""
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*SHARED, add_extras],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            withhold_exception,
+            *renderer(log_format),
+        ],
+    )
+
+
+def configure_structlog() -> None:
+    """Hand structlog's lines to the standard library's handlers, so they share one format."""
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *SHARED,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
 
 
 def configure_logging(settings: Settings) -> None:
-    """Send the root logger to stderr in the configured format."""
+    """Send every logger of the process to stderr in the configured format."""
+    configure_structlog()
     handler = logging.StreamHandler(sys.stderr)
-    if settings.log_format == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(formatter(settings.log_format))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
+    for name in QUIETED:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    # Gunicorn's workers log through handlers of their own: through ours instead.
+    for name in ("gunicorn.error", "gunicorn.access"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True

@@ -32,10 +32,11 @@ def celery_worker(
 def web_flags() -> list[str]:
     """How the intake's gunicorn runs locally: processes, threads, logging (not where it binds)."""
     # No control socket: it would live in the home folder, shared by every run. The config file
-    # holds what SIGTERM does (intake/gunicorn_conf.py), the same as in compose.
+    # holds what SIGTERM does and the log format (intake/gunicorn_conf.py), as in compose.
+    # No access log of its own: the intake logs one line per request (intake/request_log.py).
     return [
         *("--config", "python:intake.gunicorn_conf"),
-        *("--workers", "2", "--threads", "4", "--access-logfile", "-", "--no-control-socket"),
+        *("--workers", "2", "--threads", "4", "--no-control-socket"),
     ]
 
 

@@ -14,6 +14,7 @@ from intake.limits import install_limits
 from intake.openapi.serve import register_docs
 from intake.ops_cli import ops_cli
 from intake.problems import register_problem_handlers
+from intake.request_log import register_request_log
 from intake.request_metrics import install_request_metrics
 from intake.runtime import install
 from models.store import geodata
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     install(app, context or build_context(settings, publish_in_background=True))
     geodata.warm_up()
+    register_request_log(app)
     register_problem_handlers(app)
     install_request_metrics(app)
     register_guards(app)

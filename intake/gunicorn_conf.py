@@ -18,10 +18,12 @@ from settings import get_settings
 _settings = get_settings()
 
 graceful_timeout = _settings.shutdown_grace_seconds
+# gunicorn's own lines (booting, a worker's timeout) in the project's log format.
+logger_class = "bootstrap.gunicorn_logs.Logger"
 
 
 # The metrics folder's hooks (intake/serving.py): gunicorn reads them from this module.
-__all__ = ["child_exit", "graceful_timeout", "on_starting", "worker_exit"]
+__all__ = ["child_exit", "graceful_timeout", "logger_class", "on_starting", "worker_exit"]
 
 
 def worker_exit(_server: Any, worker: Any) -> None:

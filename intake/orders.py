@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import replace
 
+import structlog
 from flask import Blueprint, Response, jsonify, request
 from pydantic import ValidationError
 
@@ -21,8 +21,6 @@ from intake.runtime import runtime
 from intake.schemas import OrderRequest, validate_order
 from models.services.place import InvalidOrder, PlacedOrder, order_token, place_order
 from telemetry.instruments import order_submitted
-
-log = logging.getLogger(__name__)
 
 bp = Blueprint("orders", __name__)
 
@@ -89,7 +87,8 @@ def create_order() -> Response:
         raise Problem(422, "Invalid request", errors=exc.errors) from None
     if claim and not recorded:
         return _respond(_with_token(idempotency.replay(rt.work, claim), secret), replayed=True)
-    log.info("order received", extra={"order_id": str(placed.order_id)})
+    # The request's access line says it was received (intake/request_log.py).
+    structlog.contextvars.bind_contextvars(order_id=str(placed.order_id))
     return _respond(_with_token(response, secret), replayed=False)
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bootstrap.logs import JsonFormatter
+from bootstrap.logs import configure_structlog, formatter
 
 
 class Collector(logging.Handler):
@@ -16,7 +16,7 @@ class Collector(logging.Handler):
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
-        self.setFormatter(JsonFormatter())
+        self.setFormatter(formatter("json"))
         self.lines: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -26,6 +26,7 @@ class Collector(logging.Handler):
 @pytest.fixture
 def log_lines() -> Iterator[list[str]]:
     """Every line logged at DEBUG or above while the test runs."""
+    configure_structlog()
     root = logging.getLogger()
     collector, level = Collector(), root.level
     root.addHandler(collector)

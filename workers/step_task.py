@@ -16,7 +16,6 @@ there is no row to write to, and the row's lease brings the task back anyway.
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 from celery import Task
@@ -34,6 +33,7 @@ from models.store.follow_ups import fail, finish, mail, reschedule
 from models.store.orders import record_event
 from models.tables.outbox import Outbox
 from workers.metrics import observed
+from workers.step_log import order_of, run_logged
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +53,6 @@ CELERY_RETRIES: tuple[type[BaseException], ...] = (Retry, *TRANSIENT_DB_ERRORS)
 # A step that keeps failing for no reason it knows is given up after this many tries.
 MAX_UNEXPECTED = 8
 STEP_FAILED = "step_failed"
-
-
-def order_of(args: tuple[Any, ...]) -> uuid.UUID | None:
-    """The order a task is about, when its first argument names one."""
-    try:
-        return uuid.UUID(str(args[0])) if args else None
-    except ValueError:
-        return None
 
 
 def tell_operations(session: Session, task: str, args: tuple[Any, ...], error: str) -> None:
@@ -87,7 +79,9 @@ class StepTask(Task[Any, Any]):
         token = CURRENT.set(current)
         try:
             with observed(self.name, args) as seen:
-                return seen(self._run(current, args, kwargs))
+                return seen(
+                    run_logged(self, current, args, lambda: self._run(current, args, kwargs))
+                )
         finally:
             CURRENT.reset(token)
 
@@ -100,14 +94,17 @@ class StepTask(Task[Any, Any]):
         except TryLater as exc:
             with work() as session:
                 reschedule(session, current.id, delay=exc.delay, error=str(exc))
+            current.outcome = "retry_later"
             return "retry_later"
         except NEVER_RETRY as exc:
             with work() as session:
                 fail(session, current.id, error=f"{type(exc).__name__}: {exc}")
                 tell_operations(session, self.name, args, f"{type(exc).__name__}: {exc}")
+            current.outcome = "failed"
             return "failed"
         except Exception as exc:
-            return self._retry_or_fail(current, args, exc)
+            current.outcome = self._retry_or_fail(current, args, exc)
+            return current.outcome
         if not current.finished:
             with work() as session:
                 finish(session, current.id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,11 +50,28 @@ class Current:
 
     id: int
     finished: bool = False
+    # How the run ended for its row: done, retry_later or failed (workers/step_task.py).
+    outcome: str = "done"
 
 
 CURRENT: contextvars.ContextVar[Current | None] = contextvars.ContextVar(
     "current_follow_up", default=None
 )
+
+# The request an order's work traces back to: set by the intake per request, by the dispatcher
+# per message and by the worker per task, and written into every follow-up recorded meanwhile
+# (the payload's REQUEST_ID_FIELD), so the next process can set it again.
+REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+REQUEST_ID_FIELD = "request_id"
+# A client chooses it: short, and of characters that cannot spell an email address.
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def sane_request_id(value: object) -> str | None:
+    """`value` if it can stand in a log line as a request id, else None."""
+    if isinstance(value, str) and _SANE_REQUEST_ID.fullmatch(value):
+        return value
+    return None
 
 
 class TryLater(Exception):

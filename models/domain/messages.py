@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from models.domain.follow_ups import REQUEST_ID_FIELD, sane_request_id
 
 ORDER_PLACED = "order.placed"
 ORDER_CANCELLED = "order.cancelled"
@@ -24,6 +26,8 @@ class OrderMessage:
 
     order_id: uuid.UUID
     occurred_at: datetime
+    # The request it traces back to, for the logs: optional, and dropped unless sane.
+    request_id: str | None = field(default=None, compare=False)
 
     type = ""
 
@@ -84,6 +88,7 @@ def parse_message(body: str) -> OrderMessage:
         return kind(
             order_id=uuid.UUID(str(document["order_id"])),
             occurred_at=datetime.fromisoformat(str(document["occurred_at"])),
+            request_id=sane_request_id(document.get(REQUEST_ID_FIELD)),
         )
     except (KeyError, ValueError) as exc:
         raise MalformedMessage(f"bad field: {exc}") from exc

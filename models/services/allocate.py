@@ -192,7 +192,7 @@ def allocate_order(
             if not is_lost_race(exc):
                 raise
             continue
-        log.info("allocate: %s", result.outcome, extra={"order_id": str(order_id)})
+        log.debug("allocate: %s", result.outcome, extra={"order_id": str(order_id)})
         return result
     raise AllocationContended(str(order_id))
 

@@ -202,7 +202,7 @@ def charge_order(work: Work, gateway: PaymentGateway, order_id: uuid.UUID) -> Ch
         outcome = record_charge(session, order_id, result)
         if outcome is not Charged.PENDING:
             finish_current(session)
-    log.info("charge: %s", outcome, extra={"order_id": str(order_id)})
+    log.debug("charge: %s", outcome, extra={"order_id": str(order_id)})
     if outcome is Charged.PENDING:
         raise TryLater(
             f"payment is {result.failure_code}", delay=backoff(earlier, cap=STEP_CAP_SECONDS)

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from models.domain.clock import utcnow
+from models.domain.follow_ups import REQUEST_ID
 from models.domain.lifecycle import OrderStatus
 from models.domain.messages import (
     MalformedMessage,
@@ -136,6 +137,14 @@ class Dispatcher:
             event = parse_message(message.body)
         except MalformedMessage as exc:
             return Decision(message, Handled.DEAD_LETTERED, reason=f"malformed: {exc}")
+        # The work it records, and the lines it logs, carry on the request it came from.
+        token = REQUEST_ID.set(event.request_id)
+        try:
+            return self._judge(session, message, event)
+        finally:
+            REQUEST_ID.reset(token)
+
+    def _judge(self, session: Session, message: Received, event: OrderMessage) -> Decision:
         order_id = str(event.order_id)
         status = session.scalar(select(Order.status).where(Order.id == event.order_id))
         wanted = AFTERMATH.get(type(event))

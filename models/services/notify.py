@@ -188,5 +188,5 @@ def send_notification(
             )
         raise TryLater(str(exc), delay=backoff(attempts, cap=STEP_CAP_SECONDS)) from exc
     _end(work, order_id, kind, status="sent")
-    log.info("mail sent: %s", kind, extra={"order_id": str(order_id)})
+    log.debug("mail sent: %s", kind, extra={"order_id": str(order_id)})
     return Notified.SENT

@@ -162,17 +162,7 @@ def place_order(
         lines = _price_lines(connection, request, settings.currency)
         point = _locate(connection, request)
         totals = order_totals(lines, request.delivery_method.value, settings.delivery_costs())
-        payload = OrderPlaced(placed.order_id, now).to_json()
-        message = pending_row(
-            topic=ORDERS,
-            subject=str(placed.order_id),
-            payload=payload,
-            key=message_dedupe_key(payload, placed.order_id),
-            delay=0.0,
-            publish_now=ORDERS in work.publishes,
-            lease=work.lease_seconds,
-            now=now,
-        )
+        message = _message(work, placed.order_id, now)
         new = NewOrder(
             order=_order(
                 request, point=point, totals=totals, settings=settings, now=now, placed=placed
@@ -184,8 +174,25 @@ def place_order(
         outbox_id = insert_order(connection, new, claim)
     if outbox_id is None:
         return False
-    work.publish_committed([FollowUp(outbox_id, ORDERS, payload, message["attempts"], True)])
+    # The payload as stored, with the request id pending_row added.
+    stored = FollowUp(outbox_id, ORDERS, message["payload"], message["attempts"], True)
+    work.publish_committed([stored])
     return True
+
+
+def _message(work: Work, order_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+    """The outbox row of the order's `order.placed` message."""
+    payload = OrderPlaced(order_id, now).to_json()
+    return pending_row(
+        topic=ORDERS,
+        subject=str(order_id),
+        payload=payload,
+        key=message_dedupe_key(payload, order_id),
+        delay=0.0,
+        publish_now=ORDERS in work.publishes,
+        lease=work.lease_seconds,
+        now=now,
+    )
 
 
 def _order(

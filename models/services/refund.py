@@ -103,5 +103,5 @@ def _refunded(work: Work, order_id: uuid.UUID, refund_id: str) -> Refunded:
             record_event(session, order_id, "refunded", detail=detail)
             mail(session, order_id, "refunded")
         finish_current(session)
-    log.info("refunded %s", refund_id, extra={"order_id": str(order_id)})
+    log.debug("refunded %s", refund_id, extra={"order_id": str(order_id)})
     return Refunded.REFUNDED if moved is not None else Refunded.NOTHING_TO_REFUND

@@ -106,5 +106,5 @@ def settle_payment(work: Work, gateway: PaymentGateway, order_id: uuid.UUID) -> 
     with work() as session:
         outcome = _from_gateway(session, order_id, decided, found)
         finish_current(session)
-    log.info("settle: %s", outcome, extra={"order_id": str(order_id)})
+    log.debug("settle: %s", outcome, extra={"order_id": str(order_id)})
     return outcome

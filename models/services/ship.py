@@ -126,5 +126,5 @@ def ship_order(work: Work, carriers: Callable[..., Carrier], order_id: uuid.UUID
     except RouteNotServed as error:  # retrying will not change the route
         return _refused(work, order_id, error)
     outcome = Shipped.SKIPPED if parcels is None else _record(work, order_id, parcels)
-    log.info("ship: %s", outcome, extra={"order_id": str(order_id)})
+    log.debug("ship: %s", outcome, extra={"order_id": str(order_id)})
     return outcome

@@ -28,6 +28,8 @@ from models.domain.follow_ups import (
     ORDERS,
     PUBLISHES,
     RECORDED,
+    REQUEST_ID,
+    REQUEST_ID_FIELD,
     TASK,
     Arg,
     FollowUp,
@@ -52,13 +54,17 @@ def pending_row(
     lease: float,
     now: datetime,
 ) -> dict[str, Any]:
-    """An outbox row's columns: due at once, or after `lease` when its writer publishes it."""
+    """An outbox row's columns: due at once, or after `lease` when its writer publishes it.
+
+    The payload carries the request the work traces back to, if there is one (REQUEST_ID).
+    """
     # Published by its writer right after commit: the relay waits out a lease before trying.
     wait = lease if publish_now else delay
+    request_id = REQUEST_ID.get()
     return {
         "topic": topic,
         "message_key": subject[:100],
-        "payload": payload,
+        "payload": payload if request_id is None else payload | {REQUEST_ID_FIELD: request_id},
         "dedupe_key": key[:200],
         "created_at": now,
         "due_at": now + timedelta(seconds=max(0.0, wait)),
@@ -95,7 +101,7 @@ def _record(
     ).scalar()
     if row is None:
         return None
-    follow_up = FollowUp(row, topic, payload, values["attempts"], publish_now)
+    follow_up = FollowUp(row, topic, values["payload"], values["attempts"], publish_now)
     session.info.setdefault(RECORDED, []).append(follow_up)
     return follow_up
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.domain.follow_ups import ORDERS, TASK, FollowUp
+from models.domain.follow_ups import ORDERS, REQUEST_ID_FIELD, TASK, FollowUp
 from models.ports import MessageQueue, Publisher
 from models.store.follow_ups import finish_all
 from models.tables.outbox import Outbox
@@ -32,9 +32,15 @@ class TaskPublisher:
     def publish(self, follow_ups: Sequence[FollowUp]) -> None:
         """Send each task; a broker that is down leaves the rows to the relay."""
         for follow_up in follow_ups:
+            # The request it traces back to travels in the task's headers (workers/step_log.py).
+            request_id = follow_up.payload.get(REQUEST_ID_FIELD)
+            headers = {"headers": {REQUEST_ID_FIELD: request_id}} if request_id else {}
             try:
                 self._send_task(
-                    follow_up.task, args=follow_up.args, kwargs={"follow_up": follow_up.id}
+                    follow_up.task,
+                    args=follow_up.args,
+                    kwargs={"follow_up": follow_up.id},
+                    **headers,
                 )
             except Exception as exc:  # the broker is down: the relay sends it once it is back
                 log.warning("could not send %s, the relay will: %s", follow_up.task, exc)

@@ -92,7 +92,7 @@ class StripeGateway:
             )
         except stripe.CardError as error:
             return _declined(error, order_id)
-        log.info("payment %s is %s", intent.id, intent.status, extra={"order_id": order_id})
+        log.debug("payment %s is %s", intent.id, intent.status, extra={"order_id": order_id})
         return _as_result(intent)
 
     def refund(
@@ -112,7 +112,7 @@ class StripeGateway:
             refund = self._call(lambda: self._client.v1.refunds.create(params, options), order_id)
         except stripe.CardError as error:
             raise PaymentRejected(str(error)) from error
-        log.info("refunded %s as %s", payment_intent_id, refund.id, extra={"order_id": order_id})
+        log.debug("refunded %s as %s", payment_intent_id, refund.id, extra={"order_id": order_id})
         return refund.id
 
     def find_charge(self, *, order_id: str) -> ChargeResult | None:
@@ -125,21 +125,21 @@ class StripeGateway:
         # an intent that may still succeed outranks the declines too.
         succeeded = next((i for i in found.data if i.status == "succeeded"), None)
         if succeeded is not None:
-            log.info("found charge %s", succeeded.id, extra={"order_id": order_id})
+            log.debug("found charge %s", succeeded.id, extra={"order_id": order_id})
             return ChargeResult("succeeded", succeeded.id)
         unsettled = next((i for i in found.data if i.status in UNSETTLED), None)
         if unsettled is not None:
-            log.info(
+            log.debug(
                 "found %s intent %s", unsettled.status, unsettled.id, extra={"order_id": order_id}
             )
             return ChargeResult("pending", unsettled.id, unsettled.status)
         declined = next((i for i in found.data if i.last_payment_error), None)
         if declined is None or declined.last_payment_error is None:
-            log.info("found no charge", extra={"order_id": order_id})
+            log.debug("found no charge", extra={"order_id": order_id})
             return None
         error = declined.last_payment_error
         code = error.decline_code or error.code
-        log.info("found decline %s: %s", declined.id, code, extra={"order_id": order_id})
+        log.debug("found decline %s: %s", declined.id, code, extra={"order_id": order_id})
         return ChargeResult("declined", declined.id, code, error.message)
 
     def cancel(self, *, payment_intent_id: str, order_id: str) -> ChargeResult:
@@ -153,7 +153,7 @@ class StripeGateway:
             intent = self._call(
                 lambda: self._client.v1.payment_intents.retrieve(payment_intent_id), order_id
             )
-        log.info("payment %s is %s", intent.id, intent.status, extra={"order_id": order_id})
+        log.debug("payment %s is %s", intent.id, intent.status, extra={"order_id": order_id})
         return _as_result(intent)
 
     def _call(self, request: Callable[[], T], order_id: str | None) -> T:
@@ -198,5 +198,5 @@ def _declined(error: stripe.CardError, order_id: str) -> ChargeResult:
     details = error.error
     intent = details.payment_intent if details else None
     code = (details.decline_code if details else None) or error.code
-    log.info("payment declined: %s", code, extra={"order_id": order_id})
+    log.debug("payment declined: %s", code, extra={"order_id": order_id})
     return ChargeResult("declined", intent.id if intent else None, code, error.user_message)
