@@ -119,7 +119,11 @@ def test_the_follow_ups_the_dispatcher_records_carry_the_request_id_of_the_messa
     relay(sessions, MessagePublisher(queue, sessions), lease_seconds=30, on_give_up=lambda *_: None)
 
     dispatcher = Dispatcher(queue, Work(sessions), wait_seconds=1, visibility_timeout=5)
-    assert dispatcher.run_once() == [Handled.STARTED]
+    # The relay sent every row that was due, other tests' too: drain them all.
+    handled: list[Handled] = []
+    while batch := dispatcher.run_once():
+        handled += batch
+    assert Handled.STARTED in handled
 
     tasks = [p for p in payloads(sessions, order_id) if "task" in p]
     assert {p["task"] for p in tasks} == {"fulfillment.allocate", "fulfillment.notify"}
