@@ -4,7 +4,7 @@ templates."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -19,6 +19,7 @@ from models.domain.mail import (
     long_date,
     money,
     payment_settled,
+    place_line,
 )
 from models.domain.payments import charge_key
 from models.store.mail_claims import ClaimedMail
@@ -98,6 +99,28 @@ def _short_lines(
     )
 
 
+def _pickup(order: dict[str, Any]) -> dict[str, Any]:
+    """The pickup fields of the view: empty for an order that is delivered."""
+    if order["delivery_method"] != "self_service":
+        return {}
+    place = order["pickup"] or {}
+    until = order["pickup_hold_until"]
+    return {
+        "pickup": True,
+        "pickup_place": place_line(
+            place["name"],
+            place["address_line1"],
+            place["postal_code"],
+            place["city"],
+            place["country"],
+        )
+        if place
+        else "",
+        "pickup_hours": place.get("opening_hours") or "",
+        "pickup_until": long_date(until.astimezone(UTC).date()) if until is not None else "",
+    }
+
+
 def build_view(
     connection: Connection, claimed: ClaimedMail, order_id: uuid.UUID, kind: str, order_url: str
 ) -> EmailView:
@@ -136,4 +159,5 @@ def build_view(
             payment["status"] if payment else None, payment["failure_code"] if payment else None
         ),
         short_lines=_short_lines(connection, order_id, lines) if kind in SHORT_KINDS else (),
+        **_pickup(order),
     )
