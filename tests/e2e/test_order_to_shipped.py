@@ -29,7 +29,16 @@ from tests.infra import Mailbox, message_text
 
 pytestmark = pytest.mark.e2e
 
-FINAL = {"shipped", "delivered", "rejected", "payment_failed", "cancelled"}
+# Shipped, or ready for pickup: from there on the carrier or the customer moves it.
+FINAL = {
+    "shipped",
+    "delivered",
+    "ready_for_pickup",
+    "collected",
+    "rejected",
+    "payment_failed",
+    "cancelled",
+}
 
 
 @pytest.fixture(scope="module")
