@@ -55,6 +55,9 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.CANCELLED: frozenset(),
 }
 
+# Who cancels a pickup order nobody collected within its hold, as its timeline records it.
+PICKUP_EXPIRY_ACTOR = "system"
+
 TERMINAL = frozenset(status for status, nexts in TRANSITIONS.items() if not nexts)
 
 

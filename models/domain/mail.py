@@ -160,6 +160,8 @@ class EmailView:
     pickup_place: str = ""
     pickup_hours: str = ""
     pickup_until: str = ""
+    # A pickup order cancelled because nobody collected it within its hold.
+    not_collected: bool = False
 
 
 def place_line(

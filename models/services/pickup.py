@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.domain.lifecycle import OrderStatus
+from models.domain.lifecycle import PICKUP_EXPIRY_ACTOR, OrderStatus
 from models.services.cancel import cancel_order
 from models.store.follow_ups import mail
 from models.store.orders import advance, lock_order
@@ -25,8 +25,6 @@ from models.store.unit_of_work import Work
 from models.tables.orders import Order
 
 log = logging.getLogger(__name__)
-
-SYSTEM = "system"
 
 
 def collect_order(session: Session, order_id: uuid.UUID, *, actor: str) -> bool:
@@ -57,7 +55,9 @@ def _expire_one(session: Session, order_id: uuid.UUID, *, now: datetime, reason:
     if order is None or order.pickup_hold_until is None or order.pickup_hold_until > now:
         return False
     # The lock above holds it ready for pickup, which may always be cancelled.
-    return not cancel_order(session, order_id, reason=reason, actor=SYSTEM, now=now).already
+    return not cancel_order(
+        session, order_id, reason=reason, actor=PICKUP_EXPIRY_ACTOR, now=now
+    ).already
 
 
 def expire_pickups(

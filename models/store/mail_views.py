@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from models.domain.lifecycle import PICKUP_EXPIRY_ACTOR
 from models.domain.mail import (
     CHARGED_STATUSES,
     OPERATIONS_KINDS,
@@ -99,7 +100,20 @@ def _short_lines(
     )
 
 
-def _pickup(order: dict[str, Any]) -> dict[str, Any]:
+def _not_collected(connection: Connection, order_id: uuid.UUID) -> bool:
+    """Whether the order was cancelled by its pickup's expiry, not by a person."""
+    cancelled = connection.execute(
+        select(OrderEvent.detail)
+        .where(OrderEvent.order_id == order_id, OrderEvent.kind == "cancelled")
+        .order_by(OrderEvent.id.desc())
+        .limit(1)
+    ).scalar()
+    return (cancelled or {}).get("by") == PICKUP_EXPIRY_ACTOR
+
+
+def _pickup(
+    connection: Connection, order: dict[str, Any], order_id: uuid.UUID, kind: str
+) -> dict[str, Any]:
     """The pickup fields of the view: empty for an order that is delivered."""
     if order["delivery_method"] != "self_service":
         return {}
@@ -118,6 +132,7 @@ def _pickup(order: dict[str, Any]) -> dict[str, Any]:
         else "",
         "pickup_hours": place.get("opening_hours") or "",
         "pickup_until": long_date(until.astimezone(UTC).date()) if until is not None else "",
+        "not_collected": kind == "cancelled" and _not_collected(connection, order_id),
     }
 
 
@@ -159,5 +174,5 @@ def build_view(
             payment["status"] if payment else None, payment["failure_code"] if payment else None
         ),
         short_lines=_short_lines(connection, order_id, lines) if kind in SHORT_KINDS else (),
-        **_pickup(order),
+        **_pickup(connection, order, order_id, kind),
     )

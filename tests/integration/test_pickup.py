@@ -193,7 +193,7 @@ def cancel_messages(context: Context, order_id: uuid.UUID) -> int:
 
 
 def test_an_unclaimed_pickup_expires_once_its_units_released_and_its_refund_queued(
-    client: FlaskClient, context: Context
+    client: FlaskClient, context: Context, mailbox: Mailbox
 ) -> None:
     order_id, warehouse, bed = ready_order(client, context)
     waiting, _, _ = ready_order(client, context)
@@ -219,6 +219,10 @@ def test_an_unclaimed_pickup_expires_once_its_units_released_and_its_refund_queu
         {"reason": "not collected within 7 days", "by": "system"}
     ]
     assert cancel_messages(context, order_id) == 1
+    told = mailed(context, mailbox, order_id, "cancelled")
+    assert "is no longer held for pickup" in told
+    assert "it was not collected in time" in told
+    assert "A refund of 200.00 USD is on its way" in told
 
 
 def test_the_api_and_the_page_show_the_pickup_place_and_until_when_it_is_held(

@@ -224,3 +224,12 @@ def test_a_pickup_order_mailed_before_its_warehouse_is_chosen_promises_to_name_i
 
     assert "the next email names it with its address" in mail.text
     assert "1 Main St" not in mail.text
+
+
+def test_a_pickup_cancelled_for_want_of_collection_says_so_and_one_cancelled_by_hand_not() -> None:
+    expired = render_view(dataclasses.replace(PICKUP, not_collected=True), "cancelled")
+    by_hand = render_view(PICKUP, "cancelled")
+
+    assert "until Tuesday, December 8, 2026, and it was not collected in time" in expired.text
+    assert "not collected" not in by_hand.text
+    assert "is no longer held for pickup" in by_hand.text
