@@ -49,11 +49,15 @@ def not_collected_reason(hold_days: int) -> str:
     return f"not collected within {hold_days} day{'' if hold_days == 1 else 's'}"
 
 
-def _expire_one(session: Session, order_id: uuid.UUID, *, now: datetime, reason: str) -> bool:
+def _expire_one(session: Session, order_id: uuid.UUID, *, now: datetime, hold_days: int) -> bool:
     order = lock_order(session, order_id, OrderStatus.READY_FOR_PICKUP)
     # Collected, cancelled or given more time since it was listed: nothing to do.
     if order is None or order.pickup_hold_until is None or order.pickup_hold_until > now:
         return False
+    if order.pickup_ready_at is not None:
+        # The hold it was given when it became ready, whatever PICKUP_HOLD_DAYS says now.
+        hold_days = round((order.pickup_hold_until - order.pickup_ready_at).total_seconds() / 86400)
+    reason = not_collected_reason(hold_days)
     # The lock above holds it ready for pickup, which may always be cancelled.
     return not cancel_order(
         session, order_id, reason=reason, actor=PICKUP_EXPIRY_ACTOR, now=now
@@ -63,9 +67,10 @@ def _expire_one(session: Session, order_id: uuid.UUID, *, now: datetime, reason:
 def expire_pickups(
     work: Work, *, now: datetime, hold_days: int, limit: int = 200
 ) -> list[uuid.UUID]:
-    """Cancel every pickup order held past its hold: its reservation released, a refund
-    queued, the customer mailed (the cancel's own follow-ups). Each order is cancelled in its
-    own short transaction; running this twice, or twice at once, cancels each order once."""
+    """Cancel every pickup order held past its hold: its reservation released, a refund queued,
+    the customer mailed (the cancel's own follow-ups). The reason names the hold the order was
+    given (`hold_days` only if it has no ready time). Each order is cancelled in its own short
+    transaction; running this twice, or twice at once, cancels each order once."""
     with work() as session:
         due = session.scalars(
             select(Order.id)
@@ -76,11 +81,10 @@ def expire_pickups(
             .order_by(Order.pickup_hold_until)
             .limit(limit)
         ).all()
-    reason = not_collected_reason(hold_days)
     expired: list[uuid.UUID] = []
     for order_id in due:
         with work() as session:
-            if _expire_one(session, order_id, now=now, reason=reason):
+            if _expire_one(session, order_id, now=now, hold_days=hold_days):
                 expired.append(order_id)
     for order_id in expired:
         log.info("pickup expired: cancelled", extra={"order_id": str(order_id)})

@@ -201,7 +201,10 @@ def test_an_unclaimed_pickup_expires_once_its_units_released_and_its_refund_queu
         session.execute(
             update(Order)
             .where(Order.id == order_id)
-            .values(pickup_hold_until=utcnow() - timedelta(minutes=1))
+            .values(
+                pickup_ready_at=utcnow() - HOLD - timedelta(minutes=1),
+                pickup_hold_until=utcnow() - timedelta(minutes=1),
+            )
         )
 
     first = expire_pickups(context.work, now=utcnow(), hold_days=7)

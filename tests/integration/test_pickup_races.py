@@ -22,7 +22,13 @@ from models.tables.fulfilment import Payment
 from models.tables.orders import Order, OrderEvent
 from tests.factories import add_product, order_body, stock_of
 from tests.integration.order_api_support import bearer
-from tests.integration.test_pickup import cancel_messages, pickup_warehouse, ready_order
+from tests.integration.test_pickup import (
+    HOLD,
+    cancel_messages,
+    cancellations,
+    pickup_warehouse,
+    ready_order,
+)
 from tests.integration.test_pipeline import status
 
 
@@ -31,7 +37,10 @@ def overdue(context: Context, order_id: uuid.UUID) -> None:
         session.execute(
             update(Order)
             .where(Order.id == order_id)
-            .values(pickup_hold_until=utcnow() - timedelta(minutes=1))
+            .values(
+                pickup_ready_at=utcnow() - HOLD - timedelta(minutes=1),
+                pickup_hold_until=utcnow() - timedelta(minutes=1),
+            )
         )
 
 
@@ -144,3 +153,24 @@ def test_the_ops_cli_records_a_collection_once_and_refuses_an_order_not_ready(
             )
         )
     assert detail == {"by": "staff desk-2", "units": 2}
+
+
+def test_an_expired_pickup_names_the_hold_it_was_given_not_todays_setting(
+    client: FlaskClient, context: Context
+) -> None:
+    order_id, _, _ = ready_order(client, context)
+    with context.work.sessions() as session, session.begin():
+        session.execute(
+            update(Order)
+            .where(Order.id == order_id)
+            .values(
+                pickup_ready_at=utcnow() - timedelta(days=2, minutes=1),
+                pickup_hold_until=utcnow() - timedelta(minutes=1),
+            )
+        )
+
+    expire_pickups(context.work, now=utcnow(), hold_days=7)
+
+    assert cancellations(context, order_id) == [
+        {"reason": "not collected within 2 days", "by": "system"}
+    ]
