@@ -71,6 +71,8 @@ beat_schedule = {
     "relay-outbox": _every("fulfillment.relay_outbox", _settings.outbox_relay_interval),
     "watchdog": _every("fulfillment.watchdog", _settings.watchdog_interval),
     "expire-idempotency-keys": _every("fulfillment.expire_idempotency_keys", 3600.0),
+    # Pickup orders held past PICKUP_HOLD_DAYS: cancelled and refunded within the hour.
+    "expire-pickups": _every("fulfillment.expire_pickups", 3600.0),
     "reconcile-payments": _every("fulfillment.reconcile_payments", _settings.reconcile_interval),
     # Stock arrives through the admin API, the CLI or a released order; PostgreSQL knows which.
     "retry-backorders": _every("fulfillment.retry_backorders", _settings.backorder_retry_interval),

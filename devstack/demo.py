@@ -26,9 +26,13 @@ from devstack.state import demo_target
 from models.domain.lifecycle import TERMINAL, OrderStatus
 from settings import get_settings
 
-# The demo stops watching at shipped: delivery is the carrier's business, days later.
-FINAL_STATUSES = frozenset({str(OrderStatus.SHIPPED), *(str(status) for status in TERMINAL)})
-SHIPPED_STATUSES = frozenset({str(OrderStatus.SHIPPED), str(OrderStatus.DELIVERED)})
+# The demo stops watching at shipped: delivery is the carrier's business, days later; and at
+# ready for pickup, where a pickup order waits for its customer as a parcel for its carrier.
+WAITING = (OrderStatus.SHIPPED, OrderStatus.READY_FOR_PICKUP)
+FINAL_STATUSES = frozenset({*(str(s) for s in WAITING), *(str(s) for s in TERMINAL)})
+SHIPPED_STATUSES = frozenset(
+    str(s) for s in (*WAITING, OrderStatus.DELIVERED, OrderStatus.COLLECTED)
+)
 RETRYABLE = frozenset({409, 429, 500, 502, 503, 504})
 
 

@@ -37,6 +37,19 @@ WAREHOUSES: list[tuple[str, str, str, str, float, float, bool]] = [
     ("SE-HBG", "Helsingborg", "SE", "25225", 56.0465, 12.6945, False),
 ]
 
+# Where pickup customers collect at each warehouse: (street address, city); and when.
+ADDRESSES = {
+    "US-NJ-ELZ": ("1000 Dowd Ave", "Elizabeth, NJ"),
+    "US-IL-BOL": ("750 E Boughton Rd", "Bolingbrook, IL"),
+    "US-TX-FTW": ("2601 Westport Pkwy", "Fort Worth, TX"),
+    "US-CA-TEJ": ("5600 Dennis McCarthy Dr", "Lebec, CA"),
+    "US-WA-KEN": ("22200 68th Ave S", "Kent, WA"),
+    "SE-ALM": ("Södra Ringvägen 1", "Älmhult"),
+    "SE-MMA": ("Hyllie Boulevard 10", "Malmö"),
+    "SE-HBG": ("Brunnsgatan 3", "Helsingborg"),
+}
+OPENING_HOURS = "Mon-Fri 10-20, Sat-Sun 10-18"
+
 # Units per product per warehouse. No warehouse holds 100 of anything, so the demo's
 # oversized orders find no stock, and Kent runs short early so some orders travel further.
 STOCK_UNITS = {
@@ -74,10 +87,10 @@ def _seed_products(session: Session, currency: str) -> None:
 
 
 def _seed_warehouses(session: Session) -> None:
-    """The demo warehouses, all active."""
+    """The demo warehouses, all active; one seeded before addresses is given its address."""
+    rows = insert(Warehouse)
     session.execute(
-        insert(Warehouse)
-        .values(
+        rows.values(
             [
                 {
                     "code": code,
@@ -88,11 +101,21 @@ def _seed_warehouses(session: Session) -> None:
                     "longitude": lon,
                     "active": True,
                     "allows_self_service": pickup,
+                    "address_line1": ADDRESSES[code][0],
+                    "city": ADDRESSES[code][1],
+                    "opening_hours": OPENING_HOURS,
                 }
                 for code, name, country, postal_code, lat, lon, pickup in WAREHOUSES
             ]
+        ).on_conflict_do_update(
+            index_elements=["code"],
+            set_={
+                "address_line1": rows.excluded.address_line1,
+                "city": rows.excluded.city,
+                "opening_hours": rows.excluded.opening_hours,
+            },
+            where=Warehouse.address_line1.is_(None),
         )
-        .on_conflict_do_nothing(index_elements=["code"])
     )
 
 

@@ -124,6 +124,21 @@ class Parcel(Closed):
     delivered_at: datetime | None
 
 
+class PickupPlace(Closed):
+    """Where a pickup order is collected, and how long it is held there."""
+
+    warehouse: str = Field(description="the warehouse's code")
+    name: str
+    address_line1: str | None
+    postal_code: str
+    city: str | None
+    country: str
+    opening_hours: str | None
+    address: str = Field(description="the place in one line, as the mails show it")
+    ready_at: datetime | None = Field(description="when it became ready; null until then")
+    hold_until: datetime | None = Field(description="cancelled and refunded if not collected by")
+
+
 class TimelineEntry(Closed):
     """Something that happened to the order."""
 
@@ -146,6 +161,9 @@ class OrderView(Closed):
     allocation: Allocation | None
     payment: Payment | None
     shipments: list[Parcel]
+    pickup: PickupPlace | None = Field(
+        description="a pickup order's warehouse once it is allocated; null for a delivery"
+    )
     timeline: list[TimelineEntry]
     created_at: datetime
 

@@ -111,6 +111,9 @@ def warehouse() -> None:
 )
 @click.option("--lon", "longitude", type=float, help="Longitude; give it with --lat.")
 @click.option("--self-service/--no-self-service", "allows_self_service", default=True)
+@click.option("--address", "address_line1", help="Street address pickup customers are given.")
+@click.option("--city", help="City of the street address.")
+@click.option("--opening-hours", help='When pickups are handed out, e.g. "Mon-Fri 9-18".')
 def add_warehouse(**values: Any) -> None:
     """Open a warehouse."""
     body = _valid(WarehouseIn, values)

@@ -1,8 +1,10 @@
-"""`flask --app intake ops ...`: stuck orders, re-drives, an order's story, the dead letters."""
+"""`flask --app intake ops ...`: stuck orders, re-drives, an order's story, the dead letters,
+and pickup orders handed over at the warehouse."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import click
@@ -13,6 +15,8 @@ from intake.ops_pause import register
 from intake.ops_text import age, moment, table
 from intake.runtime import runtime
 from models.domain.clock import utcnow
+from models.domain.lifecycle import OrderStatus
+from models.services.change_status import IllegalTransition, change_status
 from models.services.story import story_of
 from models.services.stuck import Redriven, list_stuck, redrive
 
@@ -79,6 +83,28 @@ def redrive_orders(
     if refused:
         said = ", ".join(f"{r.order_id} ({r.outcome.value})" for r in refused)
         raise click.ClickException(f"not re-driven: {said}")
+
+
+@ops_cli.command("collect")
+@click.argument("order_id")
+@click.option("--by", "who", default="operations", help="Who handed it over, for the timeline.")
+def collect(order_id: str, who: str) -> None:
+    """Record that the customer collected a pickup order: its units leave the shelf."""
+    try:
+        with runtime().work() as session:
+            change = change_status(
+                session,
+                uuid.UUID(order_id),
+                OrderStatus.COLLECTED,
+                reason="collected at the warehouse",
+                actor=f"staff {who}",
+                now=utcnow(),
+            )
+    except (ValueError, LookupError):
+        raise click.ClickException(f"no order {order_id}") from None
+    except IllegalTransition as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"order {order_id}: {'collected' if change.changed else 'collected before'}")
 
 
 @ops_cli.command("story")

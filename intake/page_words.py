@@ -9,6 +9,8 @@ STATUSES = {
     "paid": "Paid and being packed",
     "shipped": "On its way",
     "delivered": "Delivered",
+    "ready_for_pickup": "Ready for pickup",
+    "collected": "Collected",
     "rejected": "We could not fill this order",
     "payment_failed": "The payment did not go through",
     "cancelled": "Cancelled",
@@ -25,6 +27,8 @@ EVENTS = {
     "shipped": "Handed to the carrier",
     "in_transit": "On its way",
     "delivered": "Delivered",
+    "ready_for_pickup": "Ready for pickup at the warehouse",
+    "collected": "Collected",
     "cancelled": "Cancelled",
     "refunded": "Money returned",
 }

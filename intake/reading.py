@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from models.domain.lifecycle import DeliveryMethod
+from models.domain.mail import place_line
 from models.store.catalog import product_names
 from models.tables.catalog import Warehouse
 from models.tables.fulfilment import Allocation, AllocationReceipt, Payment, Shipment
@@ -52,6 +54,35 @@ def _allocation(session: Session, order: Order) -> dict[str, Any] | None:
     }
 
 
+def _pickup(session: Session, order: Order) -> dict[str, Any] | None:
+    """Where a pickup order is collected: its one warehouse, once it is allocated."""
+    if order.delivery_method != DeliveryMethod.SELF_SERVICE.value:
+        return None
+    place = session.scalars(
+        select(Warehouse)
+        .join(Allocation, Allocation.warehouse_id == Warehouse.id)
+        .where(Allocation.order_id == order.id)
+        .order_by(Allocation.id)
+        .limit(1)
+    ).first()
+    if place is None:
+        return None
+    return {
+        "warehouse": place.code,
+        "name": place.name,
+        "address_line1": place.address_line1,
+        "postal_code": place.postal_code,
+        "city": place.city,
+        "country": place.country,
+        "opening_hours": place.opening_hours,
+        "address": place_line(
+            place.name, place.address_line1, place.postal_code, place.city, place.country
+        ),
+        "ready_at": order.pickup_ready_at.isoformat() if order.pickup_ready_at else None,
+        "hold_until": order.pickup_hold_until.isoformat() if order.pickup_hold_until else None,
+    }
+
+
 def _payment(session: Session, order: Order) -> dict[str, Any] | None:
     payment = session.scalar(select(Payment).where(Payment.order_id == order.id))
     if payment is None:
@@ -82,6 +113,7 @@ def order_view(session: Session, order: Order) -> dict[str, Any]:
         "allocation": _allocation(session, order),
         "payment": _payment(session, order),
         "shipments": _shipments(session, order),
+        "pickup": _pickup(session, order),
         "timeline": timeline(session, order),
         "created_at": order.created_at.isoformat(),
     }

@@ -14,6 +14,7 @@ from typing import Any
 
 from bootstrap import get_context
 from models.domain import tasks as names
+from models.domain.clock import utcnow
 from models.ports import PaymentUnavailable
 from models.services import reconcile
 from models.services import watchdog as housekeeping
@@ -21,6 +22,7 @@ from models.services.alert import send_low_stock_alert
 from models.services.allocate import AllocationContended, allocate_order, fill_backorders
 from models.services.charge import charge_order
 from models.services.notify import send_notification
+from models.services.pickup import expire_pickups as expire_held_pickups
 from models.services.refund import refund_order
 from models.services.relay import relay
 from models.services.settle import settle_payment
@@ -75,9 +77,11 @@ def refund(order_id: str) -> str:
 
 @app.task(name=names.SHIP, **STEP)
 def ship(order_id: str) -> str:
-    """Create the shipments, then tell the customer how to track them."""
+    """Create the shipments and tell the customer how to track them; or make a pickup order
+    ready at its warehouse."""
     ctx = get_context()
-    return ship_order(ctx.work, ctx.carriers, uuid.UUID(order_id)).value
+    hold = timedelta(days=ctx.settings.pickup_hold_days)
+    return ship_order(ctx.work, ctx.carriers, uuid.UUID(order_id), hold=hold).value
 
 
 @app.task(name=names.NOTIFY, **STEP)
@@ -156,3 +160,11 @@ def reconcile_payments() -> int:
 def expire_idempotency_keys() -> int:
     """Drop stored responses older than their expiry."""
     return housekeeping.expire_idempotency_keys(get_context().work)
+
+
+@app.task(name="fulfillment.expire_pickups", **RETRY)
+def expire_pickups() -> int:
+    """Cancel and refund pickup orders nobody collected within PICKUP_HOLD_DAYS."""
+    ctx = get_context()
+    days = ctx.settings.pickup_hold_days
+    return len(expire_held_pickups(ctx.work, now=utcnow(), hold_days=days))

@@ -22,6 +22,9 @@ class WarehouseOut(Closed):
     name: str
     country: str
     postal_code: str
+    address_line1: str | None = Field(description="street address pickup customers are given")
+    city: str | None
+    opening_hours: str | None
     latitude: float
     longitude: float
     active: bool

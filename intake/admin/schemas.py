@@ -25,6 +25,10 @@ class WarehouseIn(Strict):
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
     allows_self_service: bool = True
+    # Where pickup customers collect their orders.
+    address_line1: Text | None = None
+    city: Text | None = None
+    opening_hours: Text | None = None
 
     @model_validator(mode="after")
     def _both_coordinates_or_neither(self) -> WarehouseIn:
@@ -40,12 +44,18 @@ class WarehousePatch(Strict):
     country: CountryCode | None = None
     active: bool | None = None
     allows_self_service: bool | None = None
+    address_line1: Text | None = None
+    city: Text | None = None
+    opening_hours: Text | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _something_to_change(cls, data: Any) -> Any:
         if isinstance(data, dict) and not data:
-            raise ValueError("give at least one of name, country, active, allows_self_service")
+            raise ValueError(
+                "give at least one of name, country, active, allows_self_service,"
+                " address_line1, city, opening_hours"
+            )
         return data
 
 

@@ -45,7 +45,8 @@ def list_warehouses() -> Response:
     path={"code": WarehouseCode},
 )
 def change_warehouse(code: str) -> Response:
-    """Rename a warehouse, correct its country, open or close it, allow or stop self-service."""
+    """Rename a warehouse, correct its country, open or close it, allow or stop self-service,
+    give it the street address, city and opening hours pickup customers see."""
     body = validated(WarehousePatch)
     with runtime().sessions() as session, session.begin():
         warehouse = update_warehouse(session, code=code, **body.model_dump())

@@ -14,13 +14,16 @@ class OrderStatus(StrEnum):
     PAID = "paid"
     SHIPPED = "shipped"
     DELIVERED = "delivered"
+    # A pickup order waits at its warehouse instead of shipping, until the customer collects it.
+    READY_FOR_PICKUP = "ready_for_pickup"
+    COLLECTED = "collected"
     REJECTED = "rejected"
     PAYMENT_FAILED = "payment_failed"
     CANCELLED = "cancelled"
 
 
 class DeliveryMethod(StrEnum):
-    """How the parcel reaches the customer."""
+    """How the order reaches the customer: picked up at a warehouse, or delivered."""
 
     SELF_SERVICE = "self_service"
     CURBSIDE = "curbside"
@@ -40,13 +43,20 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.ALLOCATED: frozenset(
         {OrderStatus.PAID, OrderStatus.PAYMENT_FAILED, OrderStatus.CANCELLED}
     ),
-    OrderStatus.PAID: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
+    OrderStatus.PAID: frozenset(
+        {OrderStatus.SHIPPED, OrderStatus.READY_FOR_PICKUP, OrderStatus.CANCELLED}
+    ),
     OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
     OrderStatus.DELIVERED: frozenset(),
+    OrderStatus.READY_FOR_PICKUP: frozenset({OrderStatus.COLLECTED, OrderStatus.CANCELLED}),
+    OrderStatus.COLLECTED: frozenset(),
     OrderStatus.REJECTED: frozenset(),
     OrderStatus.PAYMENT_FAILED: frozenset(),
     OrderStatus.CANCELLED: frozenset(),
 }
+
+# Who cancels a pickup order nobody collected within its hold, as its timeline records it.
+PICKUP_EXPIRY_ACTOR = "system"
 
 TERMINAL = frozenset(status for status, nexts in TRANSITIONS.items() if not nexts)
 

@@ -18,6 +18,8 @@ SUBJECTS = {
     "back_in_stock": "Your order {short} is back in stock and on its way to you",
     "shipped": "Your order {short} is on its way",
     "delivered": "Your order {short} was delivered",
+    "ready_for_pickup": "Your order {short} is ready for pickup",
+    "collected": "You collected your order {short}",
     "rejected": "We could not fulfil your order {short}",
     "payment_failed": "Payment for your order {short} did not go through",
     "cancelled": "Your order {short} was cancelled",
@@ -152,6 +154,26 @@ class EmailView:
     settled: bool = True
     # What the order lacks, a line each ("Lamp (123.456.78): 2 more than we have").
     short_lines: tuple[str, ...] = ()
+    # A pickup (self-service) order: collected at a warehouse, never delivered. The place is
+    # empty until the order is allocated to one; `pickup_until` once it is ready there.
+    pickup: bool = False
+    pickup_place: str = ""
+    pickup_hours: str = ""
+    pickup_until: str = ""
+    # A pickup order cancelled because nobody collected it within its hold.
+    not_collected: bool = False
+
+
+def place_line(
+    name: str,
+    line1: str | None,
+    postal_code: str | None,
+    city: str | None,
+    country: str | None,
+) -> str:
+    """A pickup place in one line: 'Newark Store, 12 Market St, 07102 Newark, US'."""
+    town = " ".join(part for part in (postal_code, city) if part)
+    return ", ".join(part for part in (name, line1, town, country) if part)
 
 
 # Anything shaped like an email address, as a mail server quotes one in a reply.

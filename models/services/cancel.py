@@ -1,4 +1,5 @@
-"""Cancelling an order before it ships: stock back on the shelf, a refund queued if it was paid."""
+"""Cancelling an order before it ships or is collected: stock back on the shelf, a refund
+queued if it was paid."""
 
 from __future__ import annotations
 
@@ -17,8 +18,15 @@ from models.store.stock import release
 from models.tables.fulfilment import Payment
 from models.tables.orders import Order
 
+# A pickup order waiting at its warehouse still holds its units: cancelling gives them back.
 CANCELLABLE = frozenset(
-    {OrderStatus.RECEIVED, OrderStatus.BACKORDERED, OrderStatus.ALLOCATED, OrderStatus.PAID}
+    {
+        OrderStatus.RECEIVED,
+        OrderStatus.BACKORDERED,
+        OrderStatus.ALLOCATED,
+        OrderStatus.PAID,
+        OrderStatus.READY_FOR_PICKUP,
+    }
 )
 
 

@@ -31,6 +31,21 @@ def _country(text: str) -> str:
         raise InventoryError("country", str(exc)) from None
 
 
+# Where a customer collects a pickup order, and each field's longest value.
+PLACE_FIELDS = {"address_line1": 200, "city": 100, "opening_hours": 200}
+
+
+def _place(place: dict[str, str | None]) -> dict[str, str | None]:
+    """The pickup place's fields checked; an empty one is refused, None leaves it unset."""
+    unknown = set(place) - set(PLACE_FIELDS)
+    if unknown:
+        raise InventoryError(sorted(unknown)[0], "is not a warehouse field")
+    return {
+        field: None if value is None else checked_text(field, value, PLACE_FIELDS[field])
+        for field, value in place.items()
+    }
+
+
 def _coordinates(
     session: Session,
     country: str,
@@ -60,8 +75,10 @@ def create_warehouse(
     latitude: float | None = None,
     longitude: float | None = None,
     allows_self_service: bool = True,
+    **place: str | None,
 ) -> Warehouse:
-    """A new active warehouse, placed by its coordinates or else by its postal code."""
+    """A new active warehouse, placed by its coordinates or else by its postal code; `place`
+    is its street address, city and opening hours, shown to pickup customers."""
     country = _country(country)
     postal_code = checked_text("postal_code", postal_code, 16)
     point = _coordinates(session, country, postal_code, latitude, longitude)
@@ -78,6 +95,7 @@ def create_warehouse(
             active=True,
             allows_self_service=allows_self_service,
             created_at=utcnow(),
+            **_place(place),
         )
         .on_conflict_do_nothing(index_elements=["code"])
         .returning(Warehouse.id)
@@ -110,9 +128,14 @@ def update_warehouse(
     country: str | None = None,
     active: bool | None = None,
     allows_self_service: bool | None = None,
+    **place: str | None,
 ) -> Warehouse:
-    """Rename a warehouse, correct its country, open or close it, allow or stop self-service."""
+    """Rename a warehouse, correct its country, open or close it, allow or stop self-service,
+    give it a street address, city or opening hours (None leaves a field as it is)."""
     warehouse = warehouse_by_code(session, code, lock=True)
+    for field, value in _place(place).items():
+        if value is not None:
+            setattr(warehouse, field, value)
     if name is not None:
         warehouse.name = checked_text("name", name, 200)
     if country is not None:

@@ -1,6 +1,6 @@
 """Staff moving an order by hand: only along the transitions a person may take, each with the
 same rules as the pipeline's own (a cancel releases stock and refunds; a delivery delivers the
-parcels and mails the customer)."""
+parcels and mails the customer; a collection takes a pickup order's stock off the shelf)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,18 @@ from sqlalchemy.orm import Session
 
 from models.domain.lifecycle import OrderStatus
 from models.services.cancel import CANCELLABLE, cancel_order
+from models.services.pickup import collect_order
 from models.services.track import apply_tracking
 from models.tables.fulfilment import Shipment
 from models.tables.orders import Order
 
 # The moves left to the pipeline (allocated, paid, shipped, rejected, payment failed) need what
-# only it has: stock picked, a charge, a label. A person may cancel, or confirm a delivery.
+# only it has: stock picked, a charge, a label. A person may cancel, confirm a delivery, or
+# record that the customer collected a pickup order.
 BY_HAND: dict[OrderStatus, frozenset[OrderStatus]] = {
     **{status: frozenset({OrderStatus.CANCELLED}) for status in CANCELLABLE},
     OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
+    OrderStatus.READY_FOR_PICKUP: frozenset({OrderStatus.COLLECTED, OrderStatus.CANCELLED}),
 }
 
 
@@ -68,6 +71,8 @@ def change_status(
         raise IllegalTransition(current.value, target.value, allowed_from(current))
     if target is OrderStatus.CANCELLED:
         cancel_order(session, order_id, reason=reason, actor=actor, now=now)
+    elif target is OrderStatus.COLLECTED:
+        collect_order(session, order_id, actor=actor)
     else:
         _deliver(session, order_id, actor=actor, now=now)
     now_status = session.scalar(select(Order.status).where(Order.id == order_id))

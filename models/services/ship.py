@@ -1,5 +1,9 @@
 """The ship step: a shipment with a tracking number per warehouse, stock taken off the shelf.
 
+A pickup (self-service) order is not shipped: it becomes ready for pickup at the one
+warehouse it was allocated to, held there until `hold_until`, with no carrier and no parcel.
+Its units stay reserved until staff record it collected (models/services/pickup.py).
+
 Labels are booked with no transaction open (a carrier is a network call), then the order is
 locked and moved to shipped only if it is still paid. A carrier that cannot serve a route
 will not serve it on the next try either: the step ends, the order stays paid, and
@@ -11,13 +15,14 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from enum import StrEnum
 from typing import cast
 
-from sqlalchemy import Table, and_, insert, select
+from sqlalchemy import Table, and_, insert, select, update
 
 from models.domain.clock import utcnow
-from models.domain.lifecycle import OrderStatus
+from models.domain.lifecycle import DeliveryMethod, OrderStatus
 from models.ports import Carrier, Label, RouteNotServed
 from models.store.follow_ups import finish_current, mail
 from models.store.orders import advance, record_event
@@ -37,19 +42,29 @@ class Shipped(StrEnum):
     """What the ship step did."""
 
     SHIPPED = "shipped"
+    READY_FOR_PICKUP = "ready_for_pickup"
     SKIPPED = "skipped"
     FAILED = "failed"
 
 
 Parcel = tuple[int, Label]
+# What _book says of a pickup order: no carrier is asked, nothing is booked.
+PICKUP: list[Parcel] = []
 
 
 def _book(work: Work, carriers: Callable[..., Carrier], order_id: uuid.UUID) -> list[Parcel] | None:
-    """A label per warehouse the order was allocated from; None if it is not waiting to ship."""
+    """A label per warehouse the order was allocated from; None if it is not waiting to ship;
+    PICKUP if it is collected, not shipped."""
     # One read in autocommit: nothing is held while the carriers are asked.
     with work.single_statements() as connection:
         rows = connection.execute(
-            select(Order.ship_country, Warehouse.id, Warehouse.code, Warehouse.country)
+            select(
+                Order.ship_country,
+                Warehouse.id,
+                Warehouse.code,
+                Warehouse.country,
+                Order.delivery_method,
+            )
             .select_from(Order)
             .outerjoin(
                 Allocation, and_(Allocation.order_id == Order.id, Allocation.released_at.is_(None))
@@ -61,8 +76,10 @@ def _book(work: Work, carriers: Callable[..., Carrier], order_id: uuid.UUID) -> 
         ).all()
     if not rows:
         return None
+    if rows[0].delivery_method == DeliveryMethod.SELF_SERVICE.value:
+        return PICKUP
     destination = rows[0].ship_country
-    warehouses = [(w_id, code, country) for _, w_id, code, country in rows if w_id is not None]
+    warehouses = [(w_id, code, country) for _, w_id, code, country, _ in rows if w_id is not None]
     # A split order ships one parcel per warehouse, each with the carrier for its route.
     return [
         (
@@ -110,6 +127,30 @@ def _record(work: Work, order_id: uuid.UUID, parcels: list[Parcel]) -> Shipped:
     return Shipped.SHIPPED
 
 
+def _ready(work: Work, order_id: uuid.UUID, hold: timedelta) -> Shipped:
+    """Mark the paid pickup order ready at its warehouse, held for `hold`; mail the customer."""
+    now = utcnow()
+    with work() as session:
+        moved = advance(
+            session,
+            order_id,
+            OrderStatus.PAID,
+            OrderStatus.READY_FOR_PICKUP,
+            {"hold_until": (now + hold).isoformat()},
+        )
+        if not moved:
+            finish_current(session)
+            return Shipped.SKIPPED
+        session.execute(
+            update(Order)
+            .where(Order.id == order_id)
+            .values(pickup_ready_at=now, pickup_hold_until=now + hold)
+        )
+        mail(session, order_id, "ready_for_pickup")
+        finish_current(session)
+    return Shipped.READY_FOR_PICKUP
+
+
 def _refused(work: Work, order_id: uuid.UUID, error: RouteNotServed) -> Shipped:
     with work() as session:
         record_event(session, order_id, "shipping_failed", detail={"error": str(error)[:300]})
@@ -119,12 +160,24 @@ def _refused(work: Work, order_id: uuid.UUID, error: RouteNotServed) -> Shipped:
     return Shipped.FAILED
 
 
-def ship_order(work: Work, carriers: Callable[..., Carrier], order_id: uuid.UUID) -> Shipped:
-    """Book the order's parcels, then record them and mark it shipped in one transaction."""
+def ship_order(
+    work: Work,
+    carriers: Callable[..., Carrier],
+    order_id: uuid.UUID,
+    *,
+    hold: timedelta = timedelta(days=7),
+) -> Shipped:
+    """Book the order's parcels, then record them and mark it shipped in one transaction; or
+    mark a pickup order ready at its warehouse, held there for `hold`."""
     try:
         parcels = _book(work, carriers, order_id)
     except RouteNotServed as error:  # retrying will not change the route
         return _refused(work, order_id, error)
-    outcome = Shipped.SKIPPED if parcels is None else _record(work, order_id, parcels)
+    if parcels is None:
+        outcome = Shipped.SKIPPED
+    elif parcels is PICKUP:
+        outcome = _ready(work, order_id, hold)
+    else:
+        outcome = _record(work, order_id, parcels)
     log.debug("ship: %s", outcome, extra={"order_id": str(order_id)})
     return outcome

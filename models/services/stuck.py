@@ -71,7 +71,9 @@ def list_stuck(
 ) -> list[Stuck]:
     """Orders received, allocated or paid and unchanged for longer than `older_than_seconds`.
 
-    Shipped orders wait on the carrier and backordered ones on stock: neither is listed.
+    Shipped orders wait on the carrier, pickup orders ready at their warehouse on their
+    customer (expire_pickups ends those held too long) and backordered ones on stock: none of
+    them is listed.
     """
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
     with sessions() as session:

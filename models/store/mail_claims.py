@@ -33,7 +33,13 @@ CLAIM = text(
     SELECT c.recipient, c.message_id, c.attempts,
            o.customer_name, o.ship_line1, o.ship_line2, o.ship_city, o.ship_region,
            o.ship_postal_code, o.ship_country, o.delivery_method, o.delivery_cost, o.total,
-           o.currency, o.eta,
+           o.currency, o.eta, o.pickup_hold_until,
+           (SELECT json_build_object('name', w.name, 'address_line1', w.address_line1,
+                                     'postal_code', w.postal_code, 'city', w.city,
+                                     'country', w.country, 'opening_hours', w.opening_hours)
+            FROM allocation a JOIN warehouse w ON w.id = a.warehouse_id
+            WHERE a.order_id = o.id AND o.delivery_method = 'self_service'
+            ORDER BY a.id LIMIT 1) AS pickup,
            (SELECT json_agg(json_build_object('article_number', l.article_number,
                                               'name', p.name, 'quantity', l.quantity,
                                               'unit_price', l.unit_price) ORDER BY l.line_no)

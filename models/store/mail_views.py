@@ -4,11 +4,12 @@ templates."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 
 from sqlalchemy import Connection, select
 
+from models.domain.lifecycle import PICKUP_EXPIRY_ACTOR
 from models.domain.mail import (
     CHARGED_STATUSES,
     OPERATIONS_KINDS,
@@ -19,6 +20,7 @@ from models.domain.mail import (
     long_date,
     money,
     payment_settled,
+    place_line,
 )
 from models.domain.payments import charge_key
 from models.store.mail_claims import ClaimedMail
@@ -98,6 +100,42 @@ def _short_lines(
     )
 
 
+def _not_collected(connection: Connection, order_id: uuid.UUID) -> bool:
+    """Whether the order was cancelled by its pickup's expiry, not by a person."""
+    cancelled = connection.execute(
+        select(OrderEvent.detail)
+        .where(OrderEvent.order_id == order_id, OrderEvent.kind == "cancelled")
+        .order_by(OrderEvent.id.desc())
+        .limit(1)
+    ).scalar()
+    return (cancelled or {}).get("by") == PICKUP_EXPIRY_ACTOR
+
+
+def _pickup(
+    connection: Connection, order: dict[str, Any], order_id: uuid.UUID, kind: str
+) -> dict[str, Any]:
+    """The pickup fields of the view: empty for an order that is delivered."""
+    if order["delivery_method"] != "self_service":
+        return {}
+    place = order["pickup"] or {}
+    until = order["pickup_hold_until"]
+    return {
+        "pickup": True,
+        "pickup_place": place_line(
+            place["name"],
+            place["address_line1"],
+            place["postal_code"],
+            place["city"],
+            place["country"],
+        )
+        if place
+        else "",
+        "pickup_hours": place.get("opening_hours") or "",
+        "pickup_until": long_date(until.astimezone(UTC).date()) if until is not None else "",
+        "not_collected": kind == "cancelled" and _not_collected(connection, order_id),
+    }
+
+
 def build_view(
     connection: Connection, claimed: ClaimedMail, order_id: uuid.UUID, kind: str, order_url: str
 ) -> EmailView:
@@ -136,4 +174,5 @@ def build_view(
             payment["status"] if payment else None, payment["failure_code"] if payment else None
         ),
         short_lines=_short_lines(connection, order_id, lines) if kind in SHORT_KINDS else (),
+        **_pickup(connection, order, order_id, kind),
     )

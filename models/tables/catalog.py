@@ -48,8 +48,12 @@ class Warehouse(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # Where a customer collects a pickup order; warehouses made before addresses have none.
+    address_line1: Mapped[str | None] = mapped_column(String(200))
+    city: Mapped[str | None] = mapped_column(String(100))
     postal_code: Mapped[str] = mapped_column(String(16))
     country: Mapped[str] = mapped_column(String(2))
+    opening_hours: Mapped[str | None] = mapped_column(String(200))
     latitude: Mapped[float]
     longitude: Mapped[float]
     active: Mapped[bool] = mapped_column(default=True)

@@ -67,6 +67,9 @@ class Order(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
     dispatched_at: Mapped[datetime | None]
+    # A pickup order: when it was ready at the warehouse, and until when it is held there.
+    pickup_ready_at: Mapped[datetime | None]
+    pickup_hold_until: Mapped[datetime | None]
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", order_by="OrderLine.line_no", lazy="selectin"

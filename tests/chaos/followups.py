@@ -15,9 +15,10 @@ import requests
 
 from intake.signatures import sign
 from tests.chaos.clients import Placed
+from tests.chaos.scorecard import FINAL
 
 Action = Literal["cancel_soon", "cancel_in_trouble", "deliver"]
-FINAL = frozenset({"shipped", "delivered", "rejected", "payment_failed", "cancelled"})
+
 # A charge is being tried (allocated) or has just been taken (paid): the cancels worth racing.
 CHARGING = frozenset({"allocated", "paid"})
 REQUEST_TIMEOUT = 10.0

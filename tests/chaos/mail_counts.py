@@ -12,6 +12,8 @@ from tests.chaos.facts import Facts, MailRow
 PROMISED: Mapping[str, frozenset[str]] = {
     "shipped": frozenset({"paid", "shipped"}),
     "delivered": frozenset({"paid", "shipped", "delivered"}),
+    "ready_for_pickup": frozenset({"paid", "ready_for_pickup"}),
+    "collected": frozenset({"paid", "ready_for_pickup", "collected"}),
     "rejected": frozenset({"rejected"}),
     "payment_failed": frozenset({"payment_failed"}),
     "cancelled": frozenset({"cancelled"}),

@@ -9,8 +9,15 @@ from dataclasses import dataclass, replace
 from tests.chaos.facts import Charge, Facts
 from tests.chaos.mail_counts import duplicate_mails, missing_mails
 
-FINAL = frozenset({"shipped", "delivered", "rejected", "payment_failed", "cancelled"})
-FULFILLED = frozenset({"shipped", "delivered"})
+# A pickup order ready at its warehouse waits on its customer as a shipped one on its carrier:
+# final for a run, fulfilled for its money, but its units are still on the shelf, reserved.
+WAITING_FOR_PICKUP = "ready_for_pickup"
+FINAL = frozenset(
+    {"shipped", "delivered", WAITING_FOR_PICKUP, "collected", "rejected", "payment_failed"}
+    | {"cancelled"}
+)
+FULFILLED = frozenset({"shipped", "delivered", WAITING_FOR_PICKUP, "collected"})
+OFF_THE_SHELF = FULFILLED - {WAITING_FOR_PICKUP}
 RECOVERY_LIMIT_SECONDS = 60.0
 # SMTP cannot be exactly-once: a worker that dies between the server's 250 and recording
 # the send resends with the same Message-ID. How many such resends a run may show.
@@ -101,11 +108,16 @@ def _per_article(pairs: Iterable[tuple[str, int]]) -> Counter[str]:
     return total
 
 
-def _shipped(facts: Facts) -> Counter[str]:
-    fulfilled = {order.order_id for order in facts.orders if order.status in FULFILLED}
+def _units(facts: Facts, statuses: frozenset[str]) -> Counter[str]:
+    """Units per article of the orders in `statuses`."""
+    chosen = {order.order_id for order in facts.orders if order.status in statuses}
     return _per_article(
-        (line.article, line.quantity) for line in facts.lines if line.order_id in fulfilled
+        (line.article, line.quantity) for line in facts.lines if line.order_id in chosen
     )
+
+
+def _shipped(facts: Facts) -> Counter[str]:
+    return _units(facts, OFF_THE_SHELF)
 
 
 def oversold_units(facts: Facts) -> int:
@@ -120,7 +132,8 @@ def oversold_units(facts: Facts) -> int:
 
 
 def stock_leaked_units(facts: Facts) -> int:
-    """Units off the shelf that no shipment took, or still held once every order is final."""
+    """Units off the shelf that no shipment or collection took, or still held once every order
+    is final beyond what pickup orders waiting at their warehouse hold."""
     received = _per_article((article, units) for (_, article), units in facts.seeded.items())
     on_hand = _per_article((row.article, row.on_hand) for row in facts.stock)
     shipped = _shipped(facts)
@@ -128,8 +141,10 @@ def stock_leaked_units(facts: Facts) -> int:
         abs(received[a] - on_hand[a] - shipped[a]) for a in received.keys() | on_hand.keys()
     )
     at_rest = all(order.status in FINAL for order in facts.orders)
-    held = sum(max(0, row.reserved) for row in facts.stock) if at_rest else 0
-    return drift + held
+    reserved = _per_article((row.article, max(0, row.reserved)) for row in facts.stock)
+    waiting = _units(facts, frozenset({WAITING_FOR_PICKUP}))
+    held = sum(abs(reserved[a] - waiting[a]) for a in reserved.keys() | waiting.keys())
+    return drift + (held if at_rest else 0)
 
 
 def _money(facts: Facts) -> dict[str, int]:

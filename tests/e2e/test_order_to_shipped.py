@@ -24,12 +24,11 @@ from intake.signatures import sign
 from models.domain.tracking import is_valid_ups
 from models.tables.catalog import Warehouse
 from settings import Settings, as_environment, child_environment
+from tests.chaos.scorecard import FINAL
 from tests.factories import NEWARK, add_product, add_warehouse, order_body, stock_of
 from tests.infra import Mailbox, message_text
 
 pytestmark = pytest.mark.e2e
-
-FINAL = {"shipped", "delivered", "rejected", "payment_failed", "cancelled"}
 
 
 @pytest.fixture(scope="module")

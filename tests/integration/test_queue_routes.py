@@ -21,6 +21,7 @@ EXPECTED = {
     "fulfillment.relay_outbox": "maintenance",
     "fulfillment.watchdog": "maintenance",
     "fulfillment.expire_idempotency_keys": "maintenance",
+    "fulfillment.expire_pickups": "maintenance",
     "fulfillment.sweep_low_stock_alerts": "maintenance",
 }
 

@@ -252,3 +252,46 @@ def test_a_mail_is_told_apart_by_its_subject_not_its_message_id(subject: str, ki
 def test_the_same_seed_plans_the_same_run() -> None:
     assert make_plan(5, 40, 4.0) == make_plan(5, 40, 4.0)
     assert make_plan(5, 40, 4.0) != make_plan(6, 40, 4.0)
+
+
+PICKUP = "e" * 8 + "-5"
+
+
+def test_a_pickup_order_waiting_at_its_warehouse_is_final_paid_and_holds_its_units() -> None:
+    facts = calm()
+    waiting = OrderRow(PICKUP, "ready_for_pickup", 400, "p@example.com")
+    stock = (StockRow("NJ", "111.111.11", 3, 1), StockRow("IL", "111.111.11", 5, 0))
+
+    card = judge(
+        calm(
+            orders=(*facts.orders, waiting),
+            lines=(*facts.lines, LineRow(PICKUP, "111.111.11", 1)),
+            stock=stock,
+            charges=(*facts.charges, Charge(PICKUP, 400, 0)),
+            mails=facts.mails + mails_for(PICKUP, "received", "paid", "ready_for_pickup"),
+            keys=(*facts.keys, KeyUse("k5", "p@example.com", frozenset({PICKUP}))),
+        )
+    )
+
+    assert card.violations == {}
+    assert card.by_status["ready_for_pickup"] == 1
+
+
+def test_a_collected_pickup_order_took_its_units_off_the_shelf() -> None:
+    facts = calm()
+    collected = OrderRow(PICKUP, "collected", 400, "p@example.com")
+    base = {
+        "orders": (*facts.orders, collected),
+        "lines": (*facts.lines, LineRow(PICKUP, "111.111.11", 1)),
+        "charges": (*facts.charges, Charge(PICKUP, 400, 0)),
+        "mails": facts.mails + mails_for(PICKUP, "received", "paid", "ready_for_pickup"),
+        "keys": (*facts.keys, KeyUse("k5", "p@example.com", frozenset({PICKUP}))),
+    }
+    taken = (StockRow("NJ", "111.111.11", 2, 0), StockRow("IL", "111.111.11", 5, 0))
+
+    kept = judge(calm(**base))
+    card = judge(calm(**base, stock=taken))
+
+    assert kept.stock_leaked_units == 1
+    assert card.missing_mails == {"collected": 1}
+    assert card.stock_leaked_units == 0

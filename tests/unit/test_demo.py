@@ -92,8 +92,10 @@ def test_an_order_still_moving_at_the_deadline_says_where_it_stopped() -> None:
     assert Tracked(0.0, "shipped", final=True).outcome().status == "shipped"
 
 
-def test_shipped_ends_the_watch_but_received_does_not() -> None:
-    assert {"shipped", "delivered", "rejected", "payment_failed", "cancelled"} == FINAL_STATUSES
+def test_shipped_or_ready_for_pickup_ends_the_watch_but_received_does_not() -> None:
+    waiting = {"shipped", "ready_for_pickup"}
+    final = {"delivered", "collected", "rejected", "payment_failed", "cancelled"}
+    assert waiting | final == FINAL_STATUSES
     assert "received" not in FINAL_STATUSES
 
 

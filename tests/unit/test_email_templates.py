@@ -186,3 +186,50 @@ def test_a_message_without_html_stays_plain_text() -> None:
     )
 
     assert message.get_content_type() == "text/plain"
+
+
+PICKUP = dataclasses.replace(
+    VIEW,
+    delivery_method="self service",
+    shipments=(),
+    pickup=True,
+    pickup_place="Newark Store, 12 Market St, 07102 Newark, US",
+    pickup_hours="Mon-Sat 10-20",
+    pickup_until="Tuesday, December 8, 2026",
+)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS - OPERATIONS_KINDS - {"shipped", "delivered"}))
+def test_every_customer_mail_of_a_pickup_order_names_the_pickup_place(kind: str) -> None:
+    mail = render_view(PICKUP, kind)
+
+    for body in (mail.text, mail.html):
+        assert "Newark Store, 12 Market St, 07102 Newark, US" in body
+        assert "1 Main St" not in body
+        assert "Expected delivery" not in body
+
+
+def test_the_ready_mail_says_where_until_when_and_the_opening_hours() -> None:
+    mail = render_view(PICKUP, "ready_for_pickup")
+
+    assert mail.subject == f"Your order {ORDER_ID[:8]} is ready for pickup"
+    for body in (mail.text, mail.html):
+        assert "ready for pickup at" in body
+        assert "Tuesday, December 8, 2026" in body
+        assert "Mon-Sat 10-20" in body
+
+
+def test_a_pickup_order_mailed_before_its_warehouse_is_chosen_promises_to_name_it() -> None:
+    mail = render_view(dataclasses.replace(PICKUP, pickup_place=""), "received")
+
+    assert "the next email names it with its address" in mail.text
+    assert "1 Main St" not in mail.text
+
+
+def test_a_pickup_cancelled_for_want_of_collection_says_so_and_one_cancelled_by_hand_not() -> None:
+    expired = render_view(dataclasses.replace(PICKUP, not_collected=True), "cancelled")
+    by_hand = render_view(PICKUP, "cancelled")
+
+    assert "until Tuesday, December 8, 2026, and it was not collected in time" in expired.text
+    assert "not collected" not in by_hand.text
+    assert "is no longer held for pickup" in by_hand.text

@@ -19,6 +19,8 @@ from models.domain.lifecycle import (
     next_step,
 )
 from models.domain.pricing import PricedLine, Totals, delivery_eta, order_totals
+from models.services.cancel import CANCELLABLE
+from models.services.change_status import allowed_from
 
 COSTS = {"self_service": 0, "curbside": 4900, "in_door": 9900}
 
@@ -106,6 +108,9 @@ ALLOWED = [
     (OrderStatus.PAID, OrderStatus.SHIPPED),
     (OrderStatus.PAID, OrderStatus.CANCELLED),
     (OrderStatus.SHIPPED, OrderStatus.DELIVERED),
+    (OrderStatus.PAID, OrderStatus.READY_FOR_PICKUP),
+    (OrderStatus.READY_FOR_PICKUP, OrderStatus.COLLECTED),
+    (OrderStatus.READY_FOR_PICKUP, OrderStatus.CANCELLED),
 ]
 
 
@@ -123,6 +128,7 @@ def test_every_other_transition_is_refused(current: OrderStatus, target: OrderSt
 def test_the_terminal_statuses_are_the_ones_with_no_way_out() -> None:
     assert {
         OrderStatus.DELIVERED,
+        OrderStatus.COLLECTED,
         OrderStatus.REJECTED,
         OrderStatus.PAYMENT_FAILED,
         OrderStatus.CANCELLED,
@@ -183,3 +189,21 @@ def test_the_same_seed_gives_the_same_waits() -> None:
 
 def test_a_very_late_attempt_still_waits_at_most_the_cap() -> None:
     assert backoff(1100, cap=60, rng=random.Random(1)) <= 60
+
+
+def test_a_pickup_order_waits_for_its_customer_with_no_step_to_drive_it() -> None:
+    assert next_step(OrderStatus.PAID) == "ship"
+    assert next_step(OrderStatus.READY_FOR_PICKUP) is None
+    assert OrderStatus.READY_FOR_PICKUP not in TERMINAL
+
+
+def test_a_pickup_order_can_be_cancelled_until_it_is_collected_and_not_after() -> None:
+    assert can_transition(OrderStatus.READY_FOR_PICKUP, OrderStatus.CANCELLED)
+    assert not can_transition(OrderStatus.COLLECTED, OrderStatus.CANCELLED)
+    assert not can_transition(OrderStatus.READY_FOR_PICKUP, OrderStatus.SHIPPED)
+
+
+def test_staff_may_collect_or_cancel_a_ready_pickup_order_and_nothing_after() -> None:
+    assert allowed_from(OrderStatus.READY_FOR_PICKUP) == ["cancelled", "collected"]
+    assert allowed_from(OrderStatus.COLLECTED) == []
+    assert OrderStatus.READY_FOR_PICKUP in CANCELLABLE
