@@ -125,7 +125,8 @@ def _tell(told: dict[str, Any]) -> None:
     order = told["order"]
     click.echo(f"order     {order['id']}")
     click.echo(f"status    {order['status']} (updated {moment(order['updated_at'])})")
-    click.echo(f"customer  {order['customer_email']}, to {order['ship_to']}")
+    to = order["ship_to"] if order["ship_to"].startswith("pickup") else f"to {order['ship_to']}"
+    click.echo(f"customer  {order['customer_email']}, {to}")
     click.echo(f"total     {order['total']} {order['currency']}, {order['delivery_method']}")
     lines = ", ".join(f"{number} x{quantity}" for number, quantity in order["lines"])
     click.echo(f"lines     {lines}")

@@ -2,7 +2,8 @@
 
 Its timeline events, allocation receipts, payment, parcels and mails, and what is still
 pending for it, as plain data ready for a table or JSON. Operations see the customer's email
-and the city the order goes to; never a token, a token's hash or the payment method.
+and the city the order goes to (or the warehouse a pickup waits at); never a token, a token's
+hash or the payment method.
 """
 
 from __future__ import annotations
@@ -14,8 +15,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from models.domain.lifecycle import DeliveryMethod
 from models.tables.catalog import Warehouse
-from models.tables.fulfilment import AllocationReceipt, Notification, Payment, Shipment
+from models.tables.fulfilment import (
+    Allocation,
+    AllocationReceipt,
+    Notification,
+    Payment,
+    Shipment,
+)
 from models.tables.orders import Order, OrderEvent
 from models.tables.outbox import Outbox
 
@@ -26,12 +34,27 @@ def _at(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def _order(order: Order) -> Entry:
+def _destination(session: Session, order: Order) -> str:
+    # A pickup order goes nowhere: it waits at the warehouse its stock was reserved in.
+    if order.delivery_method != DeliveryMethod.SELF_SERVICE:
+        return f"{order.ship_city}, {order.ship_country}"
+    place = session.execute(
+        select(Warehouse.code, Warehouse.city)
+        .join(Allocation, Allocation.warehouse_id == Warehouse.id)
+        .where(Allocation.order_id == order.id, Allocation.released_at.is_(None))
+        .limit(1)
+    ).first()
+    if place is None:
+        return "pickup, place not chosen yet"
+    return f"pickup at {place.code}" + (f", {place.city}" if place.city else "")
+
+
+def _order(session: Session, order: Order) -> Entry:
     return {
         "id": str(order.id),
         "status": order.status,
         "customer_email": order.customer_email,
-        "ship_to": f"{order.ship_city}, {order.ship_country}",
+        "ship_to": _destination(session, order),
         "delivery_method": order.delivery_method,
         "total": order.total,
         "currency": order.currency,
@@ -174,6 +197,6 @@ def story_of(sessions: sessionmaker[Session], order_id: str) -> Entry | None:
         order = session.get(Order, key)
         if order is None:
             return None
-        story = {"order": _order(order), **_parts(session, key)}
+        story = {"order": _order(session, order), **_parts(session, key)}
     story["timeline"] = [{"at": at, "what": w, "detail": d} for at, w, d in timeline(story)]
     return story

@@ -18,6 +18,7 @@ from models.services.allocate import allocate_order
 from models.services.charge import charge_order
 from models.services.pickup import collect_order, expire_pickups
 from models.services.ship import ship_order
+from models.tables.catalog import Warehouse
 from models.tables.fulfilment import Payment
 from models.tables.orders import Order, OrderEvent
 from tests.factories import add_product, order_body, stock_of
@@ -174,3 +175,17 @@ def test_an_expired_pickup_names_the_hold_it_was_given_not_todays_setting(
     assert cancellations(context, order_id) == [
         {"reason": "not collected within 2 days", "by": "system"}
     ]
+
+
+def test_the_story_of_a_pickup_order_says_where_it_waits_not_a_home_address(
+    app: Flask, client: FlaskClient, context: Context
+) -> None:
+    order_id, warehouse, _ = ready_order(client, context)
+    with context.sessions() as session:
+        code = session.scalars(select(Warehouse.code).where(Warehouse.id == warehouse)).one()
+
+    result = app.test_cli_runner().invoke(args=["ops", "story", str(order_id)])
+
+    assert result.exit_code == 0, result.output
+    assert f"pickup at {code}, Newark" in result.output
+    assert "to New York" not in result.output
