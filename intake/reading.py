@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from models.domain.lifecycle import DeliveryMethod
 from models.domain.mail import place_line
 from models.store.catalog import product_names
+from models.store.warehouses import pickup_warehouse
 from models.tables.catalog import Warehouse
 from models.tables.fulfilment import Allocation, AllocationReceipt, Payment, Shipment
 from models.tables.orders import Order, OrderEvent
@@ -58,13 +59,7 @@ def _pickup(session: Session, order: Order) -> dict[str, Any] | None:
     """Where a pickup order is collected: its one warehouse, once it is allocated."""
     if order.delivery_method != DeliveryMethod.SELF_SERVICE.value:
         return None
-    place = session.scalars(
-        select(Warehouse)
-        .join(Allocation, Allocation.warehouse_id == Warehouse.id)
-        .where(Allocation.order_id == order.id)
-        .order_by(Allocation.id)
-        .limit(1)
-    ).first()
+    place = pickup_warehouse(session, order.id)
     if place is None:
         return None
     return {

@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.domain.lifecycle import DeliveryMethod
+from models.store.warehouses import pickup_warehouse
 from models.tables.catalog import Warehouse
 from models.tables.fulfilment import (
-    Allocation,
     AllocationReceipt,
     Notification,
     Payment,
@@ -38,12 +38,7 @@ def _destination(session: Session, order: Order) -> str:
     # A pickup order goes nowhere: it waits at the warehouse its stock was reserved in.
     if order.delivery_method != DeliveryMethod.SELF_SERVICE:
         return f"{order.ship_city}, {order.ship_country}"
-    place = session.execute(
-        select(Warehouse.code, Warehouse.city)
-        .join(Allocation, Allocation.warehouse_id == Warehouse.id)
-        .where(Allocation.order_id == order.id, Allocation.released_at.is_(None))
-        .limit(1)
-    ).first()
+    place = pickup_warehouse(session, order.id)
     if place is None:
         return "pickup, place not chosen yet"
     return f"pickup at {place.code}" + (f", {place.city}" if place.city else "")

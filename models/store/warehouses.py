@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from models.domain.allocation import Site
 from models.domain.geo import Point
 from models.tables.catalog import Warehouse
+from models.tables.fulfilment import Allocation
 
 # Warehouses open and close rarely; a minute's delay before a change is seen is fine.
 REFRESH_SECONDS = 60.0
@@ -59,3 +61,14 @@ class WarehouseDirectory:
                 }
                 self._loaded_at = self._clock()
             return self._sites
+
+
+def pickup_warehouse(session: Session, order_id: uuid.UUID) -> Warehouse | None:
+    """The warehouse a pickup order is collected at (its first allocation's), once allocated."""
+    return session.scalars(
+        select(Warehouse)
+        .join(Allocation, Allocation.warehouse_id == Warehouse.id)
+        .where(Allocation.order_id == order_id)
+        .order_by(Allocation.id)
+        .limit(1)
+    ).first()
