@@ -4,6 +4,7 @@ templates."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, date
 from typing import Any
 
@@ -60,13 +61,21 @@ def _shipments(claimed: ClaimedMail) -> tuple[ShipmentView, ...]:
 PROBLEM_EVENTS = ("step_failed", "refund_failed", "shipping_failed")
 
 
-def _problem(connection: Connection, order_id: uuid.UUID) -> str:
-    event = connection.execute(
+def _latest_detail(
+    connection: Connection, order_id: uuid.UUID, kinds: Iterable[str]
+) -> dict[str, Any] | None:
+    """The detail of the order's newest timeline entry of one of `kinds`."""
+    detail: dict[str, Any] | None = connection.execute(
         select(OrderEvent.detail)
-        .where(OrderEvent.order_id == order_id, OrderEvent.kind.in_(PROBLEM_EVENTS))
+        .where(OrderEvent.order_id == order_id, OrderEvent.kind.in_(kinds))
         .order_by(OrderEvent.id.desc())
         .limit(1)
     ).scalar()
+    return detail
+
+
+def _problem(connection: Connection, order_id: uuid.UUID) -> str:
+    event = _latest_detail(connection, order_id, PROBLEM_EVENTS)
     if event is not None:
         task = event.get("task")
         return f"{task}: {event.get('error')}" if task else str(event.get("error"))
@@ -86,12 +95,7 @@ SHORT_KINDS = frozenset({"rejected", "backordered"})
 def _short_lines(
     connection: Connection, order_id: uuid.UUID, lines: tuple[LineView, ...]
 ) -> tuple[str, ...]:
-    shortages = connection.execute(
-        select(OrderEvent.detail)
-        .where(OrderEvent.order_id == order_id, OrderEvent.kind.in_(SHORT_KINDS))
-        .order_by(OrderEvent.id.desc())
-        .limit(1)
-    ).scalar()
+    shortages = _latest_detail(connection, order_id, SHORT_KINDS)
     short = (shortages or {}).get("shortages") or {}
     names = {line.article_number: line.name for line in lines}
     return tuple(
@@ -102,12 +106,7 @@ def _short_lines(
 
 def _not_collected(connection: Connection, order_id: uuid.UUID) -> bool:
     """Whether the order was cancelled by its pickup's expiry, not by a person."""
-    cancelled = connection.execute(
-        select(OrderEvent.detail)
-        .where(OrderEvent.order_id == order_id, OrderEvent.kind == "cancelled")
-        .order_by(OrderEvent.id.desc())
-        .limit(1)
-    ).scalar()
+    cancelled = _latest_detail(connection, order_id, ("cancelled",))
     return (cancelled or {}).get("by") == PICKUP_EXPIRY_ACTOR
 
 
