@@ -24,25 +24,13 @@ from models.tables.orders import Order, OrderEvent
 from tests.factories import add_product, order_body, stock_of
 from tests.integration.order_api_support import bearer
 from tests.integration.test_pickup import (
-    HOLD,
     cancel_messages,
     cancellations,
+    overdue,
     pickup_warehouse,
     ready_order,
 )
 from tests.integration.test_pipeline import status
-
-
-def overdue(context: Context, order_id: uuid.UUID) -> None:
-    with context.work.sessions() as session, session.begin():
-        session.execute(
-            update(Order)
-            .where(Order.id == order_id)
-            .values(
-                pickup_ready_at=utcnow() - HOLD - timedelta(minutes=1),
-                pickup_hold_until=utcnow() - timedelta(minutes=1),
-            )
-        )
 
 
 def at_once(*jobs: Callable[[], object]) -> None:
