@@ -51,6 +51,7 @@ task_routes = {
     "fulfillment.allocate": {"queue": f"{_prefix}allocation"},
     "fulfillment.charge": {"queue": f"{_prefix}payments"},
     "fulfillment.refund": {"queue": f"{_prefix}payments"},
+    "fulfillment.refund_part": {"queue": f"{_prefix}payments"},
     "fulfillment.settle_payment": {"queue": f"{_prefix}payments"},
     "fulfillment.reconcile_payments": {"queue": f"{_prefix}payments"},
     "fulfillment.ship": {"queue": f"{_prefix}shipping"},

@@ -24,6 +24,7 @@ from models.services.charge import charge_order
 from models.services.notify import send_notification
 from models.services.pickup import expire_pickups as expire_held_pickups
 from models.services.refund import refund_order
+from models.services.refund_part import refund_part
 from models.services.relay import relay
 from models.services.settle import settle_payment
 from models.services.ship import ship_order
@@ -73,6 +74,13 @@ def refund(order_id: str) -> str:
     """Give the money back, once; retried while the gateway is away, then ended."""
     ctx = get_context()
     return refund_order(ctx.work, ctx.gateway, uuid.UUID(order_id)).value
+
+
+@app.task(name=names.REFUND_PART, **STEP)
+def refund_part_task(order_id: str, refund_id: int) -> str:
+    """Give back the money of some lines (a cancelled line, a return), once."""
+    ctx = get_context()
+    return refund_part(ctx.work, ctx.gateway, uuid.UUID(order_id), int(refund_id)).value
 
 
 @app.task(name=names.SHIP, **STEP)

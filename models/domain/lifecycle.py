@@ -12,6 +12,8 @@ class OrderStatus(StrEnum):
     BACKORDERED = "backordered"
     ALLOCATED = "allocated"
     PAID = "paid"
+    # Some lines shipped, the rest are backordered or on their way through the steps.
+    PARTIALLY_SHIPPED = "partially_shipped"
     SHIPPED = "shipped"
     DELIVERED = "delivered"
     # A pickup order waits at its warehouse instead of shipping, until the customer collects it.
@@ -44,8 +46,14 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
         {OrderStatus.PAID, OrderStatus.PAYMENT_FAILED, OrderStatus.CANCELLED}
     ),
     OrderStatus.PAID: frozenset(
-        {OrderStatus.SHIPPED, OrderStatus.READY_FOR_PICKUP, OrderStatus.CANCELLED}
+        {
+            OrderStatus.SHIPPED,
+            OrderStatus.PARTIALLY_SHIPPED,
+            OrderStatus.READY_FOR_PICKUP,
+            OrderStatus.CANCELLED,
+        }
     ),
+    OrderStatus.PARTIALLY_SHIPPED: frozenset({OrderStatus.SHIPPED}),
     OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
     OrderStatus.DELIVERED: frozenset(),
     OrderStatus.READY_FOR_PICKUP: frozenset({OrderStatus.COLLECTED, OrderStatus.CANCELLED}),

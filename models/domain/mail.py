@@ -24,6 +24,7 @@ SUBJECTS = {
     "payment_failed": "Payment for your order {short} did not go through",
     "cancelled": "Your order {short} was cancelled",
     "refunded": "Your refund for order {short}",
+    "refund_issued": "We refunded part of your order {short}",
     "payment_abandoned": "Payment abandoned for order {short}: the gateway stayed unreachable",
     "charged_after_abandon": "Order {short} was charged after its payment was abandoned",
     "refund_failed": "Refund for order {short} failed: a person must return the money",
@@ -33,6 +34,28 @@ SUBJECTS = {
 }
 
 KINDS = frozenset(SUBJECTS)
+# A kind that can happen more than once to an order (a cancelled line, a return) names its
+# instance after this mark: "lines_cancelled#12". The part before it picks subject and
+# templates; the whole makes the mail one per instance, not one per order.
+INSTANCE_MARK = "#"
+
+
+def base_kind(kind: str) -> str:
+    """The kind of mail without its instance: 'refund_issued#12' -> 'refund_issued'."""
+    return kind.split(INSTANCE_MARK, 1)[0]
+
+
+def instance_of(kind: str) -> str | None:
+    """The instance a kind names ('12' of 'refund_issued#12'), or None."""
+    _, mark, instance = kind.partition(INSTANCE_MARK)
+    return instance if mark else None
+
+
+def instance_kind(kind: str, instance: object) -> str:
+    """The kind of mail about one instance of a repeatable event: 'refund_issued#12'."""
+    return f"{kind}{INSTANCE_MARK}{instance}"
+
+
 # Mails about an order that go to operations, not to the customer.
 OPERATIONS_KINDS = frozenset(
     {
@@ -162,6 +185,9 @@ class EmailView:
     pickup_until: str = ""
     # A pickup order cancelled because nobody collected it within its hold.
     not_collected: bool = False
+    # A partial refund (refund_issued): how much, and a line per order line it gave back for.
+    refund_amount: str = ""
+    refund_lines: tuple[str, ...] = ()
 
 
 def place_line(

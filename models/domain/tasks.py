@@ -11,6 +11,8 @@ CHARGE = "fulfillment.charge"
 SHIP = "fulfillment.ship"
 NOTIFY = "fulfillment.notify"
 REFUND = "fulfillment.refund"
+# A refund of some lines of an order (a cancelled line, a return): one gateway refund each.
+REFUND_PART = "fulfillment.refund_part"
 SETTLE_PAYMENT = "fulfillment.settle_payment"
 ALERT_LOW_STOCK = "fulfillment.alert_low_stock"
 
@@ -27,7 +29,7 @@ STEP_QUEUES = {
 # The tasks started from follow-up rows, by the queue they wait on.
 QUEUE_TASKS = {
     "allocation": (ALLOCATE,),
-    "payments": (CHARGE, REFUND, SETTLE_PAYMENT),
+    "payments": (CHARGE, REFUND, REFUND_PART, SETTLE_PAYMENT),
     "shipping": (SHIP,),
     "notifications": (NOTIFY, ALERT_LOW_STOCK),
 }

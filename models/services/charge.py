@@ -58,7 +58,7 @@ def _claim_attempt(session: Session, order: Order) -> int:
             created_at=utcnow(),
             updated_at=utcnow(),
         )
-        .on_conflict_do_nothing(index_elements=["order_id"])
+        .on_conflict_do_nothing(index_elements=["order_id", "part"])
     )
     attempts = session.execute(
         update(Payment)

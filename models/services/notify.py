@@ -23,7 +23,7 @@ from models.domain.backoff import STEP_CAP_SECONDS, backoff
 from models.domain.clock import utcnow
 from models.domain.follow_ups import CURRENT, TryLater
 from models.domain.links import order_link
-from models.domain.mail import OPERATIONS_KINDS, build_message, message_id
+from models.domain.mail import OPERATIONS_KINDS, base_kind, build_message, message_id
 from models.ports import MailRejected, MailRenderer, MailTransient, Post
 from models.store.follow_ups import finish_current
 from models.store.follow_ups import mail as mail_later
@@ -71,7 +71,7 @@ def _claim(
             connection,
             order_id=order_id,
             kind=kind,
-            recipient=settings.operations_email if kind in OPERATIONS_KINDS else None,
+            recipient=settings.operations_email if base_kind(kind) in OPERATIONS_KINDS else None,
             message_id=message_id(order_id, kind, settings.mail_from),
             now=now,
             stale_before=now - claim_timeout(settings),
@@ -144,7 +144,7 @@ def _record_end(
             .where(Notification.dedupe_key == key, Notification.status == "sending")
             .values(status=status, last_error=error[:500] if error else None, sent_at=None)
         )
-        if status == "failed" and kind not in OPERATIONS_KINDS:
+        if status == "failed" and base_kind(kind) not in OPERATIONS_KINDS:
             mail_later(session, order_id, MAIL_FAILED)
         finish_current(session)
 

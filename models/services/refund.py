@@ -21,6 +21,7 @@ from models.domain.payments import refund_key
 from models.ports import PaymentGateway, PaymentRejected, PaymentUnavailable
 from models.store.follow_ups import finish_current, mail
 from models.store.orders import record_event
+from models.store.refunds import refunded_of_payment
 from models.store.unit_of_work import Work
 from models.tables.fulfilment import Payment
 
@@ -58,11 +59,16 @@ def refund_order(work: Work, gateway: PaymentGateway, order_id: uuid.UUID) -> Re
     claimed = _count_attempt(work, order_id)
     if claimed is None:
         return Refunded.NOTHING_TO_REFUND
-    intent, attempts = claimed
+    intent, attempts, rest = claimed
+    if rest <= 0:  # partial refunds already gave everything back
+        return _refunded(work, order_id, None, 0)
     try:
         # The key makes the gateway refund once even when two of these run at the same moment.
         refund_id = gateway.refund(
-            idempotency_key=refund_key(order_id), payment_intent_id=intent, order_id=str(order_id)
+            idempotency_key=refund_key(order_id),
+            payment_intent_id=intent,
+            amount=rest,
+            order_id=str(order_id),
         )
     except PaymentRejected as exc:
         return _give_up(work, order_id, f"the gateway refused the refund: {exc}")
@@ -70,25 +76,27 @@ def refund_order(work: Work, gateway: PaymentGateway, order_id: uuid.UUID) -> Re
         if attempts >= MAX_ATTEMPTS:
             return _give_up(work, order_id, f"the gateway stayed unreachable: {exc}")
         raise TryLater(str(exc), delay=backoff(attempts, cap=STEP_CAP_SECONDS)) from exc
-    return _refunded(work, order_id, refund_id)
+    return _refunded(work, order_id, refund_id, rest)
 
 
-def _count_attempt(work: Work, order_id: uuid.UUID) -> tuple[str, int] | None:
-    """The intent to refund and this attempt's number; None when no refund is owed."""
+def _count_attempt(work: Work, order_id: uuid.UUID) -> tuple[str, int, int] | None:
+    """The intent to refund, this attempt's number and what is left to give back (the payment
+    less what partial refunds gave or are giving back); None when no refund is owed."""
     with work() as session:
         claimed = session.execute(
             update(Payment)
             .where(Payment.order_id == order_id, Payment.status == "refund_pending")
             .values(refund_attempts=Payment.refund_attempts + 1)
-            .returning(Payment.gateway_id, Payment.refund_attempts)
+            .returning(Payment.gateway_id, Payment.refund_attempts, Payment.amount, Payment.id)
         ).first()
         if claimed is None or claimed[0] is None:
             finish_current(session)
             return None
-    return str(claimed[0]), int(claimed[1])
+        rest = int(claimed[2]) - refunded_of_payment(session, int(claimed[3]))
+    return str(claimed[0]), int(claimed[1]), rest
 
 
-def _refunded(work: Work, order_id: uuid.UUID, refund_id: str) -> Refunded:
+def _refunded(work: Work, order_id: uuid.UUID, refund_id: str | None, amount: int) -> Refunded:
     with work() as session:
         moved = session.execute(
             update(Payment)
@@ -96,10 +104,10 @@ def _refunded(work: Work, order_id: uuid.UUID, refund_id: str) -> Refunded:
             .values(
                 status="refunded", refund_id=refund_id, refunded_at=utcnow(), updated_at=utcnow()
             )
-            .returning(Payment.amount)
+            .returning(Payment.id)
         ).first()
         if moved is not None:
-            detail = {"refund": refund_id, "amount": moved[0]}
+            detail = {"refund": refund_id, "amount": amount}
             record_event(session, order_id, "refunded", detail=detail)
             mail(session, order_id, "refunded")
         finish_current(session)

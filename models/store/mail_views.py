@@ -17,7 +17,9 @@ from models.domain.mail import (
     EmailView,
     LineView,
     ShipmentView,
+    base_kind,
     failure_reason,
+    instance_of,
     long_date,
     money,
     payment_settled,
@@ -25,8 +27,10 @@ from models.domain.mail import (
 )
 from models.domain.payments import charge_key
 from models.store.mail_claims import ClaimedMail
+from models.tables.catalog import Product
 from models.tables.fulfilment import Notification
-from models.tables.orders import OrderEvent
+from models.tables.money import Refund, RefundLine
+from models.tables.orders import OrderEvent, OrderLine
 
 
 def _address(order: dict[str, Any]) -> tuple[str, ...]:
@@ -135,13 +139,33 @@ def _pickup(
     }
 
 
+def _refund(connection: Connection, kind: str, currency: str) -> dict[str, Any]:
+    """The partial refund a refund_issued mail is about: its amount and a line per order line."""
+    instance = instance_of(kind)
+    if base_kind(kind) != "refund_issued" or instance is None or not instance.isdigit():
+        return {}
+    amount = connection.execute(select(Refund.amount).where(Refund.id == int(instance))).scalar()
+    rows = connection.execute(
+        select(Product.name, OrderLine.article_number, RefundLine.quantity, RefundLine.amount)
+        .join(OrderLine, OrderLine.id == RefundLine.order_line_id)
+        .outerjoin(Product, Product.article_number == OrderLine.article_number)
+        .where(RefundLine.refund_id == int(instance))
+        .order_by(OrderLine.line_no)
+    ).all()
+    return {
+        "refund_amount": money(int(amount or 0), currency),
+        "refund_lines": tuple(
+            f"{q} x {name or article} ({article}): {money(a, currency)}"
+            for name, article, q, a in rows
+        ),
+    }
+
+
 def build_view(
     connection: Connection, claimed: ClaimedMail, order_id: uuid.UUID, kind: str, order_url: str
 ) -> EmailView:
     """The view of the claimed mail's order for its `kind` of email, with the order's link.
-
-    Only a mail to operations says what went wrong; a customer's mail skips reading it.
-    """
+    Only a mail to operations says what went wrong; a customer's mail skips reading it."""
     order, payment, currency = claimed.order, claimed.payment, claimed.order["currency"]
     lines = tuple(
         LineView(
@@ -167,11 +191,12 @@ def build_view(
         failure_reason=failure_reason(payment["failure_code"] if payment else None),
         payment_attempts=payment["attempts"] if payment else 0,
         charge_key=charge_key(order_id),
-        problem=_problem(connection, order_id) if kind in OPERATIONS_KINDS else "",
+        problem=_problem(connection, order_id) if base_kind(kind) in OPERATIONS_KINDS else "",
         order_url=order_url,
         settled=payment_settled(
             payment["status"] if payment else None, payment["failure_code"] if payment else None
         ),
         short_lines=_short_lines(connection, order_id, lines) if kind in SHORT_KINDS else (),
         **_pickup(connection, order, order_id, kind),
+        **_refund(connection, kind, currency),
     )

@@ -11,9 +11,11 @@ from models.tables.fulfilment import (
     Shipment,
 )
 from models.tables.idempotency import IdempotencyKey
+from models.tables.money import Refund, RefundLine
 from models.tables.operations import PausedQueue
 from models.tables.orders import Order, OrderEvent, OrderLine
 from models.tables.outbox import Outbox
+from models.tables.returns import OrderReturn, ReturnLine
 from models.tables.tokens import RevokedToken
 
 __all__ = [
@@ -26,11 +28,15 @@ __all__ = [
     "Order",
     "OrderEvent",
     "OrderLine",
+    "OrderReturn",
     "Outbox",
     "PausedQueue",
     "Payment",
     "PostalCode",
     "Product",
+    "Refund",
+    "RefundLine",
+    "ReturnLine",
     "RevokedToken",
     "Shipment",
     "Stock",

@@ -68,6 +68,7 @@ class Stock(Base):
     __table_args__ = (
         CheckConstraint("reserved >= 0", name="reserved_not_negative"),
         CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
+        CheckConstraint("quarantined >= 0", name="quarantined_not_negative"),
     )
 
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouse.id"), primary_key=True)
@@ -76,6 +77,8 @@ class Stock(Base):
     )
     on_hand: Mapped[int] = mapped_column(default=0)
     reserved: Mapped[int] = mapped_column(default=0)
+    # Returned units held apart (damaged, defective): not on hand, not sellable.
+    quarantined: Mapped[int] = mapped_column(default=0, server_default="0")
     # Below this many sellable units an alert goes to operations; None uses the setting.
     low_stock_threshold: Mapped[int | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

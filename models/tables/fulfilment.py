@@ -19,7 +19,7 @@ class Allocation(Base):
 
     __tablename__ = "allocation"
     __table_args__ = (
-        UniqueConstraint("order_line_id", "warehouse_id"),
+        UniqueConstraint("order_line_id", "warehouse_id", "part"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
     )
 
@@ -29,6 +29,8 @@ class Allocation(Base):
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouse.id"))
     article_number: Mapped[str] = mapped_column(ForeignKey("product.article_number"))
     quantity: Mapped[int]
+    # Which part of a partially fulfilled order reserved these units (1 for a whole order).
+    part: Mapped[int] = mapped_column(default=1, server_default="1")
     released_at: Mapped[datetime | None]
     shipped_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -69,6 +71,7 @@ class Payment(Base):
 
     __tablename__ = "payment"
     __table_args__ = (
+        UniqueConstraint("order_id", "part"),
         CheckConstraint("amount >= 0", name="amount_not_negative"),
         CheckConstraint(
             f"status IN ({', '.join(repr(s) for s in PAYMENT_STATUSES)})", name="status_known"
@@ -76,7 +79,9 @@ class Payment(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("order.id"), unique=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("order.id"), index=True)
+    # One payment per part of the order: a whole order has one, part 1.
+    part: Mapped[int] = mapped_column(default=1, server_default="1")
     idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
     gateway_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     status: Mapped[str] = mapped_column(String(20), default="pending")
@@ -102,7 +107,7 @@ class Shipment(Base):
 
     __tablename__ = "shipment"
     __table_args__ = (
-        UniqueConstraint("order_id", "warehouse_id"),
+        UniqueConstraint("order_id", "warehouse_id", "part"),
         CheckConstraint(
             f"status IN ({', '.join(repr(s) for s in SHIPMENT_STATUSES)})", name="status_known"
         ),
@@ -111,6 +116,7 @@ class Shipment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("order.id"), index=True)
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouse.id"))
+    part: Mapped[int] = mapped_column(default=1, server_default="1")
     carrier: Mapped[str] = mapped_column(String(20))
     tracking_number: Mapped[str] = mapped_column(String(40), unique=True)
     tracking_url: Mapped[str] = mapped_column(String(300))

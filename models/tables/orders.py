@@ -84,6 +84,11 @@ class OrderLine(Base):
         UniqueConstraint("order_id", "line_no"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
+        CheckConstraint(
+            "cancelled_quantity >= 0 AND returned_quantity >= 0 "
+            "AND cancelled_quantity + returned_quantity <= quantity",
+            name="changes_within_quantity",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -92,6 +97,9 @@ class OrderLine(Base):
     article_number: Mapped[str] = mapped_column(ForeignKey("product.article_number"))
     quantity: Mapped[int]
     unit_price: Mapped[int]
+    # Units cancelled before they shipped, and units returned and accepted back.
+    cancelled_quantity: Mapped[int] = mapped_column(default=0, server_default="0")
+    returned_quantity: Mapped[int] = mapped_column(default=0, server_default="0")
 
     order: Mapped[Order] = relationship(back_populates="lines")
 

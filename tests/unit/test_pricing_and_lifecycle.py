@@ -111,6 +111,8 @@ ALLOWED = [
     (OrderStatus.PAID, OrderStatus.READY_FOR_PICKUP),
     (OrderStatus.READY_FOR_PICKUP, OrderStatus.COLLECTED),
     (OrderStatus.READY_FOR_PICKUP, OrderStatus.CANCELLED),
+    (OrderStatus.PAID, OrderStatus.PARTIALLY_SHIPPED),
+    (OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED),
 ]
 
 

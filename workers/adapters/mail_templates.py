@@ -6,7 +6,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from models.domain.mail import SUBJECTS, EmailView, Mail
+from models.domain.mail import SUBJECTS, EmailView, Mail, base_kind
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "email"
 
@@ -26,6 +26,7 @@ ENVIRONMENT = Environment(
 
 def render_view(view: EmailView, kind: str) -> Mail:
     """The subject, text and HTML of the `kind` email for an order's view."""
+    kind = base_kind(kind)
     subject = SUBJECTS[kind].format(short=view.order_id[:8])
     values = {"view": view, "subject": subject, "kind": kind}
     text = ENVIRONMENT.get_template(f"{kind}.txt.j2").render(values)
