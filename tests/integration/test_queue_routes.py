@@ -13,6 +13,7 @@ EXPECTED = {
     "fulfillment.retry_backorders": "allocation",
     "fulfillment.charge": "payments",
     "fulfillment.refund": "payments",
+    "fulfillment.refund_part": "payments",
     "fulfillment.settle_payment": "payments",
     "fulfillment.reconcile_payments": "payments",
     "fulfillment.ship": "shipping",
