@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwr
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.domain.mail import money
-from tests.e2e import test_order_to_shipped as system
+from tests.e2e import system
 from tests.factories import CHICAGO, NEWARK, add_product, add_warehouse, order_body
 from tests.infra import Mailbox, message_text
 
@@ -31,8 +31,6 @@ FLAGS = [
     "--disable-sync",
 ]
 PHONE: ViewportSize = {"width": 390, "height": 844}
-
-stack = system.stack  # the whole system as processes, once for this module
 
 
 @pytest.fixture(scope="module")
