@@ -73,8 +73,9 @@ class HoldRules:
 
 @dataclass(frozen=True)
 class OrderFacts:
-    """What the rules look at. `recent_orders` counts the email's orders of the last hour,
-    this one included; `exact_address` is whether the geodata knew the postal code itself."""
+    """What the rules look at. `recent_orders` counts the email's orders in the hour up to this
+    one's placing, this one included; `exact_address` is whether the geodata knew the postal
+    code itself."""
 
     total: int
     currency: str

@@ -42,11 +42,11 @@ def rules_from(settings: Settings) -> HoldRules:
     )
 
 
-def _facts(session: Session, order: Order, rules: HoldRules, now: datetime) -> OrderFacts:
+def _facts(session: Session, order: Order, rules: HoldRules) -> OrderFacts:
     # Each costs a query: only a rule that is on pays for its own.
     recent = 0
     if rules.orders_per_email_hour is not None:
-        recent = store.orders_in_the_hour(session, order.customer_email, now)
+        recent = store.orders_in_the_hour(session, order.customer_email, order.created_at)
     exact = True
     if rules.imprecise_address:
         found = locate_with_source(session, order.ship_country, order.ship_postal_code)
@@ -72,7 +72,7 @@ def hold_for_review(
     order = lock_order(session, order_id, OrderStatus.ALLOCATED)
     if order is None or store.was_released(session, order_id):
         return None
-    decision = decide(rules, _facts(session, order, rules, now))
+    decision = decide(rules, _facts(session, order, rules))
     if decision is None:
         return None
     if not store.hold(

@@ -30,11 +30,11 @@ def was_released(session: Session, order_id: uuid.UUID) -> bool:
     )
 
 
-def orders_in_the_hour(session: Session, email: str, now: datetime) -> int:
-    """How many orders the address placed in the hour up to `now`."""
-    since = now - timedelta(hours=1)
+def orders_in_the_hour(session: Session, email: str, placed_at: datetime) -> int:
+    """How many orders the address placed in the hour up to `placed_at`, that one included."""
+    since = placed_at - timedelta(hours=1)
     query = select(func.count()).where(
-        Order.customer_email == email, Order.created_at > since, Order.created_at <= now
+        Order.customer_email == email, Order.created_at > since, Order.created_at <= placed_at
     )
     return int(session.scalar(query) or 0)
 

@@ -40,6 +40,7 @@ class Order(Base):
             postgresql_where=text("customer_subject IS NOT NULL"),
         ),
         Index("ix_order_created_at_id", "created_at", "id"),
+        Index("ix_order_customer_email_created_at", "customer_email", "created_at"),
         Index("ix_order_hold_until", "hold_until", postgresql_where=text("status = 'on_hold'")),
     )
 
