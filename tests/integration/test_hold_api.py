@@ -129,13 +129,16 @@ def test_ops_lists_held_orders_releases_one_and_cancels_another(
         assert answer.status_code == 202
 
     listed_code, listed = ops(app, "holds")
+    assert listed_code == 0, listed
     released_code, released = ops(app, "release", str(kept))
     again_code, again = ops(app, "release", str(kept))
     cancelled_code, cancelled = ops(app, "cancel", str(dropped), "--reason", "fraud confirmed")
     missing_code, missing = ops(app, "release", "nope")
 
     assert listed_code == 0
-    assert str(kept) in listed and str(dropped) in listed and "too_many_orders" in listed
+    assert str(kept) in listed
+    assert str(dropped) in listed
+    assert "too_many_orders" in listed
     assert (released_code, again_code, cancelled_code) == (0, 0, 0)
     assert "released (too_many_orders), charge asked for" in released
     assert "released before" in again
