@@ -15,6 +15,8 @@ from models.domain.holds import (
     card_country,
     decide,
 )
+from models.services.holds import rules_from
+from settings import Settings
 
 FACTS = OrderFacts(
     total=12000,
@@ -115,3 +117,16 @@ def test_every_reason_maps_onto_a_shopify_hold_reason_and_a_hold_lasts_its_hours
 
     assert set(SHOPIFY_REASON) == set(HoldReason)
     assert HoldRules(reservation_hours=5).hold_until(now) == now + timedelta(hours=5)
+
+
+def test_the_settings_turn_the_rules_on_and_leave_them_off_by_default() -> None:
+    assert rules_from(Settings()) == HoldRules()
+    on = Settings(
+        hold_amount_above=50000,
+        hold_country_mismatch=True,
+        hold_orders_per_email_hour=3,
+        hold_imprecise_address=True,
+        hold_reservation_hours=24,
+    )
+
+    assert rules_from(on) == HoldRules(50000, True, 3, True, 24)
