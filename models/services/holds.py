@@ -70,7 +70,10 @@ def hold_for_review(
         return None
     # The row lock keeps a cancel from slipping between the decision and the hold.
     order = lock_order(session, order_id, OrderStatus.ALLOCATED)
-    if order is None or store.was_released(session, order_id):
+    # Decided once, before the first attempt: a retry of a charge already sent is not held.
+    if order is None or store.charge_attempted(session, order_id):
+        return None
+    if store.was_released(session, order_id):
         return None
     decision = decide(rules, _facts(session, order, rules))
     if decision is None:
@@ -86,8 +89,8 @@ def hold_for_review(
 class CannotHold(Exception):
     """The order is not where a hold or a release applies."""
 
-    def __init__(self, status: str, wanted: str) -> None:
-        super().__init__(f"an order that is {status} cannot be {wanted}")
+    def __init__(self, status: str, wanted: str, why: str = "") -> None:
+        super().__init__(f"an order that is {status} cannot be {wanted}{why}")
         self.status = status
 
 
@@ -122,6 +125,8 @@ def hold_by_hand(
     order = _locked(session, order_id)
     if order.status == OrderStatus.ON_HOLD.value:
         return HoldChange(order_id, order.status, False, order.hold_reason)
+    if store.charge_attempted(session, order_id):
+        raise CannotHold(order.status, "held", ": a charge was sent for it already")
     if not store.hold(session, order_id, held, by=by, now=now, until=rules.hold_until(now)):
         raise CannotHold(order.status, "held")
     return HoldChange(order_id, OrderStatus.ON_HOLD.value, True, held.reason.value)

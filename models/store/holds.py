@@ -15,6 +15,7 @@ from models.domain.mail import instance_kind
 from models.domain.tasks import CHARGE
 from models.store.follow_ups import later, mail
 from models.store.orders import record_event
+from models.tables.fulfilment import Payment
 from models.tables.orders import Order, OrderEvent
 
 HELD = "held"
@@ -27,6 +28,13 @@ def was_released(session: Session, order_id: uuid.UUID) -> bool:
         session.scalar(
             select(exists().where(OrderEvent.order_id == order_id, OrderEvent.kind == RELEASED))
         )
+    )
+
+
+def charge_attempted(session: Session, order_id: uuid.UUID) -> bool:
+    """Whether a charge was sent for the order: past that point a hold would come too late."""
+    return bool(
+        session.scalar(select(exists().where(Payment.order_id == order_id, Payment.attempts > 0)))
     )
 
 

@@ -13,8 +13,10 @@ from flask.testing import FlaskClient
 from bootstrap import Context
 from models.domain.clock import utcnow
 from models.domain.holds import HoldRules
+from models.domain.payments import charge_key
 from models.services.charge import Charged, charge_order
 from models.services.holds import release_by_hand
+from models.tables.fulfilment import Payment
 from tests.factories import stock_of
 from tests.follow_up_support import run_follow_ups
 from tests.integration.hold_support import (
@@ -180,3 +182,30 @@ def test_cancelling_a_held_order_releases_its_stock_and_refunds_nothing(
     run_follow_ups(context, order_id)
     assert payments(context, order_id) == []
     assert context.gateway.find_charge(order_id=str(order_id)) is None
+
+
+def test_a_charge_already_sent_is_never_held_afterwards(
+    client: FlaskClient, context: Context
+) -> None:
+    product, _ = stocked(context)
+    order_id = allocated(client, context, product)
+    # A first attempt went out and its answer was lost: the gateway is unreachable now.
+    with context.work() as session:
+        session.add(
+            Payment(
+                order_id=order_id,
+                idempotency_key=charge_key(order_id),
+                status="pending",
+                amount=order_of(context, order_id).total,
+                currency="USD",
+                attempts=1,
+            )
+        )
+
+    by_hand = client.post(f"/orders/{order_id}/hold", json={}, headers=staff(context))
+    charged = charge_order(context.work, context.gateway, order_id, holds=HoldRules(amount_above=1))
+
+    assert by_hand.status_code == 409
+    assert "a charge was sent for it already" in by_hand.get_json()["detail"]
+    assert charged is Charged.PAID
+    assert events(context, order_id, "held") == []
