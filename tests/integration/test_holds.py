@@ -19,6 +19,7 @@ from models.services.holds import release_by_hand
 from models.tables.fulfilment import Payment
 from tests.factories import stock_of
 from tests.follow_up_support import run_follow_ups
+from tests.infra import Mailbox
 from tests.integration.hold_support import (
     allocated,
     events,
@@ -209,3 +210,23 @@ def test_a_charge_already_sent_is_never_held_afterwards(
     assert "a charge was sent for it already" in by_hand.get_json()["detail"]
     assert charged is Charged.PAID
     assert events(context, order_id, "held") == []
+
+
+def test_the_worker_holds_what_the_settings_catch_and_a_release_ships_it(
+    client: FlaskClient, context: Context, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    strict = context.settings.model_copy(update={"hold_amount_above": 1000})
+    monkeypatch.setattr(context, "settings", strict)
+    product, _ = stocked(context)
+    order_id = allocated(client, context, product)
+
+    first = run_follow_ups(context, order_id)
+    released = client.post(f"/orders/{order_id}/hold/release", headers=staff(context))
+    second = run_follow_ups(context, order_id)
+
+    assert ("fulfillment.charge", [str(order_id)], "held") in first
+    to_operations = [m for m in mailbox.for_order(str(order_id)) if "order_held" in m["Message-ID"]]
+    assert [m["To"] for m in to_operations] == [strict.operations_email]
+    assert released.status_code == 202
+    assert [r for t, _, r in second if t == "fulfillment.charge"] == ["paid"]
+    assert order_of(context, order_id).status == "shipped"
