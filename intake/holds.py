@@ -19,6 +19,7 @@ from intake.problems import Problem
 from intake.runtime import runtime
 from models.domain.clock import utcnow
 from models.domain.holds import HoldReason
+from models.domain.lifecycle import OrderStatus
 from models.services.holds import (
     CannotHold,
     HoldChange,
@@ -54,7 +55,9 @@ class HoldAnswer(Closed):
     """The order after a hold or a release."""
 
     order_id: uuid.UUID
-    status: str = Field(description="`on_hold` after a hold; `allocated` (or later) after one")
+    status: OrderStatus = Field(
+        description="`on_hold` after a hold; `allocated` (or later) after a release"
+    )
     changed: bool = Field(description="false when it was held (or released) before")
     hold_reason: str | None = Field(description="why it is (or was) held")
 
