@@ -10,6 +10,7 @@ from intake import health, metrics, order_actions, order_list, order_page, order
 from intake.admin import register_admin
 from intake.cli import admin_cli
 from intake.guards import register_guards
+from intake.holds import bp as holds_bp
 from intake.limits import install_limits
 from intake.openapi.serve import register_docs
 from intake.ops_cli import ops_cli
@@ -51,6 +52,7 @@ def register_routes(app: Flask) -> None:
     app.register_blueprint(orders.bp)
     app.register_blueprint(order_list.bp)
     app.register_blueprint(order_actions.bp)
+    app.register_blueprint(holds_bp)
     app.register_blueprint(order_page.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)

@@ -6,6 +6,8 @@ STATUSES = {
     "received": "We have your order",
     "backordered": "Waiting for stock",
     "allocated": "Being prepared",
+    # A hold for review is ours to settle: the customer sees an order being prepared.
+    "on_hold": "Being prepared",
     "paid": "Paid and being packed",
     "shipped": "On its way",
     "delivered": "Delivered",

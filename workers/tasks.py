@@ -21,11 +21,13 @@ from models.services import watchdog as housekeeping
 from models.services.alert import send_low_stock_alert
 from models.services.allocate import AllocationContended, allocate_order, fill_backorders
 from models.services.charge import charge_order
+from models.services.holds import rules_from
 from models.services.notify import send_notification
 from models.services.pickup import expire_pickups as expire_held_pickups
 from models.services.refund import refund_order
 from models.services.refund_part import refund_part
 from models.services.relay import relay
+from models.services.reservations import expire_reservations as expire_held_or_unpaid
 from models.services.settle import settle_payment
 from models.services.ship import ship_order
 from models.store.errors import TRANSIENT_DB_ERRORS
@@ -57,9 +59,11 @@ def allocate(order_id: str) -> str:
 
 @app.task(name=names.CHARGE, **STEP)
 def charge(order_id: str) -> str:
-    """Take payment; the step asks for a retry while the gateway is away, then gives up."""
+    """Take payment, or hold the order for review; the step asks for a retry while the gateway
+    is away, then gives up."""
     ctx = get_context()
-    return charge_order(ctx.work, ctx.gateway, uuid.UUID(order_id)).value
+    holds = rules_from(ctx.settings)
+    return charge_order(ctx.work, ctx.gateway, uuid.UUID(order_id), holds=holds).value
 
 
 @app.task(name=names.SETTLE_PAYMENT, **STEP)
@@ -176,3 +180,16 @@ def expire_pickups() -> int:
     ctx = get_context()
     days = ctx.settings.pickup_hold_days
     return len(expire_held_pickups(ctx.work, now=utcnow(), hold_days=days))
+
+
+@app.task(name="fulfillment.expire_reservations", **RETRY)
+def expire_reservations() -> int:
+    """Cancel held orders not released within their hold and orders not paid within
+    RESERVATION_MINUTES; their units go to the oldest backorders first."""
+    ctx = get_context()
+    minutes = ctx.settings.reservation_minutes
+    expired = expire_held_or_unpaid(ctx.work, now=utcnow(), unpaid_minutes=minutes)
+    if expired.units_back:
+        for _, result in fill_backorders(ctx.work, ctx.directory, ctx.settings):
+            allocation_decided(result)
+    return len(expired.held) + len(expired.unpaid)

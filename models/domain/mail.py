@@ -31,6 +31,7 @@ SUBJECTS = {
     "shipping_failed": "Order {short} could not be shipped: its route is not served",
     "mail_failed": "An email about order {short} could not be sent",
     "step_failed": "Order {short} is stuck: a step failed for good",
+    "order_held": "Order {short} is on hold for review before payment",
 }
 
 KINDS = frozenset(SUBJECTS)
@@ -65,6 +66,7 @@ OPERATIONS_KINDS = frozenset(
         "shipping_failed",
         "mail_failed",
         "step_failed",
+        "order_held",
     }
 )
 
@@ -188,6 +190,10 @@ class EmailView:
     # A partial refund (refund_issued): how much, and a line per order line it gave back for.
     refund_amount: str = ""
     refund_lines: tuple[str, ...] = ()
+    # For operations: why the order is held ("amount_over_threshold: total 250000 USD ...").
+    hold_reason: str = ""
+    # An order cancelled because its reservation ran out: why, in the customer's words.
+    expired_because: str = ""
 
 
 def place_line(

@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 from models.domain.backoff import STEP_CAP_SECONDS, backoff
 from models.domain.clock import utcnow
 from models.domain.follow_ups import TryLater
+from models.domain.holds import HoldRules
 from models.domain.lifecycle import OrderStatus
 from models.domain.payments import GATEWAY_UNAVAILABLE, NOT_FULFILLED, NOT_SETTLED, charge_key
 from models.domain.tasks import REFUND, SETTLE_PAYMENT, SHIP
 from models.ports import ChargeResult, PaymentGateway, PaymentRejected, PaymentUnavailable
+from models.services.holds import hold_for_review
 from models.store.follow_ups import finish_current, later, mail
 from models.store.orders import advance, record_event
 from models.store.stock import release
@@ -41,6 +43,8 @@ class Charged(StrEnum):
     REFUND_NEEDED = "refund_needed"
     # The gateway has not decided yet (processing, or waiting on the customer).
     PENDING = "pending"
+    # Held for review before any money was asked for (models/services/holds.py).
+    HELD = "held"
     SKIPPED = "skipped"
 
 
@@ -175,12 +179,18 @@ def _not_ours(session: Session, order: Order | None, order_id: uuid.UUID) -> Cha
     return Charged.SKIPPED
 
 
-def charge_order(work: Work, gateway: PaymentGateway, order_id: uuid.UUID) -> Charged:
-    """Charge the order's total under its derived key; TryLater while the gateway is away."""
+def charge_order(
+    work: Work, gateway: PaymentGateway, order_id: uuid.UUID, *, holds: HoldRules | None = None
+) -> Charged:
+    """Charge the order's total under its derived key, unless a hold rule stops it first;
+    TryLater while the gateway is away."""
     with work() as session:
         order = session.get(Order, order_id)
         if order is None or order.status != OrderStatus.ALLOCATED:
             return _not_ours(session, order, order_id)
+        if holds is not None and hold_for_review(session, order_id, holds, utcnow()):
+            finish_current(session)
+            return Charged.HELD
         earlier = _claim_attempt(session, order)
         amount, currency, method = order.total, order.currency, order.payment_method
     # No transaction is open across the gateway calls: nothing waits on our locks.

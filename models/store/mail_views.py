@@ -26,6 +26,7 @@ from models.domain.mail import (
     place_line,
 )
 from models.domain.payments import charge_key
+from models.store.hold_views import hold_fields
 from models.store.mail_claims import ClaimedMail
 from models.tables.catalog import Product
 from models.tables.fulfilment import Notification
@@ -199,4 +200,5 @@ def build_view(
         short_lines=_short_lines(connection, order_id, lines) if kind in SHORT_KINDS else (),
         **_pickup(connection, order, order_id, kind),
         **_refund(connection, kind, currency),
+        **hold_fields(connection, order_id, kind),
     )

@@ -23,6 +23,7 @@ EXPECTED = {
     "fulfillment.watchdog": "maintenance",
     "fulfillment.expire_idempotency_keys": "maintenance",
     "fulfillment.expire_pickups": "maintenance",
+    "fulfillment.expire_reservations": "maintenance",
     "fulfillment.sweep_low_stock_alerts": "maintenance",
 }
 
