@@ -25,10 +25,10 @@ from models.domain.lifecycle import DeliveryMethod, OrderStatus, can_transition
 READ = text(
     """
     SELECT o.ship_latitude, o.ship_longitude, o.ship_country, o.delivery_method,
-           l.id AS line_id, l.article_number, l.quantity,
+           l.id AS line_id, l.article_number, l.quantity - l.cancelled_quantity AS quantity,
            s.warehouse_id, s.on_hand - s.reserved AS sellable
     FROM "order" o
-    JOIN order_line l ON l.order_id = o.id
+    JOIN order_line l ON l.order_id = o.id AND l.quantity > l.cancelled_quantity
     LEFT JOIN stock s ON s.article_number = l.article_number AND s.on_hand > s.reserved
     WHERE o.id = CAST(:order_id AS uuid) AND o.status = :expected
     FOR UPDATE OF o
