@@ -1,0 +1,107 @@
+"""Cancelling units of an order's lines through the API: stock back, the money for them back
+through the sandbox, once, and a mail saying what changed."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+
+from bootstrap import Context
+from models.services.allocate import allocate_order
+from models.services.charge import Charged, charge_order
+from tests.follow_up_support import run_follow_ups
+from tests.infra import Mailbox, message_text
+from tests.integration.line_cancel_support import books, cancel, ledger, paid, placed, reserved
+from tests.keyed_client import sf_key
+
+
+def test_cancelling_units_of_a_paid_line_releases_them_and_refunds_them_once(
+    client: FlaskClient, context: Context, mailbox: Mailbox
+) -> None:
+    order = paid(client, context, [(1000, 3), (2500, 1)])
+    assert reserved(context, order) == {1: 3, 2: 1}
+
+    response = cancel(client, order, {1: 2}, reason="bought too many")
+
+    assert response.status_code == 200, response.get_json()
+    document = response.get_json()
+    assert [line["cancelled_quantity"] for line in document["lines"]] == [2, 0]
+    assert [r["amount"] for r in document["refunds"]] == [2000]
+    assert document["refunds"][0]["lines"] == [{"line_no": 1, "quantity": 2, "amount": 2000}]
+    assert document["money"]["refunding"] == 2000
+    assert reserved(context, order) == {1: 1, 2: 1}
+    run_follow_ups(context, order.order_id)
+
+    entry = ledger(context, order.order_id)
+    assert entry["amount"] == 3000 + 2500 + document["costs"]["delivery"]
+    assert [r["amount"] for r in entry["refunds"]] == [2000]
+    assert books(context, order.order_id).refunded == 2000
+    texts = [message_text(m) for m in mailbox.for_order(str(order.order_id))]
+    cancelled = [t for t in texts if "we cancelled part of your order" in t]
+    assert cancelled
+    assert "2 x Test " in cancelled[0]
+    assert "1 still on the order" in cancelled[0]
+    assert "20.00 USD" in cancelled[0]
+    assert any("We refunded 20.00 USD" in t for t in texts)
+
+
+def test_the_same_key_twice_cancels_once_and_answers_the_same(
+    client: FlaskClient, context: Context
+) -> None:
+    order = paid(client, context, [(1000, 3)])
+    first = cancel(client, order, {1: 1}, key="again-and-again")
+    second = cancel(client, order, {1: 1}, key="again-and-again")
+
+    assert first.status_code == second.status_code == 200
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert second.get_json() == first.get_json()
+    assert books(context, order.order_id).cancelled == {1: 1}
+    run_follow_ups(context, order.order_id)
+    assert [r["amount"] for r in ledger(context, order.order_id)["refunds"]] == [1000]
+
+
+def test_a_line_cancelled_before_the_charge_is_never_charged(
+    client: FlaskClient, context: Context
+) -> None:
+    order = placed(client, context, [(1000, 2), (4000, 1)])
+    answer = cancel(client, order, {2: 1})
+    assert answer.status_code == 200
+    allocate_order(context.work, context.directory, context.settings, order.order_id)
+    assert reserved(context, order) == {1: 2, 2: 0}
+    assert charge_order(context.work, context.gateway, order.order_id) is Charged.PAID
+    entry = ledger(context, order.order_id)
+    assert entry["amount"] == books(context, order.order_id).charged
+    assert entry["amount"] == answer.get_json()["costs"]["total"] - 4000
+
+
+@pytest.mark.parametrize(
+    ("lines", "field", "words"),
+    [
+        ([{"line_no": 9, "quantity": 1}], "lines[0].line_no", "no line 9"),
+        ([{"line_no": 1, "quantity": 4}], "lines[0].quantity", "at most 3"),
+        ([{"line_no": 1, "quantity": 0}], "lines[0].quantity", ""),
+        ([{"line_no": 1, "quantity": -2}], "lines[0].quantity", ""),
+        ([{"line_no": 1, "quantity": "1"}], "lines[0].quantity", ""),
+        ([{"line_no": True, "quantity": 1}], "lines[0].line_no", ""),
+        ([{"line_no": 1, "quantity": 1.5}], "lines[0].quantity", ""),
+        (
+            [{"line_no": 1, "quantity": 1}, {"line_no": 1, "quantity": 1}],
+            "lines[1].line_no",
+            "twice",
+        ),
+        ([], "lines", ""),
+    ],
+)
+def test_bad_lines_are_refused_naming_field_and_reason(
+    client: FlaskClient, context: Context, lines: list[dict[str, object]], field: str, words: str
+) -> None:
+    order = paid(client, context, [(1000, 3)])
+    response = client.post(
+        f"/orders/{order.order_id}/lines/cancel",
+        json={"lines": lines},
+        headers=order.auth | {"Idempotency-Key": sf_key()},
+    )
+    assert response.status_code == 422, response.get_json()
+    errors = response.get_json()["errors"]
+    assert any(e["field"] == field and words in e["reason"] for e in errors), errors
+    assert books(context, order.order_id).cancelled == {1: 0}
