@@ -14,6 +14,7 @@ from intake import (
     order_list,
     order_page,
     orders,
+    page_line_cancel,
     tracking,
 )
 from intake.admin import register_admin
@@ -62,6 +63,7 @@ def register_routes(app: Flask) -> None:
     app.register_blueprint(order_actions.bp)
     app.register_blueprint(line_cancel.bp)
     app.register_blueprint(order_page.bp)
+    app.register_blueprint(page_line_cancel.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(tracking.admin_bp)
