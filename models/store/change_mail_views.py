@@ -91,3 +91,16 @@ def whole_refund_view(
         "refund_amount": money(amount, currency) if amount > 0 else "",
         "refunded_before": money(before, currency) if before else "",
     }
+
+
+def change_view(
+    connection: Connection,
+    order_id: uuid.UUID,
+    kind: str,
+    currency: str,
+    payment: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The view's fields about cancelled lines and partial refunds, for the kinds that show them."""
+    return lines_cancelled_view(connection, kind, currency) | whole_refund_view(
+        connection, order_id, kind, currency, payment
+    )

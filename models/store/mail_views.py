@@ -26,7 +26,7 @@ from models.domain.mail import (
     place_line,
 )
 from models.domain.payments import charge_key
-from models.store.change_mail_views import lines_cancelled_view, whole_refund_view
+from models.store.change_mail_views import change_view
 from models.store.mail_claims import ClaimedMail
 from models.tables.catalog import Product
 from models.tables.fulfilment import Notification
@@ -200,6 +200,5 @@ def build_view(
         short_lines=_short_lines(connection, order_id, lines) if kind in SHORT_KINDS else (),
         **_pickup(connection, order, order_id, kind),
         **_refund(connection, kind, currency),
-        **lines_cancelled_view(connection, kind, currency),
-        **whole_refund_view(connection, order_id, kind, currency, payment),
+        **change_view(connection, order_id, kind, currency, payment),
     )
