@@ -4,6 +4,11 @@ One statement locks the order and reads its lines with every warehouse's sellabl
 the other reserves every pick (rows locked in (warehouse, article) order, so concurrent
 allocations cannot deadlock), records the allocations, the receipt, the status change
 and its timeline entry, and only does the recording when every reservation held.
+
+A line's cancelled units are not wanted. The first statement may have read the lines before
+a line cancel that held the order's lock committed (a lock wait re-reads the order's row, not
+its lines), so the second also checks that the units still wanted are the ones planned for;
+if not, nothing is recorded and the step plans again.
 """
 
 from __future__ import annotations
@@ -56,7 +61,21 @@ WRITE = text(
         RETURNING s.warehouse_id, s.article_number,
                   s.on_hand - s.reserved AS sellable, s.low_stock_threshold
     ),
-    complete AS (SELECT count(*) = :n AS ok FROM reserved),
+    wanted AS (
+        SELECT * FROM jsonb_to_recordset(CAST(:wanted AS jsonb))
+            AS w(line_id integer, quantity integer)
+    ),
+    fresh AS (
+        SELECT count(*) AS live,
+               count(*) FILTER (WHERE (l.id, l.quantity - l.cancelled_quantity)
+                                      IN (SELECT line_id, quantity FROM wanted)) AS same
+        FROM order_line l
+        WHERE l.order_id = CAST(:order_id AS uuid) AND l.quantity > l.cancelled_quantity
+    ),
+    complete AS (
+        SELECT count(*) = :n AND (SELECT live = same AND same = :lines FROM fresh) AS ok
+        FROM reserved
+    ),
     allocations AS (
         INSERT INTO allocation
             (order_id, order_line_id, warehouse_id, article_number, quantity, created_at)
@@ -168,10 +187,13 @@ def record_plan(
     if not can_transition(expected, OrderStatus.ALLOCATED):
         raise ValueError(f"{expected} -> {OrderStatus.ALLOCATED} is not a transition")
     picks = _picks(order, plan)
+    wanted = [{"line_id": order.line_ids[a], "quantity": q} for a, q in order.wanted.items()]
     rows = session.execute(
         WRITE,
         {
             "order_id": str(order.order_id),
+            "wanted": json.dumps(wanted),
+            "lines": len(wanted),
             "expected": expected.value,
             "picks": json.dumps(picks),
             "n": len(picks),
