@@ -169,6 +169,12 @@ def _picks(order: OrderToAllocate, plan: Plan) -> list[dict[str, Any]]:
     ]
 
 
+def _wanted(order: OrderToAllocate) -> dict[str, Any]:
+    """The units planned for, per line, for the write to check they are still wanted."""
+    wanted = [{"line_id": order.line_ids[a], "quantity": q} for a, q in order.wanted.items()]
+    return {"wanted": json.dumps(wanted), "lines": len(wanted)}
+
+
 def record_plan(
     session: Session,
     order: OrderToAllocate,
@@ -187,13 +193,11 @@ def record_plan(
     if not can_transition(expected, OrderStatus.ALLOCATED):
         raise ValueError(f"{expected} -> {OrderStatus.ALLOCATED} is not a transition")
     picks = _picks(order, plan)
-    wanted = [{"line_id": order.line_ids[a], "quantity": q} for a, q in order.wanted.items()]
     rows = session.execute(
         WRITE,
-        {
+        _wanted(order)
+        | {
             "order_id": str(order.order_id),
-            "wanted": json.dumps(wanted),
-            "lines": len(wanted),
             "expected": expected.value,
             "picks": json.dumps(picks),
             "n": len(picks),
