@@ -15,7 +15,7 @@ from models.services.allocate import Allocated, allocate_order, fill_backorders
 from models.services.charge import Charged, charge_order
 from models.services.dispatch import follow_message
 from models.services.refund_part import refund_part
-from models.tables.orders import Order
+from models.tables.orders import Order, OrderLine
 from tests.follow_up_support import run_follow_ups
 from tests.infra import Mailbox, message_text
 from tests.integration.line_cancel_support import (
@@ -35,6 +35,13 @@ def settle(ctx: Context, order: Placed) -> None:
     with ctx.work() as session:
         follow_message(session, OrderCancelled(order.order_id, utcnow()))
     run_follow_ups(ctx, order.order_id)
+
+
+def books_of_lines(ctx: Context, order: Placed) -> dict[int, int]:
+    """Cancelled units per line number, of an order that may never have been charged."""
+    with ctx.sessions() as session:
+        lines = session.scalars(select(OrderLine).where(OrderLine.order_id == order.order_id))
+        return {line.line_no: line.cancelled_quantity for line in lines}
 
 
 def delivery_of(ctx: Context, order: Placed) -> int:
@@ -209,3 +216,21 @@ def test_a_cancelled_line_shrinks_what_a_backorder_waits_for(
     assert charge_order(context.work, context.gateway, order.order_id) is Charged.PAID
     assert ledger(context, order.order_id)["amount"] == books(context, order.order_id).charged
     assert books(context, order.order_id).charged == 1000 + 500 + delivery_of(context, order)
+
+
+def test_only_the_order_holder_may_cancel_its_lines(client: FlaskClient, context: Context) -> None:
+    order = placed(client, context, [(1000, 2)])
+    other = placed(client, context, [(1000, 2)])
+    url = f"/orders/{order.order_id}/lines/cancel"
+    body = {"lines": [{"line_no": 1, "quantity": 1}]}
+    key = {"Idempotency-Key": sf_key()}
+
+    foreign = client.post(url, json=body, headers=other.auth | key)
+    nobody = client.post(url, json=body, headers=key)
+    no_key = client.post(url, json=body, headers=order.auth)
+
+    assert foreign.status_code == 404
+    assert nobody.status_code == 401
+    assert no_key.status_code == 400
+    assert no_key.get_json()["errors"][0]["field"] == "Idempotency-Key"
+    assert books_of_lines(context, order) == {1: 0}

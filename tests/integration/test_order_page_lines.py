@@ -28,7 +28,7 @@ def page_of(client: FlaskClient, order: Placed, access: str) -> str:
 
 
 def form_key(html: str, line_no: int) -> str:
-    keys = re.findall(r'name="key" value="(\w+)"', html)
+    keys: list[str] = re.findall(r'name="key" value="(\w+)"', html)
     return next(k for k in keys if k.endswith(str(line_no)))
 
 
