@@ -8,10 +8,32 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from models.domain.mail import base_kind, instance_of, money
+from models.domain.mail import LineView, base_kind, instance_of, money
 from models.tables.catalog import Product
 from models.tables.money import Refund
 from models.tables.orders import OrderEvent
+
+
+def standing(
+    lines: list[dict[str, Any]], total: int, currency: str
+) -> tuple[tuple[LineView, ...], str]:
+    """The lines and total as the order stands: cancelled units left out. An order whose
+    every unit was cancelled (so the order was) shows as it was placed."""
+    left = [(line, line["quantity"] - int(line.get("cancelled") or 0)) for line in lines]
+    if all(units == 0 for _, units in left):
+        left = [(line, line["quantity"]) for line in lines]
+    gone = sum((line["quantity"] - units) * line["unit_price"] for line, units in left)
+    views = tuple(
+        LineView(
+            line["article_number"] if line["name"] is None else line["name"],
+            line["article_number"],
+            units,
+            money(units * line["unit_price"], currency),
+        )
+        for line, units in left
+        if units > 0
+    )
+    return views, money(total - gone, currency)
 
 
 def _names(connection: Connection, articles: list[str]) -> dict[str, str]:

@@ -77,6 +77,9 @@ def test_cancelling_units_of_a_paid_line_releases_them_and_refunds_them_once(
     assert "2 x Test " in cancelled[0]
     assert "1 still on the order" in cancelled[0]
     assert "20.00 USD" in cancelled[0]
+    # Its summary shows the order as it stands: one unit of the line, the total less two.
+    assert f"1 x Test {order.articles[1]} ({order.articles[1]})  10.00 USD" in cancelled[0]
+    assert f"Total: {money(document['costs']['total'] - 2000, 'USD')}" in cancelled[0]
     assert any("We refunded 20.00 USD" in t for t in texts)
 
 
