@@ -6,7 +6,17 @@ from flask import Flask
 
 from bootstrap import Context, build_context
 from bootstrap.logs import configure_logging
-from intake import health, metrics, order_actions, order_list, order_page, orders, tracking
+from intake import (
+    health,
+    line_cancel,
+    metrics,
+    order_actions,
+    order_list,
+    order_page,
+    orders,
+    page_line_cancel,
+    tracking,
+)
 from intake.admin import register_admin
 from intake.cli import admin_cli
 from intake.guards import register_guards
@@ -53,7 +63,9 @@ def register_routes(app: Flask) -> None:
     app.register_blueprint(order_list.bp)
     app.register_blueprint(order_actions.bp)
     app.register_blueprint(holds_bp)
+    app.register_blueprint(line_cancel.bp)
     app.register_blueprint(order_page.bp)
+    app.register_blueprint(page_line_cancel.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(tracking.admin_bp)

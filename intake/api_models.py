@@ -71,9 +71,11 @@ class CustomerOut(Closed):
 class Line(Closed):
     """One line of the order, priced when it was placed (minor units)."""
 
+    line_no: int = Field(description="names the line in `POST /orders/{order_id}/lines/cancel`")
     article_number: str
     name: str | None = Field(description="the product's name now; null if it is gone")
-    quantity: int
+    quantity: int = Field(description="units ordered, cancelled ones included")
+    cancelled_quantity: int = Field(description="units cancelled before they shipped")
     unit_price: int
     amount: int
 
@@ -111,6 +113,38 @@ class Payment(Closed):
     amount: int
     currency: str
     failure_code: str | None
+
+
+class RefundedLine(Closed):
+    """What one refund gave back for one line."""
+
+    line_no: int
+    quantity: int = Field(description="units given back")
+    amount: int = Field(description="minor units")
+
+
+class PartialRefund(Closed):
+    """Money given back for some lines: a cancelled line, a return."""
+
+    refund_id: int
+    kind: Literal["line_cancel", "return"]
+    amount: int
+    currency: str
+    status: Literal["pending", "succeeded", "failed"] = Field(
+        description="`pending` until the gateway took it; `failed`: operations were told"
+    )
+    created_at: datetime
+    refunded_at: datetime | None
+    lines: list[RefundedLine]
+
+
+class MoneySummary(Closed):
+    """The order's money in all, in minor units: what was charged and what went back."""
+
+    currency: str
+    charged: int = Field(description="taken by the gateway")
+    refunded: int = Field(description="given back, partial and whole-order refunds together")
+    refunding: int = Field(description="on its way back")
 
 
 class Parcel(Closed):
@@ -160,6 +194,8 @@ class OrderView(Closed):
     eta: date = Field(description="promised delivery day (UTC)")
     allocation: Allocation | None
     payment: Payment | None
+    refunds: list[PartialRefund] = Field(description="partial refunds, oldest first")
+    money: MoneySummary
     shipments: list[Parcel]
     pickup: PickupPlace | None = Field(
         description="a pickup order's warehouse once it is allocated; null for a delivery"

@@ -12,6 +12,7 @@ import click
 from intake.cli import DatabaseGroup
 from intake.ops_dlq import dlq
 from intake.ops_holds import register as register_holds
+from intake.ops_lines import register as register_line_cancels
 from intake.ops_pause import register
 from intake.ops_text import age, moment, table
 from intake.runtime import runtime
@@ -25,6 +26,7 @@ ops_cli = DatabaseGroup("ops", help="Operate the fleet: stuck orders, dead lette
 ops_cli.add_command(dlq)
 register(ops_cli)
 register_holds(ops_cli)
+register_line_cancels(ops_cli)
 
 older_than_option = click.option(
     "--older-than",

@@ -33,6 +33,8 @@ EVENTS = {
     "collected": "Collected",
     "cancelled": "Cancelled",
     "refunded": "Money returned",
+    "lines_cancelled": "Some items cancelled",
+    "part_refunded": "Money returned for cancelled items",
 }
 
 PARCELS = {
@@ -45,6 +47,11 @@ PARCELS = {
 NOTICES = {
     "cancelled": "Your order is cancelled. If you were charged, the money is on its way back.",
     "not_cancellable": "This order can no longer be cancelled: it has left the warehouse.",
+    "lines_cancelled": "Those items are cancelled. If you were charged for them, the money is "
+    "on its way back.",
+    "lines_not_cancellable": "Those items can no longer be cancelled: they have left the "
+    "warehouse, or were cancelled already.",
+    "payment_in_progress": "Your payment is being taken right now: try again in a moment.",
 }
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from intake.reading_money import money_view, refunds_view
 from models.domain.lifecycle import DeliveryMethod
 from models.domain.mail import place_line
 from models.store.catalog import product_names
@@ -20,9 +21,11 @@ def _lines(session: Session, order: Order) -> list[dict[str, Any]]:
     names = product_names(session, order)
     return [
         {
+            "line_no": line.line_no,
             "article_number": line.article_number,
             "name": names.get(line.article_number),
             "quantity": line.quantity,
+            "cancelled_quantity": line.cancelled_quantity,
             "unit_price": line.unit_price,
             "amount": line.quantity * line.unit_price,
         }
@@ -107,6 +110,8 @@ def order_view(session: Session, order: Order) -> dict[str, Any]:
         "eta": order.eta.isoformat(),
         "allocation": _allocation(session, order),
         "payment": _payment(session, order),
+        "refunds": refunds_view(session, order),
+        "money": money_view(session, order),
         "shipments": _shipments(session, order),
         "pickup": _pickup(session, order),
         "timeline": timeline(session, order),

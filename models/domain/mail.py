@@ -25,6 +25,7 @@ SUBJECTS = {
     "cancelled": "Your order {short} was cancelled",
     "refunded": "Your refund for order {short}",
     "refund_issued": "We refunded part of your order {short}",
+    "lines_cancelled": "We cancelled part of your order {short}",
     "payment_abandoned": "Payment abandoned for order {short}: the gateway stayed unreachable",
     "charged_after_abandon": "Order {short} was charged after its payment was abandoned",
     "refund_failed": "Refund for order {short} failed: a person must return the money",
@@ -194,6 +195,12 @@ class EmailView:
     hold_reason: str = ""
     # An order cancelled because its reservation ran out: why, in the customer's words.
     expired_because: str = ""
+    # A cancel of some lines (lines_cancelled): a line per order line it cancelled units of,
+    # and the refund to come for them ("" when nothing was charged for them).
+    cancelled_lines: tuple[str, ...] = ()
+    cancel_refund: str = ""
+    # A whole-order refund (refunded) after partial ones: what those gave back before it.
+    refunded_before: str = ""
 
 
 def place_line(

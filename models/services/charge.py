@@ -6,7 +6,7 @@ import logging
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -24,7 +24,7 @@ from models.store.orders import advance, record_event
 from models.store.stock import release
 from models.store.unit_of_work import Work
 from models.tables.fulfilment import Payment
-from models.tables.orders import Order
+from models.tables.orders import Order, OrderLine
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +48,29 @@ class Charged(StrEnum):
     SKIPPED = "skipped"
 
 
-def _claim_attempt(session: Session, order: Order) -> int:
-    """Count this attempt; how many came before it."""
+def chargeable(session: Session, order: Order) -> int:
+    """What the order comes to now: its total less the units cancelled before the charge."""
+    cancelled = session.scalar(
+        select(
+            func.coalesce(func.sum(OrderLine.cancelled_quantity * OrderLine.unit_price), 0)
+        ).where(OrderLine.order_id == order.id)
+    )
+    return max(0, order.total - int(cancelled or 0))
+
+
+def _claim_attempt(session: Session, order: Order) -> tuple[int, int]:
+    """Count this attempt; how many came before it, and the amount to charge.
+
+    The amount is the payment row's, set by the first attempt: every attempt sends the same
+    one under the same key (no line can be cancelled while the order waits for its charge).
+    """
     session.execute(
         insert(Payment)
         .values(
             order_id=order.id,
             idempotency_key=charge_key(order.id),
             status="pending",
-            amount=order.total,
+            amount=chargeable(session, order),
             currency=order.currency,
             attempts=0,
             created_at=utcnow(),
@@ -68,9 +82,9 @@ def _claim_attempt(session: Session, order: Order) -> int:
         update(Payment)
         .where(Payment.order_id == order.id)
         .values(attempts=Payment.attempts + 1, updated_at=utcnow())
-        .returning(Payment.attempts)
-    ).scalar_one()
-    return int(attempts) - 1
+        .returning(Payment.attempts, Payment.amount)
+    ).one()
+    return int(attempts[0]) - 1, int(attempts[1])
 
 
 def _fail(session: Session, order_id: uuid.UUID, code: str, message: str | None) -> bool:
@@ -191,8 +205,8 @@ def charge_order(
         if holds is not None and hold_for_review(session, order_id, holds, utcnow()):
             finish_current(session)
             return Charged.HELD
-        earlier = _claim_attempt(session, order)
-        amount, currency, method = order.total, order.currency, order.payment_method
+        earlier, amount = _claim_attempt(session, order)
+        currency, method = order.currency, order.payment_method
     # No transaction is open across the gateway calls: nothing waits on our locks.
     try:
         result = _ask_or_charge(

@@ -42,6 +42,7 @@ CLAIM = text(
             ORDER BY a.id LIMIT 1) AS pickup,
            (SELECT json_agg(json_build_object('article_number', l.article_number,
                                               'name', p.name, 'quantity', l.quantity,
+                                              'cancelled', l.cancelled_quantity,
                                               'unit_price', l.unit_price) ORDER BY l.line_no)
             FROM order_line l LEFT JOIN product p ON p.article_number = l.article_number
             WHERE l.order_id = o.id) AS lines,

@@ -121,3 +121,27 @@ def test_a_held_order_is_cancelled_with_the_button_on_its_page(
     phone.reload()  # the answer was a redirect: reloading shows the page, it cancels nothing
     expect(phone.locator("[data-status]")).to_have_text("Cancelled")
     assert fits_the_screen(phone)
+
+
+def test_a_line_is_cancelled_with_its_button_on_the_page(
+    stack: dict[str, str], sessions: sessionmaker[Session], mailbox: Mailbox, phone: Page
+) -> None:
+    chair, lamp = add_product(sessions), add_product(sessions)
+    add_warehouse(sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={chair: 0, lamp: 0})
+    placed = system.place(stack["api"], order_body([(chair, 3), (lamp, 1)]))
+    link = mailed_link(mailbox, placed["order_id"], "backorder")
+
+    phone.goto(link)
+    expect(phone.locator("[data-status]")).to_have_text("Waiting for stock")
+    chairs = phone.locator("tr.line[data-line='1']")
+    chairs.get_by_label("Units to cancel").fill("2")
+    chairs.get_by_role("button", name=f"Cancel units of Test {chair}").click()
+
+    expect(phone.get_by_role("status")).to_contain_text("Those items are cancelled")
+    expect(phone.locator("tr.line[data-line='1']")).to_contain_text("(2 cancelled)")
+    expect(phone.locator("[data-status]")).to_have_text("Waiting for stock")
+    headers = {"Authorization": f"Bearer {placed['order_token']}"}
+    view = requests.get(placed["status_url"], headers=headers, timeout=5).json()
+    assert [line["cancelled_quantity"] for line in view["lines"]] == [2, 0]
+    mailed_link(mailbox, placed["order_id"], "We cancelled part of your order")
+    assert fits_the_screen(phone)
