@@ -102,6 +102,8 @@ class Settings(BaseSettings):
     delivery_eta_days: int = Field(3, ge=0, le=365)
     # How long a pickup order ready at its warehouse is held before it is cancelled and refunded.
     pickup_hold_days: int = Field(7, ge=1, le=365)
+    # How many days after delivery (or collection) a customer may open a return.
+    return_window_days: int = Field(30, ge=0, le=3650)
     # When no combination of warehouses holds an order: refuse it, or hold it until stock arrives.
     shortage_policy: Literal["reject", "backorder"] = "reject"
     # Orders of up to this many lines are split over provably the fewest warehouses.
