@@ -6,7 +6,16 @@ from flask import Flask
 
 from bootstrap import Context, build_context
 from bootstrap.logs import configure_logging
-from intake import health, metrics, order_actions, order_list, order_page, orders, tracking
+from intake import (
+    health,
+    metrics,
+    order_actions,
+    order_list,
+    order_page,
+    orders,
+    returns,
+    tracking,
+)
 from intake.admin import register_admin
 from intake.cli import admin_cli
 from intake.guards import register_guards
@@ -52,6 +61,7 @@ def register_routes(app: Flask) -> None:
     app.register_blueprint(order_list.bp)
     app.register_blueprint(order_actions.bp)
     app.register_blueprint(order_page.bp)
+    app.register_blueprint(returns.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(tracking.admin_bp)

@@ -137,6 +137,30 @@ def _record(
     session.flush()
 
 
+def _received_event(
+    session: Session,
+    ret: OrderReturn,
+    counted: dict[int, Counted],
+    numbers: dict[int, OrderLine],
+    *,
+    refunded: int,
+    actor: str,
+) -> None:
+    detail = {
+        "return_id": ret.id,
+        "rma_number": ret.rma_number,
+        "status": ret.status,
+        "lines": [
+            {"line_no": numbers[i].line_no, "received": c.received, "accepted": c.accepted}
+            for i, c in counted.items()
+        ],
+        "disposition": disposition_of(ret.reason),
+        "refunded": refunded,
+        "by": actor,
+    }
+    record_event(session, ret.order_id, "return_received", detail=detail)
+
+
 def receive_return(
     session: Session,
     order_id: uuid.UUID,
@@ -172,18 +196,6 @@ def receive_return(
     _restock(session, ret, accepted, numbers)
     refunded = _refund(session, ret, accepted, actor)
     session.flush()
-    detail = {
-        "return_id": ret.id,
-        "rma_number": ret.rma_number,
-        "status": ret.status,
-        "lines": [
-            {"line_no": numbers[i].line_no, "received": c.received, "accepted": c.accepted}
-            for i, c in counted.items()
-        ],
-        "disposition": disposition_of(ret.reason),
-        "refunded": refunded,
-        "by": actor,
-    }
-    record_event(session, order_id, "return_received", detail=detail)
+    _received_event(session, ret, counted, numbers, refunded=refunded, actor=actor)
     mail(session, order_id, instance_kind("return_received", ret.id))
     return Receipt(ret.id, ret.rma_number, ret.status, False, refunded)

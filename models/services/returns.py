@@ -152,6 +152,26 @@ def _insert(
     return Opened(return_id, rma)
 
 
+def _opened_event(
+    session: Session,
+    order_id: uuid.UUID,
+    opened: Opened,
+    asked: Sequence[Asked],
+    *,
+    reason: str,
+    actor: str,
+) -> None:
+    detail = {
+        "return_id": opened.return_id,
+        "rma_number": opened.rma_number,
+        "reason": reason,
+        "disposition": disposition_of(reason),
+        "lines": [{"line_no": a.line_no, "quantity": a.quantity} for a in asked],
+        "by": actor,
+    }
+    record_event(session, order_id, "return_opened", detail=detail)
+
+
 def open_return(
     session: Session,
     order_id: uuid.UUID,
@@ -190,14 +210,6 @@ def open_return(
         warehouse_id=warehouse_id,
         now=now,
     )
-    detail = {
-        "return_id": opened.return_id,
-        "rma_number": opened.rma_number,
-        "reason": reason,
-        "disposition": disposition_of(reason),
-        "lines": [{"line_no": a.line_no, "quantity": a.quantity} for a in asked],
-        "by": actor,
-    }
-    record_event(session, order_id, "return_opened", detail=detail)
+    _opened_event(session, order_id, opened, asked, reason=reason, actor=actor)
     later(session, RETURN_LABEL, str(order_id), opened.return_id)
     return opened

@@ -47,12 +47,8 @@ def _refunded(connection: Connection, return_id: int) -> int:
     return int(total or 0)
 
 
-def return_fields(connection: Connection, kind: str, currency: str) -> dict[str, Any]:
-    """The return fields of an EmailView for a mail about one return; empty for any other."""
-    instance = instance_of(kind)
-    if base_kind(kind) not in RETURN_KINDS or instance is None or not instance.isdigit():
-        return {}
-    ret = connection.execute(
+def _return_row(connection: Connection, return_id: int) -> Any:
+    return connection.execute(
         select(
             OrderReturn.id,
             OrderReturn.rma_number,
@@ -67,8 +63,16 @@ def return_fields(connection: Connection, kind: str, currency: str) -> dict[str,
             Warehouse.country,
         )
         .join(Warehouse, Warehouse.id == OrderReturn.warehouse_id)
-        .where(OrderReturn.id == int(instance))
+        .where(OrderReturn.id == return_id)
     ).first()
+
+
+def return_fields(connection: Connection, kind: str, currency: str) -> dict[str, Any]:
+    """The return fields of an EmailView for a mail about one return; empty for any other."""
+    instance = instance_of(kind)
+    if base_kind(kind) not in RETURN_KINDS or instance is None or not instance.isdigit():
+        return {}
+    ret = _return_row(connection, int(instance))
     if ret is None:
         return {}
     lines = _lines(connection, ret.id)
