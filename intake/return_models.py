@@ -20,8 +20,10 @@ class Closed(BaseModel):
 Reason = Literal[
     "damaged", "defective", "wrong_item", "not_as_described", "no_longer_needed", "other"
 ]
-LineNo = Annotated[int, Field(ge=1, le=10_000, description="the order line's number, from 1")]
-Units = Annotated[int, Field(ge=0, le=10_000)]
+LineNo = Annotated[
+    int, Field(strict=True, ge=1, le=10_000, description="the order line's number, from 1")
+]
+Units = Annotated[int, Field(strict=True, ge=0, le=10_000)]
 
 
 class AskedLine(BaseModel):
@@ -30,7 +32,7 @@ class AskedLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     line_no: LineNo
-    quantity: Annotated[int, Field(ge=1, le=10_000)]
+    quantity: Annotated[int, Field(strict=True, ge=1, le=10_000)]
 
 
 class ReturnRequest(BaseModel):
