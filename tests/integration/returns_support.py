@@ -104,8 +104,9 @@ def refunded_total(ctx: Context, order_id: uuid.UUID) -> int:
         return int(total or 0)
 
 
-def ledger_entry(url: str, order_id: uuid.UUID) -> dict[str, Any]:
+def ledger_entry(ctx: Context, order_id: uuid.UUID) -> dict[str, Any]:
     """The sandbox's one charge of the order, with what was refunded of it."""
+    url = ctx.settings.payment_api_base
     entries = requests.get(f"{url}/_sandbox/ledger", timeout=5).json()
     (mine,) = [e for e in entries if e["metadata"].get("order_id") == str(order_id)]
     return dict(mine)

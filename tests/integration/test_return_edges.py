@@ -55,7 +55,9 @@ def test_a_return_no_carrier_serves_back_ends_with_one_notice_to_operations(
 ) -> None:
     order = delivered(client, context, units=1)
     open_return(client, order, [(1, 1)])
-    install_context(dataclasses.replace(context, carriers=FakeCarrier(closed={("US", "US")})))
+    install_context(
+        dataclasses.replace(context, carriers=FakeCarrier(closed=frozenset({("US", "US")})))
+    )
     try:
         run_follow_ups(context, order.order_id)
         run_follow_ups(context, order.order_id)

@@ -59,7 +59,7 @@ def test_a_return_received_twice_at_once_restocks_once_and_refunds_once(
     assert sorted(r.already for r in receipts) == [False, True]
     assert shelf(context, order)[0] == before[0] + 2
     assert [(a, s) for a, s, _ in refunds(context, order.order_id)] == [(2 * PRICE, "succeeded")]
-    assert ledger_entry(context.settings.payment_api_base, order.order_id)["refunded"] == 2 * PRICE
+    assert ledger_entry(context, order.order_id)["refunded"] == 2 * PRICE
 
 
 def test_returns_opened_and_received_at_once_never_give_back_more_than_came_back(
@@ -90,5 +90,5 @@ def test_returns_opened_and_received_at_once_never_give_back_more_than_came_back
     assert sum(a for a, _, _ in given_back) == (returned or 0) * PRICE
     assert all(s == "succeeded" for _, s, _ in given_back)
     assert shelf(context, order)[0] == before[0] + (returned or 0)
-    entry = ledger_entry(context.settings.payment_api_base, order.order_id)
+    entry = ledger_entry(context, order.order_id)
     assert entry["refunded"] == (returned or 0) * PRICE <= entry["amount"]

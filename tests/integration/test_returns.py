@@ -123,7 +123,7 @@ def test_a_return_received_twice_restocks_once_and_refunds_once(
     ((amount, status, return_id),) = refunds(context, order.order_id)
     assert (amount, status) == (2 * PRICE, "succeeded")
     assert return_id is not None
-    entry = ledger_entry(context.settings.payment_api_base, order.order_id)
+    entry = ledger_entry(context, order.order_id)
     assert entry["refunded"] == 2 * PRICE
     assert len(entry["refunds"]) == 1
     (mail,) = _mails(mailbox, order.order_id, "We received your return")
@@ -142,7 +142,7 @@ def test_a_partial_receipt_refunds_the_accepted_units_only(
 
     assert answer.get_json()["status"] == "partially_received"
     assert answer.get_json()["refunded"] == 2 * PRICE
-    entry = ledger_entry(context.settings.payment_api_base, order.order_id)
+    entry = ledger_entry(context, order.order_id)
     assert entry["refunded"] == 2 * PRICE
     (mail,) = _mails(mailbox, order.order_id, "We received your return")
     assert "Accepted:" in mail
