@@ -172,6 +172,16 @@ def _opened_event(
     record_event(session, order_id, "return_opened", detail=detail)
 
 
+def _lock(session: Session, order_id: uuid.UUID, reason: str) -> None:
+    """Lock the order's row for the return; a 422 for an unknown reason, LookupError for an
+    unknown order."""
+    if reason not in REASONS:
+        why = f"must be one of {', '.join(REASONS)}"
+        raise ReturnRefused(422, [{"field": "reason", "reason": why}])
+    if session.scalar(select(Order.id).where(Order.id == order_id).with_for_update()) is None:
+        raise LookupError(str(order_id))
+
+
 def open_return(
     session: Session,
     order_id: uuid.UUID,
@@ -187,12 +197,7 @@ def open_return(
 
     The label is booked and the customer mailed by the follow-up it records.
     """
-    if reason not in REASONS:
-        raise ReturnRefused(
-            422, [{"field": "reason", "reason": f"must be one of {', '.join(REASONS)}"}]
-        )
-    if session.scalar(select(Order.id).where(Order.id == order_id).with_for_update()) is None:
-        raise LookupError(str(order_id))
+    _lock(session, order_id, reason)
     lines = _lines(session, order_id, asked)
     arrived = arrivals(session, order_id)
     cutoff = now - timedelta(days=window_days)

@@ -181,3 +181,25 @@ def test_damaged_units_go_to_quarantine_and_unwanted_ones_back_on_hand(
     assert shelf(context, order) == (before[0] + 2, before[1], before[2] + 1)
     listed = client.get(f"/orders/{order.order_id}/returns", headers=order.headers).get_json()
     assert [r["lines"][0]["disposition"] for r in listed["returns"]] == ["quarantine", "restock"]
+
+
+def test_a_return_sent_again_under_its_idempotency_key_is_answered_again_not_opened_twice(
+    client: FlaskClient, context: Context
+) -> None:
+    order = delivered(client, context, units=3)
+    path = f"/orders/{order.order_id}/returns"
+    body = {"lines": [{"line_no": 1, "quantity": 1}], "reason": "other"}
+    keyed = {**order.headers, "Idempotency-Key": '"return-1"'}
+
+    first = client.post(path, json=body, headers=keyed)
+    again = client.post(path, json=body, headers=keyed)
+    other = client.post(path, json={**body, "reason": "damaged"}, headers=keyed)
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert other.status_code == 422
+    assert other.get_json()["errors"][0]["field"] == "Idempotency-Key"
+    listed = client.get(path, headers=order.headers).get_json()
+    assert len(listed["returns"]) == 1
