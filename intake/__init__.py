@@ -13,6 +13,7 @@ from intake import (
     order_list,
     order_page,
     orders,
+    return_page,
     returns,
     tracking,
 )
@@ -62,6 +63,7 @@ def register_routes(app: Flask) -> None:
     app.register_blueprint(order_actions.bp)
     app.register_blueprint(order_page.bp)
     app.register_blueprint(returns.bp)
+    app.register_blueprint(return_page.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(tracking.admin_bp)

@@ -218,3 +218,23 @@ def open_return(
     _opened_event(session, order_id, opened, asked, reason=reason, actor=actor)
     later(session, RETURN_LABEL, str(order_id), opened.return_id)
     return opened
+
+
+def returnable_units(
+    session: Session, order_id: uuid.UUID, *, now: datetime, window_days: int
+) -> dict[int, int]:
+    """Units of each order line (by line number) that may be returned now; lines with none
+    are left out. A read: the order is not locked, open_return checks again under its lock."""
+    cutoff = now - timedelta(days=window_days)
+    arrived = arrivals(session, order_id)
+    claimed = claimed_units(session, order_id)
+    lines = session.scalars(
+        select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.line_no)
+    )
+    units = {
+        line.line_no: returnable(
+            [a for a in arrived if a.order_line_id == line.id], claimed.get(line.id, 0), cutoff
+        )
+        for line in lines
+    }
+    return {line_no: n for line_no, n in units.items() if n > 0}
