@@ -12,6 +12,7 @@ import click
 from intake.cli import DatabaseGroup
 from intake.ops_dlq import dlq
 from intake.ops_pause import register
+from intake.ops_returns import receive_return_command
 from intake.ops_text import age, moment, table
 from intake.runtime import runtime
 from models.domain.clock import utcnow
@@ -22,6 +23,7 @@ from models.services.stuck import Redriven, list_stuck, redrive
 
 ops_cli = DatabaseGroup("ops", help="Operate the fleet: stuck orders, dead letters, stories.")
 ops_cli.add_command(dlq)
+ops_cli.add_command(receive_return_command)
 register(ops_cli)
 
 older_than_option = click.option(
