@@ -137,6 +137,8 @@ def _apply(
         return apply_tracking(session, number, status, at=at, source=source, event_id=event_id)
     except UnknownShipment:
         pass
+    except ReplayedEvent:
+        raise field_error("id", "this event was already received", status=409) from None
     try:
         # A return label's number: the parcel coming back (models/services/return_tracking.py).
         return apply_return_tracking(session, number, status, at=at, source=source)
@@ -144,8 +146,6 @@ def _apply(
         raise field_error(
             "tracking_number", "no shipment carries this number", status=404
         ) from None
-    except ReplayedEvent:
-        raise field_error("id", "this event was already received", status=409) from None
 
 
 webhook_bp = Blueprint("carrier_webhook", __name__)
