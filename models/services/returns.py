@@ -101,12 +101,18 @@ def _check_units(
         own = [x for x in arrived if x.order_line_id == line.id]
         left = returnable(own, claimed.get(line.id, 0), cutoff)
         if a.quantity > left:
-            reason = (
-                f"at most {left} unit{'' if left == 1 else 's'} of line {a.line_no} can be returned"
-            )
-            errors.append({"field": f"lines[{i}].quantity", "reason": reason})
+            errors.append({"field": f"lines[{i}].quantity", "reason": _too_many(a.line_no, left)})
     if errors:
         raise ReturnRefused(422, errors)
+
+
+def _too_many(line_no: int, left: int) -> str:
+    if left == 0:
+        return (
+            f"no unit of line {line_no} can be returned: none has arrived, or every one that "
+            "did is in a return already or arrived before the return window"
+        )
+    return f"at most {left} unit{'' if left == 1 else 's'} of line {line_no} can be returned"
 
 
 def _warehouse(lines: list[OrderLine], arrived: list[Arrival]) -> int:
