@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from intake import idempotency
-from intake.access import NOT_FOUND, Viewer, order_for, require_staff, viewer
+from intake.access import order_for, require_staff, viewer
 from intake.auth import STAFF_WRITE
 from intake.bodies import json_body, validated
 from intake.openapi import ORDER_ACTOR, ORDER_READER, STAFF, Reply, operation
@@ -108,20 +108,24 @@ def open_order_return(order_id: str) -> Response:
     rt = runtime()
     with rt.work() as session:
         order = order_for(session, order_id, who, change=True)
-        claim = None
-        if key is not None:
-            ttl = rt.settings.idempotency_key_ttl_hours
-            empty = idempotency.StoredResponse(201, {}, {})
-            claim = idempotency.claim_for(f"return:{order.id}", key, body, empty, ttl)
+        claim = _claim(order.id, key, body)
         if claim is None or claim_key(session, claim):
-            answer = idempotency.StoredResponse(
-                201, opened_return(session, order.id, wanted, actor(who)), {}
-            )
+            document = opened_return(session, order.id, wanted, actor(who))
+            answer = idempotency.StoredResponse(201, document, {})
             if claim is not None:
                 answer_key(session, claim, answer)
             return _respond(answer, replayed=False)
-    assert claim is not None
+    # The key was used before (or is being used now): its response, once that one committed.
     return _respond(idempotency.replay(rt.work, claim), replayed=True)
+
+
+def _claim(order_id: uuid.UUID, key: str | None, body: object) -> idempotency.KeyClaim | None:
+    """The claim of the request's key, scoped to the order; None without a key."""
+    if key is None:
+        return None
+    ttl = runtime().settings.idempotency_key_ttl_hours
+    empty = idempotency.StoredResponse(201, {}, {})
+    return idempotency.claim_for(f"return:{order_id}", key, body, empty, ttl)
 
 
 @bp.get("/orders/<order_id>/returns")
@@ -180,6 +184,3 @@ def received_answer(
         raise refused(exc) from None
     document = return_documents(session, order_id, receipt.rma_number)[0]
     return jsonify(document | {"already_received": receipt.already})
-
-
-__all__ = ["NOT_FOUND", "Viewer", "bp", "opened_return", "received_answer", "rma_of"]
