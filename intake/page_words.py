@@ -31,6 +31,8 @@ EVENTS = {
     "collected": "Collected",
     "cancelled": "Cancelled",
     "refunded": "Money returned",
+    "return_opened": "Return opened",
+    "return_received": "Return received",
 }
 
 PARCELS = {

@@ -101,3 +101,5 @@ def test_the_return_form_refuses_a_missing_forged_or_foreign_link_and_hides_when
     page = client.get(done.headers["Location"], headers={"Accept": BROWSER}).get_data(as_text=True)
     assert "Start a return" not in page
     assert "<td>Received</td>" in page
+    assert "Return opened" in page
+    assert "Return received" in page
