@@ -55,6 +55,7 @@ task_routes = {
     "fulfillment.settle_payment": {"queue": f"{_prefix}payments"},
     "fulfillment.reconcile_payments": {"queue": f"{_prefix}payments"},
     "fulfillment.ship": {"queue": f"{_prefix}shipping"},
+    "fulfillment.return_label": {"queue": f"{_prefix}shipping"},
     "fulfillment.notify": {"queue": f"{_prefix}notifications"},
     "fulfillment.alert_low_stock": {"queue": f"{_prefix}notifications"},
     "fulfillment.retry_backorders": {"queue": f"{_prefix}allocation"},

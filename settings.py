@@ -111,6 +111,8 @@ class Settings(BaseSettings):
     hold_reservation_hours: int = Field(72, ge=1, le=24 * 365)
     reservation_minutes: int = Field(1440, ge=1)
     reservation_expiry_interval: float = Field(300.0, gt=0)
+    # How many days after delivery (or collection) a customer may open a return.
+    return_window_days: int = Field(30, ge=0, le=3650)
     # When no combination of warehouses holds an order: refuse it, or hold it until stock arrives.
     shortage_policy: Literal["reject", "backorder"] = "reject"
     # Orders of up to this many lines are split over provably the fewest warehouses.

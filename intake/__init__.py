@@ -15,6 +15,8 @@ from intake import (
     order_page,
     orders,
     page_line_cancel,
+    return_page,
+    returns,
     tracking,
 )
 from intake.admin import register_admin
@@ -66,6 +68,8 @@ def register_routes(app: Flask) -> None:
     app.register_blueprint(line_cancel.bp)
     app.register_blueprint(order_page.bp)
     app.register_blueprint(page_line_cancel.bp)
+    app.register_blueprint(returns.bp)
+    app.register_blueprint(return_page.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(tracking.admin_bp)

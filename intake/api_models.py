@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
+from intake.return_models import ReturnView
 from models.domain.lifecycle import DeliveryMethod, OrderStatus
 
 
@@ -201,6 +202,7 @@ class OrderView(Closed):
         description="a pickup order's warehouse once it is allocated; null for a delivery"
     )
     timeline: list[TimelineEntry]
+    returns: list[ReturnView] = Field(description="the order's returns, oldest first")
     created_at: datetime
 
 

@@ -22,6 +22,7 @@ from intake.order_actions import cancelled
 from intake.page_words import EVENTS, NOTICES, STATUSES, parcel_status
 from intake.problems import Problem
 from intake.reading import order_view
+from intake.return_page import return_view
 from intake.runtime import runtime
 from models.domain.links import ACCESS_PARAMETER, MAX_ACCESS
 from models.domain.mail import money
@@ -71,20 +72,24 @@ def _page_view(session: Session, order: Order, who: Viewer) -> dict[str, Any]:
     for parcel in view["shipments"]:
         parcel["status_text"] = parcel_status(parcel["status"])
     timeline = [e | {"text": EVENTS[e["event"]]} for e in view["timeline"] if e["event"] in EVENTS]
-    return view | {
-        "timeline": timeline,
-        "short": str(order.id)[:8],
-        "status_text": STATUSES.get(order.status, order.status),
-        "subtotal": money(costs["subtotal"], currency),
-        "delivery": money(costs["delivery"], currency),
-        "total": money(costs["total"], currency),
-        "self_service": order.delivery_method == "self_service",
-        "actions": _actions(order, who),
-        "access": who.link or "",
-        "notice": NOTICES.get(request.args.get("done", "")),
-        # Names one submission of a line's form: sent twice, it cancels once.
-        "form_key": uuid.uuid4().hex,
-    }
+    return (
+        view
+        | {
+            "timeline": timeline,
+            "short": str(order.id)[:8],
+            "status_text": STATUSES.get(order.status, order.status),
+            "subtotal": money(costs["subtotal"], currency),
+            "delivery": money(costs["delivery"], currency),
+            "total": money(costs["total"], currency),
+            "self_service": order.delivery_method == "self_service",
+            "actions": _actions(order, who),
+            "access": who.link or "",
+            "notice": NOTICES.get(request.args.get("done", "")),
+            # Names one submission of a line's form: sent twice, it cancels once.
+            "form_key": uuid.uuid4().hex,
+        }
+        | return_view(session, order, who)
+    )
 
 
 def page(session: Session, order: Order, who: Viewer) -> Response:

@@ -35,6 +35,8 @@ EVENTS = {
     "refunded": "Money returned",
     "lines_cancelled": "Some items cancelled",
     "part_refunded": "Money returned for cancelled items",
+    "return_opened": "Return opened",
+    "return_received": "Return received",
 }
 
 PARCELS = {

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.reading_money import money_view, refunds_view
+from intake.return_views import return_documents
 from models.domain.lifecycle import DeliveryMethod
 from models.domain.mail import place_line
 from models.store.catalog import product_names
@@ -115,6 +116,7 @@ def order_view(session: Session, order: Order) -> dict[str, Any]:
         "shipments": _shipments(session, order),
         "pickup": _pickup(session, order),
         "timeline": timeline(session, order),
+        "returns": return_documents(session, order.id),
         "created_at": order.created_at.isoformat(),
     }
 

@@ -28,6 +28,7 @@ from models.services.refund import refund_order
 from models.services.refund_part import refund_part
 from models.services.relay import relay
 from models.services.reservations import expire_reservations as expire_held_or_unpaid
+from models.services.return_label import label_return
 from models.services.settle import settle_payment
 from models.services.ship import ship_order
 from models.store.errors import TRANSIENT_DB_ERRORS
@@ -94,6 +95,13 @@ def ship(order_id: str) -> str:
     ctx = get_context()
     hold = timedelta(days=ctx.settings.pickup_hold_days)
     return ship_order(ctx.work, ctx.carriers, uuid.UUID(order_id), hold=hold).value
+
+
+@app.task(name=names.RETURN_LABEL, **STEP)
+def return_label(order_id: str, return_id: int) -> str:
+    """Book the label a return travels back under, and mail it with the RMA number."""
+    ctx = get_context()
+    return label_return(ctx.work, ctx.carriers, uuid.UUID(order_id), int(return_id)).value
 
 
 @app.task(name=names.NOTIFY, **STEP)

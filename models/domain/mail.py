@@ -30,6 +30,9 @@ SUBJECTS = {
     "charged_after_abandon": "Order {short} was charged after its payment was abandoned",
     "refund_failed": "Refund for order {short} failed: a person must return the money",
     "shipping_failed": "Order {short} could not be shipped: its route is not served",
+    "return_opened": "How to send back your return for order {short}",
+    "return_received": "We received your return for order {short}",
+    "return_label_failed": "A return of order {short} has no label: its route is not served",
     "mail_failed": "An email about order {short} could not be sent",
     "step_failed": "Order {short} is stuck: a step failed for good",
     "order_held": "Order {short} is on hold for review before payment",
@@ -65,6 +68,7 @@ OPERATIONS_KINDS = frozenset(
         "charged_after_abandon",
         "refund_failed",
         "shipping_failed",
+        "return_label_failed",
         "mail_failed",
         "step_failed",
         "order_held",
@@ -201,6 +205,18 @@ class EmailView:
     cancel_refund: str = ""
     # A whole-order refund (refunded) after partial ones: what those gave back before it.
     refunded_before: str = ""
+    # A return (return_opened, return_received): its RMA number, its label, where it goes,
+    # a line per order line asked for, and, once received, what was accepted and refunded.
+    rma_number: str = ""
+    return_carrier: str = ""
+    return_tracking_number: str = ""
+    return_tracking_url: str = ""
+    return_to: str = ""
+    return_lines: tuple[str, ...] = ()
+    return_status: str = ""
+    return_accepted: tuple[str, ...] = ()
+    return_refused: tuple[str, ...] = ()
+    return_refund: str = ""
 
 
 def place_line(

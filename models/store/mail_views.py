@@ -29,6 +29,7 @@ from models.domain.payments import charge_key
 from models.store.change_mail_views import change_view, standing
 from models.store.hold_views import hold_fields
 from models.store.mail_claims import ClaimedMail
+from models.store.return_views import return_fields
 from models.tables.catalog import Product
 from models.tables.fulfilment import Notification
 from models.tables.money import Refund, RefundLine
@@ -64,7 +65,7 @@ def _shipments(claimed: ClaimedMail) -> tuple[ShipmentView, ...]:
 
 
 # Timeline entries that record a failure operations must act on.
-PROBLEM_EVENTS = ("step_failed", "refund_failed", "shipping_failed")
+PROBLEM_EVENTS = ("step_failed", "refund_failed", "shipping_failed", "return_label_failed")
 
 
 def _latest_detail(
@@ -195,4 +196,5 @@ def build_view(
         **_refund(connection, kind, currency),
         **hold_fields(connection, order_id, kind),
         **change_view(connection, order_id, kind, currency, payment),
+        **return_fields(connection, kind, currency),
     )

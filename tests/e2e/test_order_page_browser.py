@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +15,10 @@ import requests
 from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 from sqlalchemy.orm import Session, sessionmaker
 
+from intake.signatures import sign
+from models.domain.clock import utcnow
 from models.domain.mail import money
+from settings import Settings
 from tests.e2e import system
 from tests.factories import CHICAGO, NEWARK, add_product, add_warehouse, order_body
 from tests.infra import Mailbox, message_text
@@ -144,4 +150,61 @@ def test_a_line_is_cancelled_with_its_button_on_the_page(
     view = requests.get(placed["status_url"], headers=headers, timeout=5).json()
     assert [line["cancelled_quantity"] for line in view["lines"]] == [2, 0]
     mailed_link(mailbox, placed["order_id"], "We cancelled part of your order")
+    assert fits_the_screen(phone)
+
+
+def deliver(api: str, settings: Settings, tracking_number: str) -> None:
+    """The carrier's signed event: the parcel was delivered a moment ago."""
+    body = json.dumps(
+        {
+            "id": f"evt_{uuid.uuid4().hex}",
+            "type": "shipment.delivered",
+            "tracking_number": tracking_number,
+            "occurred_at": utcnow().isoformat(),
+        }
+    ).encode()
+    secret = settings.carrier_webhook_secret.get_secret_value()
+    headers = {"Carrier-Signature": sign(secret, body, int(time.time()))}
+    response = requests.post(f"{api}/webhooks/carrier", data=body, headers=headers, timeout=10)
+    assert response.status_code == 200, response.text
+
+
+def test_a_delivered_order_starts_a_return_from_its_page_and_gets_the_label(
+    stack: dict[str, str],
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    mailbox: Mailbox,
+    phone: Page,
+) -> None:
+    lamp = add_product(sessions, price=4500)
+    add_warehouse(sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={lamp: 3})
+    placed = system.place(stack["api"], order_body([(lamp, 2)]))
+    view = system.final_view(placed)
+    deliver(stack["api"], settings, view["shipments"][0]["tracking_number"])
+    link = mailed_link(mailbox, placed["order_id"], "was delivered")
+
+    phone.goto(link)
+    form = phone.get_by_role("group", name="Start a return")
+    form.get_by_label(re.compile(r"up to 2")).fill("1")
+    form.get_by_label("Why are you sending it back?").select_option("damaged")
+    form.get_by_label("Anything we should know?").fill("The shade is cracked")
+    form.get_by_role("button", name="Start a return").click()
+
+    notice = phone.get_by_role("status")
+    expect(notice).to_contain_text(re.compile(r"Your return RMA-[0-9A-Z]{8} is open"))
+    rma = re.search(r"RMA-[0-9A-Z]{8}", notice.inner_text())
+    assert rma is not None
+    returns = phone.get_by_role("region", name="Returns")
+    expect(returns.get_by_role("cell", name=rma.group(0))).to_be_visible()
+    mail = system.wait_for(
+        lambda: [m for m in mailbox.for_order(placed["order_id"]) if "send back" in m["Subject"]],
+        60,
+    )
+    text = message_text(mail[0])
+    assert rma.group(0) in text
+    phone.reload()
+    label = returns.get_by_role("link")
+    expect(label).to_have_count(1)
+    assert label.inner_text() in text
+    expect(form.get_by_label(re.compile(r"up to 1"))).to_be_visible()
     assert fits_the_screen(phone)

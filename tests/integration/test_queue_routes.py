@@ -17,6 +17,7 @@ EXPECTED = {
     "fulfillment.settle_payment": "payments",
     "fulfillment.reconcile_payments": "payments",
     "fulfillment.ship": "shipping",
+    "fulfillment.return_label": "shipping",
     "fulfillment.notify": "notifications",
     "fulfillment.alert_low_stock": "notifications",
     "fulfillment.relay_outbox": "maintenance",
