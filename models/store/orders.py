@@ -33,7 +33,7 @@ def record_event(
     to_status: OrderStatus | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Add an entry to the order's timeline (and the shop's webhook deliveries, if it hears of it)."""
+    """Add an entry to the order's timeline, and the shop's webhook deliveries if it hears of it."""
     event_type = TIMELINE_TYPES.get(kind)
     if event_type is not None:
         record_with_hooks(

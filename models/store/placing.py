@@ -15,8 +15,8 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
-from models.domain.pricing import PricedLine
 from models.domain.follow_ups import TASK
+from models.domain.pricing import PricedLine
 from models.domain.tasks import DELIVER_WEBHOOK
 from models.store.idempotency import CLAIM_SQL, KeyClaim
 from models.store.webhook_events import WANTS, event_data
@@ -75,27 +75,29 @@ RETURNING id"""
 
 # order.placed for the shop's webhooks (models/store/webhook_events.py): with no subscription
 # that wants it, one probe of a small indexed table and no row.
-_WANTS_PLACED = WANTS.format(type="'order.placed'")
-_HOOKS_SQL = f"""hook AS (
+_HOOKS_TEMPLATE = """hook AS (
     INSERT INTO webhook_event (order_id, type, data, created_at)
     SELECT id, 'order.placed', %(hook_data)s::jsonb, %(created_at)s FROM placed
-    WHERE EXISTS (SELECT FROM webhook_subscription s WHERE {_WANTS_PLACED})
+    WHERE EXISTS (SELECT FROM webhook_subscription s WHERE {wants})
     RETURNING id, order_id
 ),
 delivery AS (
     INSERT INTO webhook_delivery
         (subscription_id, event_id, order_id, status, attempts, created_at)
     SELECT s.id, hook.id, hook.order_id, 'pending', 0, %(created_at)s
-    FROM hook, webhook_subscription s WHERE {_WANTS_PLACED}
+    FROM hook, webhook_subscription s WHERE {wants}
     RETURNING id
 ),
 delivery_follow_up AS (
     INSERT INTO outbox (topic, message_key, payload, dedupe_key, created_at, due_at, attempts)
-    SELECT '{TASK}', delivery.id::text,
-           jsonb_build_object('task', '{DELIVER_WEBHOOK}', 'args', jsonb_build_array(delivery.id)),
-           '{DELIVER_WEBHOOK}:' || delivery.id, %(created_at)s, %(created_at)s, 0
+    SELECT '{task}', delivery.id::text,
+           jsonb_build_object('task', '{deliver}', 'args', jsonb_build_array(delivery.id)),
+           '{deliver}:' || delivery.id, %(created_at)s, %(created_at)s, 0
     FROM delivery
 )"""
+_HOOKS_SQL = _HOOKS_TEMPLATE.format(
+    wants=WANTS.format(type="'order.placed'"), task=TASK, deliver=DELIVER_WEBHOOK
+)
 
 
 def _statement(claim: str) -> str:

@@ -21,26 +21,23 @@ from models.domain.tasks import DELIVER_WEBHOOK
 from models.store.follow_ups import later
 
 # The active subscriptions that want an event of type `:type` (a parameter of the statement).
-WANTS = (
-    "s.active AND (cardinality(s.event_types) = 0 OR {type} = ANY(s.event_types))"
-)
+WANTS = "s.active AND (cardinality(s.event_types) = 0 OR {type} = ANY(s.event_types))"
 
-_TIMELINE_AND_HOOKS = text(
-    f"""WITH timeline AS (
+_TIMELINE_AND_HOOKS_SQL = """WITH timeline AS (
     INSERT INTO order_event (order_id, kind, from_status, to_status, detail, created_at)
     VALUES (:order_id, :kind, :from_status, :to_status, CAST(:detail AS jsonb), :created_at)
 ),
 hook AS (
     INSERT INTO webhook_event (order_id, type, data, created_at)
     SELECT :order_id, :type, CAST(:data AS jsonb), :created_at
-    WHERE EXISTS (SELECT FROM webhook_subscription s WHERE {WANTS.format(type=":type")})
+    WHERE EXISTS (SELECT FROM webhook_subscription s WHERE {wants})
     RETURNING id
 )
 INSERT INTO webhook_delivery (subscription_id, event_id, order_id, status, attempts, created_at)
 SELECT s.id, hook.id, :order_id, 'pending', 0, :created_at
-FROM hook, webhook_subscription s WHERE {WANTS.format(type=":type")}
+FROM hook, webhook_subscription s WHERE {wants}
 RETURNING id"""
-)
+_TIMELINE_AND_HOOKS = text(_TIMELINE_AND_HOOKS_SQL.format(wants=WANTS.format(type=":type")))
 
 
 def event_data(
