@@ -29,7 +29,7 @@ _TIMELINE_AND_HOOKS_SQL = """WITH timeline AS (
 ),
 hook AS (
     INSERT INTO webhook_event (order_id, type, data, created_at)
-    SELECT :order_id, :type, CAST(:data AS jsonb), :created_at
+    SELECT :order_id, CAST(:type AS varchar), CAST(:data AS jsonb), :created_at
     WHERE EXISTS (SELECT FROM webhook_subscription s WHERE {wants})
     RETURNING id
 )
@@ -37,7 +37,9 @@ INSERT INTO webhook_delivery (subscription_id, event_id, order_id, status, attem
 SELECT s.id, hook.id, :order_id, 'pending', 0, :created_at
 FROM hook, webhook_subscription s WHERE {wants}
 RETURNING id"""
-_TIMELINE_AND_HOOKS = text(_TIMELINE_AND_HOOKS_SQL.format(wants=WANTS.format(type=":type")))
+_TIMELINE_AND_HOOKS = text(
+    _TIMELINE_AND_HOOKS_SQL.format(wants=WANTS.format(type="CAST(:type AS varchar)"))
+)
 
 
 def event_data(
