@@ -16,7 +16,12 @@ from models.domain.tasks import DELIVER_WEBHOOK
 from models.domain.webhooks import PENDING, new_secret
 from models.services.inventory_errors import Conflict, NotFound
 from models.store.follow_ups import later
-from models.tables.webhooks import WebhookAttempt, WebhookDelivery, WebhookSubscription
+from models.tables.webhooks import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
 
 
 def subscription(
@@ -27,6 +32,11 @@ def subscription(
     if found is None:
         raise NotFound("subscription_id", f"no webhook subscription {subscription_id}")
     return found
+
+
+def all_subscriptions(session: Session) -> list[WebhookSubscription]:
+    """Every subscription, by id."""
+    return list(session.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id)))
 
 
 def create_subscription(
@@ -122,6 +132,14 @@ def attempts(session: Session, delivery_ids: Sequence[int]) -> dict[int, list[We
     for row in rows:
         log[row.delivery_id].append(row)
     return log
+
+
+def event_types_of(session: Session, event_ids: Sequence[int]) -> dict[int, str]:
+    """The type of each of these events."""
+    rows = session.execute(
+        select(WebhookEvent.id, WebhookEvent.type).where(WebhookEvent.id.in_(event_ids))
+    )
+    return {int(row.id): str(row.type) for row in rows}
 
 
 def redeliver(session: Session, subscription_id: int, delivery_id: int) -> WebhookDelivery:
