@@ -22,6 +22,7 @@ from intake.openapi import STAFF, operation
 from intake.problems import from_validation_error
 from intake.runtime import runtime
 from models.services import webhook_admin as admin
+from models.services.inventory_errors import NotFound
 from models.tables.webhooks import WebhookDelivery, WebhookEvent, WebhookSubscription
 
 bp = Blueprint("webhooks", __name__)
@@ -31,8 +32,17 @@ MAX_ID = 2**31 - 1
 MAX_BIG_ID = 2**63 - 1
 SubscriptionId = Annotated[int, Field(ge=0, le=MAX_ID)]
 DeliveryId = Annotated[int, Field(ge=0, le=MAX_BIG_ID)]
-ONE = f"/webhooks/<int(max={MAX_ID}):subscription_id>"
+# Plain int converters: a number past a column's range is a 404 from the view, as any unknown id.
+ONE = "/webhooks/<int:subscription_id>"
 ONE_PATH = {"subscription_id": SubscriptionId}
+
+
+def _in_range(subscription_id: int, delivery_id: int = 0) -> None:
+    """A 404 for an id no row can have (a larger number than its column holds)."""
+    if subscription_id > MAX_ID:
+        raise NotFound("subscription_id", f"no webhook subscription {subscription_id}")
+    if delivery_id > MAX_BIG_ID:
+        raise NotFound("delivery_id", f"no delivery {delivery_id}")
 
 
 def subscription_view(subscription: WebhookSubscription) -> dict[str, Any]:
@@ -103,6 +113,7 @@ def list_subscriptions() -> Response:
 @operation(replies={200: SubscriptionOut}, problems=(429,), auth=STAFF, path=ONE_PATH)
 def get_subscription(subscription_id: int) -> Response:
     """One subscription."""
+    _in_range(subscription_id)
     with runtime().sessions() as session:
         return jsonify(subscription_view(admin.subscription(session, subscription_id)))
 
@@ -118,6 +129,7 @@ def get_subscription(subscription_id: int) -> Response:
 def change_subscription(subscription_id: int) -> Response:
     """Change the URL, event types or description; disable it, or enable it again."""
     body = validated(SubscriptionPatch)
+    _in_range(subscription_id)
     with runtime().sessions() as session, session.begin():
         changed = admin.update_subscription(session, subscription_id, **body.model_dump())
         return jsonify(subscription_view(changed))
@@ -127,6 +139,7 @@ def change_subscription(subscription_id: int) -> Response:
 @operation(replies={204: None}, problems=(429,), auth=STAFF, path=ONE_PATH)
 def remove_subscription(subscription_id: int) -> tuple[str, int]:
     """Remove the subscription, its deliveries and their log."""
+    _in_range(subscription_id)
     with runtime().sessions() as session, session.begin():
         admin.delete_subscription(session, subscription_id)
     return "", 204
@@ -151,6 +164,7 @@ def list_deliveries(subscription_id: int) -> Response:
     """The subscription's deliveries, newest first, each with its attempts, answers and
     latencies (`?limit=`, at most 200; `?before=<id>` for the next page)."""
     query = _deliveries_query()
+    _in_range(subscription_id)
     with runtime().sessions() as session:
         found = admin.deliveries(session, subscription_id, limit=query.limit, before=query.before)
         logs = admin.attempts(session, [d.id for d in found])
@@ -159,7 +173,7 @@ def list_deliveries(subscription_id: int) -> Response:
         return jsonify({"deliveries": views})
 
 
-@bp.post(f"{ONE}/deliveries/<int(max={MAX_BIG_ID}):delivery_id>/redeliver")
+@bp.post(f"{ONE}/deliveries/<int:delivery_id>/redeliver")
 @operation(
     replies={202: DeliveryOut},
     problems=(409, 429),
@@ -168,6 +182,7 @@ def list_deliveries(subscription_id: int) -> Response:
 )
 def redeliver(subscription_id: int, delivery_id: int) -> tuple[Response, int]:
     """Send a delivery again, whatever became of it (after the ones before it of its order)."""
+    _in_range(subscription_id, delivery_id)
     with runtime().sessions() as session, session.begin():
         delivery = admin.redeliver(session, subscription_id, delivery_id)
         event = session.get(WebhookEvent, delivery.event_id)
