@@ -109,7 +109,9 @@ def retried(status_code: int | None) -> bool:
     """Whether an answer (None: a timeout or no connection) is worth another attempt."""
     if status_code is None:
         return True
-    return status_code >= 500 or status_code in RETRIED_CLIENT_ERRORS
+    # A 4xx is the subscriber refusing the event for good; anything else (a 5xx, a redirect
+    # that is not followed) may go better later.
+    return not 400 <= status_code < 500 or status_code in RETRIED_CLIENT_ERRORS
 
 
 def succeeded(status_code: int | None) -> bool:
