@@ -51,6 +51,7 @@ TIMELINE_TYPES = {
     "held": "order.held",
     "on_hold": "order.held",
     "released": "order.released",
+    "hold_released": "order.released",
     "rejected": "order.rejected",
     "payment_failed": "order.payment_failed",
 }

@@ -71,3 +71,7 @@ def test_every_timeline_kind_maps_to_a_public_event_type() -> None:
     assert set(TIMELINE_TYPES.values()) <= set(EVENT_TYPES)
     assert TIMELINE_TYPES["received"] == "order.placed"
     assert TIMELINE_TYPES["return_received"] == "order.returned"
+    assert (TIMELINE_TYPES["held"], TIMELINE_TYPES["hold_released"]) == (
+        "order.held",
+        "order.released",
+    )
