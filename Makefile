@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 # (API=URL or API_URL=URL names another).
 API ?= $(API_URL)
 
-.PHONY: install requirements run demo test chaos lint typecheck unit mail bench clean browser
+.PHONY: install requirements run demo test chaos lint typecheck unit mail webhooks bench clean browser
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -79,6 +79,10 @@ bench: $(INSTALLED)
 ## List the mails the local SMTP sink received (N=3 shows the third).
 mail: $(INSTALLED)
 	$(BIN)/python -m devstack.mailbox $(if $(N),--show $(N),)
+
+## List the webhook events the local receiver verified and kept.
+webhooks: $(INSTALLED)
+	$(BIN)/python -m devstack.webhook_receiver --show
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .devstack .chaos

@@ -59,6 +59,8 @@ task_routes = {
     "fulfillment.notify": {"queue": f"{_prefix}notifications"},
     "fulfillment.alert_low_stock": {"queue": f"{_prefix}notifications"},
     "fulfillment.retry_backorders": {"queue": f"{_prefix}allocation"},
+    "fulfillment.deliver_webhook": {"queue": f"{_prefix}webhooks"},
+    "fulfillment.alert_webhook_disabled": {"queue": f"{_prefix}webhooks"},
     "fulfillment.*": {"queue": f"{_prefix}maintenance"},
 }
 

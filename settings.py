@@ -159,6 +159,15 @@ class Settings(BaseSettings):
     carrier_webhook_secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
     carrier_webhook_tolerance_seconds: int = Field(300, ge=1)
 
+    # Webhooks to the shop: how long a subscriber has to answer, how often and how far apart a
+    # delivery is tried, and how long a subscription may fail before it is disabled.
+    webhook_timeout_seconds: float = Field(10.0, gt=0, le=60)
+    # Below the relay's limit of publishes per follow-up (models/services/relay.py).
+    webhook_max_attempts: int = Field(20, ge=1, le=25)
+    webhook_backoff_base_seconds: float = Field(2.0, gt=0)
+    webhook_backoff_cap_seconds: float = Field(3600.0, gt=0)
+    webhook_disable_after_hours: float = Field(24.0, gt=0)
+
     # Task events (received, started, succeeded...) for Flower and `celery events`: a Redis
     # publish per event in the workers, and Flower's handling of each (see "Performance").
     worker_events: bool = True

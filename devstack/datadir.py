@@ -33,6 +33,11 @@ class DataDir:
         return self.root / "mail"
 
     @property
+    def webhooks(self) -> Path:
+        """The webhook receiver's log: every event it verified, a JSON document a line."""
+        return self.root / "webhooks.jsonl"
+
+    @property
     def since(self) -> Path:
         """A file holding when this data was started afresh."""
         return self.root / "since"
@@ -56,6 +61,7 @@ def prepare(data: DataDir, fresh: bool) -> datetime | None:
     if fresh:
         shutil.rmtree(data.postgres, ignore_errors=True)
         shutil.rmtree(data.mail, ignore_errors=True)
+        data.webhooks.unlink(missing_ok=True)
         data.since.unlink(missing_ok=True)
     data.root.mkdir(parents=True, exist_ok=True)
     if (data.postgres / "PG_VERSION").exists() or count_mails(data.mail) > 0:

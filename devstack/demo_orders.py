@@ -76,11 +76,12 @@ def build_order(rng: random.Random, articles: Sequence[str]) -> dict[str, Any]:
 
 
 def two_line_order(rng: random.Random, articles: Sequence[str]) -> dict[str, Any]:
-    """A good order of two lines, two units each: one unit of its first line can be cancelled
-    and the order still stands."""
+    """A good pickup order of two lines, two units each: it waits at its warehouse until it is
+    collected, so one unit of its first line can be cancelled (and refunded) whenever the
+    demo gets to it, and the order still stands."""
     order = build_order(rng, articles)
     chosen = rng.sample(list(articles), min(2, len(articles)))
     order["lines"] = [{"article_number": article, "quantity": 2} for article in chosen]
     order["payment_method"] = GOOD_CARD
-    order["delivery_method"] = str(DeliveryMethod.CURBSIDE)
+    order["delivery_method"] = str(DeliveryMethod.SELF_SERVICE)
     return order

@@ -17,7 +17,9 @@ from devstack.services import (
     start_postgres,
     start_redis,
     start_smtp_sink,
+    start_webhook_receiver,
 )
+from devstack.webhook_receiver import DEV_RECEIVER_SECRET
 from settings import Settings
 
 DEFAULT_PORTS = {
@@ -26,6 +28,7 @@ DEFAULT_PORTS = {
     "moto": 4566,
     "smtp": 1025,
     "paysandbox": 12111,
+    "webhooks": 9911,
     "intake": 8000,
     "flower": 5555,
 }
@@ -62,7 +65,8 @@ class Started:
 def start_embedded(
     settings: Settings, started: Started, data: DataDir, fresh: bool
 ) -> tuple[dict[str, str], datetime | None]:
-    """Start what the settings leave unset, plus an SMTP sink and the payment sandbox.
+    """Start what the settings leave unset, plus an SMTP sink, the payment sandbox and a webhook
+    receiver.
 
     The settings for the children, and when the kept data was started (None: a fresh start).
     """
@@ -91,6 +95,11 @@ def start_embedded(
     overrides |= {"smtp_starttls": "false", "smtp_ssl": "false"}
     sandbox = start_payment_sandbox(port=started.port("paysandbox"))
     overrides["payment_api_base"] = started.add(sandbox).url
+    # The shop's webhook endpoint; subscribed once the database is migrated (devstack.run).
+    receiver = start_webhook_receiver(
+        data.webhooks, DEV_RECEIVER_SECRET, port=started.port("webhooks")
+    )
+    started.add(receiver)
     return overrides, since
 
 

@@ -23,6 +23,7 @@ from devstack.embedded import Started, start_embedded, use_configured
 from devstack.services import http_ok
 from devstack.state import StackState, remove_state, running_stack, write_state
 from devstack.supervisor import Supervisor, how_it_ended, watch
+from devstack.webhook_subscription import subscribe_receiver
 from devstack.where import Layout, component_rows
 from settings import Settings, child_environment, get_settings
 
@@ -114,6 +115,7 @@ def _run(
     for name, module in SETUP_STEPS.items():
         if not _setup_step(name, module, child_environment(overrides), stopping):
             return 0 if stopping.is_set() else 1
+    subscribe_receiver(stack.started, overrides.get("database_url") or settings.database_url)
     # Chosen just before they bind: a port found free earlier may be taken by now.
     ports = (stack.started.port("intake"), stack.started.port("flower"))
     api, flower = (f"http://127.0.0.1:{port}" for port in ports)

@@ -38,6 +38,7 @@ __all__ = [
     "start_postgres",
     "start_redis",
     "start_smtp_sink",
+    "start_webhook_receiver",
     "wait_for_port",
 ]
 
@@ -146,6 +147,29 @@ def start_payment_sandbox(
     ]
     ready = lambda: http_ok(f"{url}/_sandbox/health")  # noqa: E731
     return _launch("paysandbox", url, argv, _fresh_folder("paysandbox"), ready, cwd=REPO_ROOT)
+
+
+def start_webhook_receiver(log: Path, secret: str, port: int | None = None) -> RunningService:
+    """Start the shop's webhook endpoint (devstack.webhook_receiver), keeping events in `log`."""
+    port = port or free_port()
+    url = f"http://{LOCALHOST}:{port}"
+    argv = [
+        sys.executable,
+        "-m",
+        "devstack.webhook_receiver",
+        "--host",
+        LOCALHOST,
+        "--port",
+        str(port),
+        "--secret",
+        secret,
+        "--log",
+        str(log),
+    ]
+    ready = lambda: http_ok(f"{url}/health")  # noqa: E731
+    service = _launch("webhooks", url, argv, _fresh_folder("webhooks"), ready, cwd=REPO_ROOT)
+    service.restart = lambda: start_webhook_receiver(log, secret, port)  # the log stays
+    return service
 
 
 def create_maildir(maildir: Path) -> None:

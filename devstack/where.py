@@ -71,6 +71,7 @@ def _service_rows(stack: Layout) -> list[Row]:
             settings.payment_api_base or "Stripe",
             "in memory",
         ),
+        _service(stack, "webhooks", "webhooks", "", "receiver: GET / lists events; make webhooks"),
     ]
 
 

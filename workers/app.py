@@ -16,7 +16,7 @@ from workers.shutdown import bound_the_warm_shutdown
 
 # Before any broker connection: a Redis restart must not take a worker down (workers/broker.py).
 serve_redis_urls()
-app = Celery("fulfillment", include=["workers.tasks"])
+app = Celery("fulfillment", include=["workers.tasks", "workers.webhook_tasks"])
 app.config_from_object("celeryconfig")
 # SIGTERM lets running tasks finish, for SHUTDOWN_GRACE_SECONDS at most (workers/shutdown.py).
 worker_shutting_down.connect(bound_the_warm_shutdown)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-QUEUES = ("allocation", "payments", "shipping", "notifications", "maintenance")
+QUEUES = ("allocation", "payments", "shipping", "notifications", "webhooks", "maintenance")
 PAYMENTS = "payments"
 
 

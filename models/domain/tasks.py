@@ -17,6 +17,9 @@ SETTLE_PAYMENT = "fulfillment.settle_payment"
 # The label a customer sends a return back under, booked with the carrier once it is opened.
 RETURN_LABEL = "fulfillment.return_label"
 ALERT_LOW_STOCK = "fulfillment.alert_low_stock"
+# One event to one shop's webhook endpoint; and operations told a subscription was disabled.
+DELIVER_WEBHOOK = "fulfillment.deliver_webhook"
+ALERT_WEBHOOK_DISABLED = "fulfillment.alert_webhook_disabled"
 
 # The queue each step's tasks wait on, as celeryconfig routes them (a unit test holds the two
 # together). A queue is what can be paused, so pausing a step pauses the others on its queue.
@@ -27,6 +30,7 @@ STEP_QUEUES = {
     "settle": "payments",
     "ship": "shipping",
     "notify": "notifications",
+    "webhook": "webhooks",
 }
 # The tasks started from follow-up rows, by the queue they wait on.
 QUEUE_TASKS = {
@@ -34,4 +38,5 @@ QUEUE_TASKS = {
     "payments": (CHARGE, REFUND, REFUND_PART, SETTLE_PAYMENT),
     "shipping": (SHIP, RETURN_LABEL),
     "notifications": (NOTIFY, ALERT_LOW_STOCK),
+    "webhooks": (DELIVER_WEBHOOK, ALERT_WEBHOOK_DISABLED),
 }

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from models.domain.clock import utcnow
 from models.domain.lifecycle import OrderStatus, can_transition
+from models.domain.webhooks import TIMELINE_TYPES
+from models.store.webhook_events import record_with_hooks
 from models.tables.orders import Order, OrderEvent
 
 EVENTS = cast(Table, OrderEvent.__table__)
@@ -31,7 +33,20 @@ def record_event(
     to_status: OrderStatus | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Add an entry to the order's timeline."""
+    """Add an entry to the order's timeline, and the shop's webhook deliveries if it hears of it."""
+    event_type = TIMELINE_TYPES.get(kind)
+    if event_type is not None:
+        record_with_hooks(
+            session,
+            order_id,
+            kind,
+            event_type,
+            from_status=from_status.value if from_status else None,
+            to_status=to_status.value if to_status else None,
+            detail=detail or {},
+            at=utcnow(),
+        )
+        return
     # A plain INSERT through the session: it flushes pending objects first, then skips the
     # unit of work for a row nothing reads back in this transaction.
     session.execute(

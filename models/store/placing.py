@@ -1,5 +1,5 @@
 """A placed order written in one statement: its key's claim, the order, its lines, its first
-event and its SQS message.
+event, its SQS message, and the shop's webhook deliveries of order.placed if any are wanted.
 
 One statement is one round trip and commits on its own, as atomic as a transaction: all of
 it is stored, or none. With an Idempotency-Key, every insert after the claim reads the claim's
@@ -15,8 +15,11 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
+from models.domain.follow_ups import TASK
 from models.domain.pricing import PricedLine
+from models.domain.tasks import DELIVER_WEBHOOK
 from models.store.idempotency import CLAIM_SQL, KeyClaim
+from models.store.webhook_events import WANTS, event_data
 
 _ORDER_COLUMNS = (
     "id",
@@ -60,7 +63,8 @@ lines AS (
 event AS (
     INSERT INTO order_event (order_id, kind, to_status, detail, created_at)
     SELECT id, 'received', %(status)s, %(event_detail)s::jsonb, %(created_at)s FROM placed
-)
+),
+{hooks}
 INSERT INTO outbox
     (topic, message_key, payload, dedupe_key, created_at, due_at, attempts, published_at)
 SELECT %(topic)s, %(message_key)s, %(payload)s::jsonb, %(dedupe_key)s, %(created_at)s,
@@ -69,9 +73,37 @@ FROM placed
 RETURNING id"""
 
 
+# order.placed for the shop's webhooks (models/store/webhook_events.py): with no subscription
+# that wants it, one probe of a small indexed table and no row.
+_HOOKS_TEMPLATE = """hook AS (
+    INSERT INTO webhook_event (order_id, type, data, created_at)
+    SELECT id, 'order.placed', %(hook_data)s::jsonb, %(created_at)s FROM placed
+    WHERE EXISTS (SELECT FROM webhook_subscription s WHERE {wants})
+    RETURNING id, order_id
+),
+delivery AS (
+    INSERT INTO webhook_delivery
+        (subscription_id, event_id, order_id, status, attempts, created_at)
+    SELECT s.id, hook.id, hook.order_id, 'pending', 0, %(created_at)s
+    FROM hook, webhook_subscription s WHERE {wants}
+    RETURNING id
+),
+delivery_follow_up AS (
+    INSERT INTO outbox (topic, message_key, payload, dedupe_key, created_at, due_at, attempts)
+    SELECT '{task}', delivery.id::text,
+           jsonb_build_object('task', '{deliver}', 'args', jsonb_build_array(delivery.id)),
+           '{deliver}:' || delivery.id, %(created_at)s, %(created_at)s, 0
+    FROM delivery
+)"""
+_HOOKS_SQL = _HOOKS_TEMPLATE.format(
+    wants=WANTS.format(type="'order.placed'"), task=TASK, deliver=DELIVER_WEBHOOK
+)
+
+
 def _statement(claim: str) -> str:
     return _PLACE_SQL.format(
         claim=claim,
+        hooks=_HOOKS_SQL,
         order_columns=", ".join(_ORDER_COLUMNS),
         order_values=", ".join(f"%({column})s" for column in _ORDER_COLUMNS),
     )
@@ -127,6 +159,9 @@ def insert_order(connection: Connection, new: NewOrder, claim: KeyClaim | None) 
         "quantities": [line.quantity for line in new.lines],
         "unit_prices": [line.unit_price for line in new.lines],
         "event_detail": json.dumps(new.event_detail),
+        "hook_data": json.dumps(
+            event_data(new.order_id, "received", None, new.order["status"], new.event_detail)
+        ),
         **new.message,
         "payload": json.dumps(new.message["payload"]),
     }

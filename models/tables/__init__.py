@@ -17,6 +17,12 @@ from models.tables.orders import Order, OrderEvent, OrderLine
 from models.tables.outbox import Outbox
 from models.tables.returns import OrderReturn, ReturnLine
 from models.tables.tokens import RevokedToken
+from models.tables.webhooks import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
 
 __all__ = [
     "Allocation",
@@ -43,4 +49,8 @@ __all__ = [
     "StockAlert",
     "StockMovement",
     "Warehouse",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
 ]

@@ -33,6 +33,7 @@ COMPONENTS = {
     "SMTP": "embedded",
     "mailbox": "embedded",
     "payment sandbox": "embedded",
+    "webhooks": "embedded",
 }
 DEMO_ORDERS = 12
 DEMO_SECONDS = 150.0

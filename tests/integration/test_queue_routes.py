@@ -20,6 +20,8 @@ EXPECTED = {
     "fulfillment.return_label": "shipping",
     "fulfillment.notify": "notifications",
     "fulfillment.alert_low_stock": "notifications",
+    "fulfillment.deliver_webhook": "webhooks",
+    "fulfillment.alert_webhook_disabled": "webhooks",
     "fulfillment.relay_outbox": "maintenance",
     "fulfillment.watchdog": "maintenance",
     "fulfillment.expire_idempotency_keys": "maintenance",

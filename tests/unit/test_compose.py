@@ -25,6 +25,7 @@ APP_SERVICES = [
     "payments-worker",
     "shipping-worker",
     "notifications-worker",
+    "webhooks-worker",
     "maintenance-worker",
     "beat",
     "flower",

@@ -12,7 +12,7 @@ from workers.celery_queues import PAYMENTS, QUEUES
 
 # How each queue's work spends its time, and so which pool serves it.
 CPU_BOUND = {"allocation", "shipping", "maintenance"}
-WAITS_ON_THE_NETWORK = {PAYMENTS, "notifications"}
+WAITS_ON_THE_NETWORK = {PAYMENTS, "notifications", "webhooks"}
 # What a worker past its grace needs to hand its tasks back before Docker's SIGKILL.
 STOP_MARGIN_SECONDS = 10
 HOLDS_WORK = ["intake", "dispatcher", *WORKERS]
