@@ -135,9 +135,11 @@ def test_an_order_reads_back_with_its_token_only(client: FlaskClient, product: s
     assert view["status"] == "received"
     assert view["lines"] == [
         {
+            "line_no": 1,
             "article_number": product,
             "name": f"Test {product}",
             "quantity": 3,
+            "cancelled_quantity": 0,
             "unit_price": 2500,
             "amount": 7500,
         }
