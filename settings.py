@@ -102,8 +102,9 @@ class Settings(BaseSettings):
     delivery_eta_days: int = Field(3, ge=0, le=365)
     # How long a pickup order ready at its warehouse is held before it is cancelled and refunded.
     pickup_hold_days: int = Field(7, ge=1, le=365)
-    # When no combination of warehouses holds an order: refuse it, or hold it until stock arrives.
-    shortage_policy: Literal["reject", "backorder"] = "reject"
+    # When no combination of warehouses holds an order: refuse it, hold it until stock arrives,
+    # or ship the lines in stock now and the rest as later parts (partial fulfilment).
+    shortage_policy: Literal["reject", "backorder", "ship_available"] = "reject"
     # Orders of up to this many lines are split over provably the fewest warehouses.
     allocation_exact_max_lines: int = Field(8, ge=0, le=50)
     low_stock_threshold: int = Field(5, ge=0)

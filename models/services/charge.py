@@ -19,6 +19,7 @@ from models.domain.tasks import REFUND, SETTLE_PAYMENT, SHIP
 from models.ports import ChargeResult, PaymentGateway, PaymentRejected, PaymentUnavailable
 from models.store.follow_ups import finish_current, later, mail
 from models.store.orders import advance, record_event
+from models.store.parts import part_amount
 from models.store.stock import release
 from models.store.unit_of_work import Work
 from models.tables.fulfilment import Payment
@@ -44,15 +45,16 @@ class Charged(StrEnum):
     SKIPPED = "skipped"
 
 
-def _claim_attempt(session: Session, order: Order) -> int:
-    """Count this attempt; how many came before it."""
+def _claim_attempt(session: Session, order: Order) -> tuple[int, int]:
+    """Count this attempt; how many came before it, and the amount to charge (the order's
+    total, or part 1's share of it when the order ships in parts)."""
     session.execute(
         insert(Payment)
         .values(
             order_id=order.id,
             idempotency_key=charge_key(order.id),
             status="pending",
-            amount=order.total,
+            amount=part_amount(session, order, 1),
             currency=order.currency,
             attempts=0,
             created_at=utcnow(),
@@ -60,20 +62,20 @@ def _claim_attempt(session: Session, order: Order) -> int:
         )
         .on_conflict_do_nothing(index_elements=["order_id", "part"])
     )
-    attempts = session.execute(
+    attempts, amount = session.execute(
         update(Payment)
-        .where(Payment.order_id == order.id)
+        .where(Payment.order_id == order.id, Payment.part == 1)
         .values(attempts=Payment.attempts + 1, updated_at=utcnow())
-        .returning(Payment.attempts)
-    ).scalar_one()
-    return int(attempts) - 1
+        .returning(Payment.attempts, Payment.amount)
+    ).one()
+    return int(attempts) - 1, int(amount)
 
 
 def _fail(session: Session, order_id: uuid.UUID, code: str, message: str | None) -> bool:
     """Fail a pending payment; True if that failed the order too (stock released, mail due)."""
     session.execute(
         update(Payment)
-        .where(Payment.order_id == order_id, Payment.status == "pending")
+        .where(Payment.order_id == order_id, Payment.part == 1, Payment.status == "pending")
         .values(status="failed", failure_code=code, failure_message=message, updated_at=utcnow())
     )
     moved = advance(
@@ -107,7 +109,7 @@ def record_charge(session: Session, order_id: uuid.UUID, result: ChargeResult) -
     if result.status == "pending":
         session.execute(
             update(Payment)
-            .where(Payment.order_id == order_id, Payment.status == "pending")
+            .where(Payment.order_id == order_id, Payment.part == 1, Payment.status == "pending")
             .values(gateway_id=result.gateway_id, failure_code=result.failure_code)
         )
         return Charged.PENDING
@@ -117,7 +119,7 @@ def record_charge(session: Session, order_id: uuid.UUID, result: ChargeResult) -
         return Charged.DECLINED if failed else Charged.SKIPPED
     session.execute(
         update(Payment)
-        .where(Payment.order_id == order_id, Payment.status == "pending")
+        .where(Payment.order_id == order_id, Payment.part == 1, Payment.status == "pending")
         .values(status="succeeded", gateway_id=result.gateway_id, updated_at=utcnow())
     )
     paid = {"payment": result.gateway_id}
@@ -166,7 +168,7 @@ def _not_ours(session: Session, order: Order | None, order_id: uuid.UUID) -> Cha
     """The order is not waiting for a charge; money that may be in flight is settled instead."""
     if order is None:
         raise LookupError(f"no order {order_id}")
-    payment = session.scalar(select(Payment).where(Payment.order_id == order_id))
+    payment = session.scalar(select(Payment).where(Payment.order_id == order_id, Payment.part == 1))
     unknown = payment is not None and payment.status == "pending" and payment.attempts > 0
     if unknown and order.status in NOT_FULFILLED:
         # A charge was sent and never answered: only the gateway can say if money moved.
@@ -181,8 +183,8 @@ def charge_order(work: Work, gateway: PaymentGateway, order_id: uuid.UUID) -> Ch
         order = session.get(Order, order_id)
         if order is None or order.status != OrderStatus.ALLOCATED:
             return _not_ours(session, order, order_id)
-        earlier = _claim_attempt(session, order)
-        amount, currency, method = order.total, order.currency, order.payment_method
+        earlier, amount = _claim_attempt(session, order)
+        currency, method = order.currency, order.payment_method
     # No transaction is open across the gateway calls: nothing waits on our locks.
     try:
         result = _ask_or_charge(

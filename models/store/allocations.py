@@ -25,8 +25,13 @@ from models.domain.lifecycle import DeliveryMethod, OrderStatus, can_transition
 READ = text(
     """
     SELECT o.ship_latitude, o.ship_longitude, o.ship_country, o.delivery_method,
-           l.id AS line_id, l.article_number, l.quantity,
-           s.warehouse_id, s.on_hand - s.reserved AS sellable
+           l.id AS line_id, l.article_number, l.quantity - l.cancelled_quantity - COALESCE(
+               (SELECT sum(a.quantity) FROM allocation a
+                WHERE a.order_line_id = l.id AND a.released_at IS NULL), 0) AS quantity,
+           s.warehouse_id, s.on_hand - s.reserved AS sellable,
+           (SELECT count(*) FROM allocation a WHERE a.order_id = o.id
+              AND a.released_at IS NULL AND a.shipped_at IS NULL) AS in_flight,
+           (SELECT COALESCE(max(a.part), 0) FROM allocation a WHERE a.order_id = o.id) AS parts
     FROM "order" o
     JOIN order_line l ON l.order_id = o.id
     LEFT JOIN stock s ON s.article_number = l.article_number AND s.on_hand > s.reserved
@@ -59,9 +64,9 @@ WRITE = text(
     complete AS (SELECT count(*) = :n AS ok FROM reserved),
     allocations AS (
         INSERT INTO allocation
-            (order_id, order_line_id, warehouse_id, article_number, quantity, created_at)
+            (order_id, order_line_id, warehouse_id, article_number, quantity, part, created_at)
         SELECT CAST(:order_id AS uuid), p.line_id, p.warehouse_id, p.article_number,
-               p.quantity, :now
+               p.quantity, :part, :now
         FROM picks p, complete WHERE complete.ok
     ),
     receipt AS (
@@ -72,14 +77,14 @@ WRITE = text(
         FROM complete WHERE complete.ok
     ),
     moved AS (
-        UPDATE "order" SET status = 'allocated', updated_at = :now
+        UPDATE "order" SET status = :target, updated_at = :now
         WHERE id = CAST(:order_id AS uuid) AND status = :expected
           AND (SELECT ok FROM complete)
         RETURNING id
     ),
     event AS (
         INSERT INTO order_event (order_id, kind, from_status, to_status, detail, created_at)
-        SELECT id, 'allocated', :expected, 'allocated', CAST(:detail AS jsonb), :now FROM moved
+        SELECT id, :event, :expected, :target, CAST(:detail AS jsonb), :now FROM moved
     )
     SELECT r.warehouse_id, r.article_number, r.sellable, r.low_stock_threshold,
            (SELECT count(*) FROM moved) AS moved
@@ -107,8 +112,13 @@ class OrderToAllocate:
     market: str
     self_service: bool
     line_ids: dict[str, int]
+    # Units of each line not yet allocated (all of them, unless earlier parts took some).
     wanted: dict[str, int]
     stock: dict[int, dict[str, int]]
+    # Units allocated and not yet shipped or released: a part on its way through the steps.
+    in_flight: int = 0
+    # The highest part allocated so far (0 before the first).
+    parts: int = 0
 
 
 def read_for_allocation(
@@ -122,6 +132,8 @@ def read_for_allocation(
     line_ids: dict[str, int] = {}
     wanted: dict[str, int] = {}
     for row in rows:
+        if row.quantity <= 0:  # allocated by an earlier part, or cancelled
+            continue
         line_ids[row.article_number] = row.line_id
         wanted[row.article_number] = row.quantity
         if row.warehouse_id is not None:
@@ -135,6 +147,8 @@ def read_for_allocation(
         line_ids,
         wanted,
         dict(stock),
+        int(head.in_flight),
+        int(head.parts),
     )
 
 
@@ -159,20 +173,27 @@ def record_plan(
     receipt: dict[str, Any],
     detail: dict[str, Any],
     now: datetime,
+    part: int = 1,
 ) -> list[Reserved] | None:
-    """Reserve and record the plan; None when a pick could not be reserved (roll back then).
+    """Reserve and record the plan as `part` of the order; None when a pick could not be
+    reserved (roll back then).
 
     The status change is part of the one statement below (guarded by `status = :expected`,
-    as `advance` guards it), and obeys the same state machine.
+    as `advance` guards it), and obeys the same state machine. A later part of a partially
+    shipped order leaves its status as it is and puts `part_allocated` on its timeline.
     """
-    if not can_transition(expected, OrderStatus.ALLOCATED):
-        raise ValueError(f"{expected} -> {OrderStatus.ALLOCATED} is not a transition")
+    target = OrderStatus.ALLOCATED if part == 1 else expected
+    if part == 1 and not can_transition(expected, target):
+        raise ValueError(f"{expected} -> {target} is not a transition")
     picks = _picks(order, plan)
     rows = session.execute(
         WRITE,
         {
             "order_id": str(order.order_id),
             "expected": expected.value,
+            "target": target.value,
+            "event": "allocated" if part == 1 else "part_allocated",
+            "part": part,
             "picks": json.dumps(picks),
             "n": len(picks),
             "now": now,

@@ -1,0 +1,31 @@
+"""The end of a partially shipped order's later parts when one cannot be paid for."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from models.domain.lifecycle import OrderStatus
+from models.domain.mail import instance_kind
+from models.store.follow_ups import mail
+from models.store.orders import advance
+from models.store.parts import cancel_unshipped
+from models.tables.fulfilment import Shipment
+
+
+def end_parts(session: Session, order_id: uuid.UUID, part: int, code: str) -> None:
+    """Part `part` was not paid for: its units go back on the shelf, every line's unshipped
+    rest is cancelled, the customer is told, and the order is shipped for what did ship (or
+    delivered, if every parcel it had has arrived). The caller holds the order's row lock."""
+    cancelled = cancel_unshipped(session, order_id)
+    detail = {"part": part, "code": code, "cancelled": {str(k): v for k, v in cancelled.items()}}
+    if not advance(session, order_id, OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED, detail):
+        return
+    mail(session, order_id, instance_kind("part_payment_failed", part))
+    on_the_way = session.scalar(
+        select(exists().where(Shipment.order_id == order_id, Shipment.status != "delivered"))
+    )
+    if not on_the_way and advance(session, order_id, OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+        mail(session, order_id, "delivered")
