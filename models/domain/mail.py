@@ -17,6 +17,8 @@ SUBJECTS = {
     "backordered": "Part of your order {short} is on backorder",
     "back_in_stock": "Your order {short} is back in stock and on its way to you",
     "shipped": "Your order {short} is on its way",
+    "partially_shipped": "Part of your order {short} is on its way",
+    "part_payment_failed": "Part of your order {short} was cancelled: payment did not go through",
     "delivered": "Your order {short} was delivered",
     "ready_for_pickup": "Your order {short} is ready for pickup",
     "collected": "You collected your order {short}",
@@ -49,6 +51,19 @@ def instance_of(kind: str) -> str | None:
     """The instance a kind names ('12' of 'refund_issued#12'), or None."""
     _, mark, instance = kind.partition(INSTANCE_MARK)
     return instance if mark else None
+
+
+# Kinds whose instance is a part of a partially shipped order ("shipped#2"): their mail shows
+# that part's payment, parcels and lines.
+PART_KINDS = frozenset({"paid", "shipped", "partially_shipped", "part_payment_failed"})
+
+
+def part_of(kind: str) -> int | None:
+    """The part of the order a mail is about ('shipped#2' -> 2); None for the whole order."""
+    instance = instance_of(kind)
+    if base_kind(kind) in PART_KINDS and instance is not None and instance.isdigit():
+        return int(instance)
+    return None
 
 
 def instance_kind(kind: str, instance: object) -> str:
@@ -188,6 +203,12 @@ class EmailView:
     # A partial refund (refund_issued): how much, and a line per order line it gave back for.
     refund_amount: str = ""
     refund_lines: tuple[str, ...] = ()
+    # A part of a partially shipped order (partially_shipped, part_payment_failed, paid#n,
+    # shipped#n): its number, the units it holds, and the units still to follow.
+    part: int = 0
+    part_lines: tuple[str, ...] = ()
+    waiting_lines: tuple[str, ...] = ()
+    cancelled_lines: tuple[str, ...] = ()
 
 
 def place_line(

@@ -27,6 +27,7 @@ from models.domain.mail import (
 )
 from models.domain.payments import charge_key
 from models.store.mail_claims import ClaimedMail
+from models.store.mail_parts import part_fields
 from models.tables.catalog import Product
 from models.tables.fulfilment import Notification
 from models.tables.money import Refund, RefundLine
@@ -199,4 +200,5 @@ def build_view(
         short_lines=_short_lines(connection, order_id, lines) if kind in SHORT_KINDS else (),
         **_pickup(connection, order, order_id, kind),
         **_refund(connection, kind, currency),
+        **part_fields(claimed, kind),
     )
