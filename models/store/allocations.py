@@ -164,6 +164,25 @@ def _picks(order: OrderToAllocate, plan: Plan) -> list[dict[str, Any]]:
     ]
 
 
+def _status_change(expected: OrderStatus, part: int) -> dict[str, str]:
+    """Part 1 moves the order to allocated; a later part leaves it partially shipped."""
+    target = OrderStatus.ALLOCATED if part == 1 else expected
+    if part == 1 and not can_transition(expected, target):
+        raise ValueError(f"{expected} -> {target} is not a transition")
+    event = "allocated" if part == 1 else "part_allocated"
+    return {"expected": expected.value, "target": target.value, "event": event}
+
+
+def _receipt_columns(receipt: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "outcome": receipt["outcome"],
+        "rule": receipt["rule"],
+        "reason": receipt["reason"],
+        "candidates": json.dumps(receipt["candidates"]),
+        "receipt_picks": json.dumps(receipt["picks"]),
+    }
+
+
 def record_plan(
     session: Session,
     order: OrderToAllocate,
@@ -182,27 +201,18 @@ def record_plan(
     as `advance` guards it), and obeys the same state machine. A later part of a partially
     shipped order leaves its status as it is and puts `part_allocated` on its timeline.
     """
-    target = OrderStatus.ALLOCATED if part == 1 else expected
-    if part == 1 and not can_transition(expected, target):
-        raise ValueError(f"{expected} -> {target} is not a transition")
     picks = _picks(order, plan)
     rows = session.execute(
         WRITE,
         {
             "order_id": str(order.order_id),
-            "expected": expected.value,
-            "target": target.value,
-            "event": "allocated" if part == 1 else "part_allocated",
             "part": part,
             "picks": json.dumps(picks),
             "n": len(picks),
             "now": now,
-            "outcome": receipt["outcome"],
-            "rule": receipt["rule"],
-            "reason": receipt["reason"],
-            "candidates": json.dumps(receipt["candidates"]),
-            "receipt_picks": json.dumps(receipt["picks"]),
             "detail": json.dumps(detail),
+            **_status_change(expected, part),
+            **_receipt_columns(receipt),
         },
     ).all()
     if len(rows) != len(picks) or not rows or rows[0].moved != 1:

@@ -86,6 +86,17 @@ def events(sessions: sessionmaker[Session], order_id: uuid.UUID) -> list[str]:
         )
 
 
+def parts_of(sessions: sessionmaker[Session], order_id: uuid.UUID) -> list[tuple[str, int]]:
+    """(article, part) of each of the order's allocations."""
+    with sessions() as session:
+        rows = session.execute(
+            select(Allocation.article_number, Allocation.part).where(
+                Allocation.order_id == order_id
+            )
+        )
+        return sorted((article, part) for article, part in rows)
+
+
 def restock(sessions: sessionmaker[Session], warehouse_id: int, article: str, units: int) -> None:
     with sessions() as session, session.begin():
         session.execute(
@@ -128,7 +139,7 @@ def part_one_shipped(
     return order_id, newark, bed, lamp
 
 
-def test_an_order_with_a_line_out_of_stock_ships_what_it_can_and_the_rest_when_it_arrives(
+def test_an_order_with_a_line_out_of_stock_ships_what_it_can_as_part_one(
     client: FlaskClient, context: Context, mailbox: Mailbox
 ) -> None:
     sessions = context.work.sessions
@@ -155,7 +166,15 @@ def test_an_order_with_a_line_out_of_stock_ships_what_it_can_and_the_rest_when_i
     # What ships (the beds), then what follows (the lamp).
     assert bullets(partial) == [(2, bed), (1, lamp)]
 
-    # The lamp arrives: part 2 is allocated, charged for the lamp alone, shipped.
+
+def test_the_rest_ships_as_part_two_when_it_arrives_charged_for_its_lines_alone(
+    client: FlaskClient, context: Context, mailbox: Mailbox
+) -> None:
+    sessions = context.work.sessions
+    order_id, newark, bed, lamp = part_one_shipped(client, context)
+    order = order_of(sessions, order_id)
+    delivery = order.delivery_cost
+
     restock(sessions, newark, lamp, 1)
     with sessions() as session:
         ready = session.scalars(select(Order.id).where(parts_waiting(), Order.id == order_id))
@@ -177,13 +196,7 @@ def test_an_order_with_a_line_out_of_stock_ships_what_it_can_and_the_rest_when_i
     assert sum(amount for _, _, amount, _ in payments(sessions, order_id)) == order.total
     assert shipments(sessions, order_id) == [(1, newark), (2, newark)]
     assert stock_of(sessions, newark, lamp) == (0, 0)
-    with sessions() as session:
-        parts = session.execute(
-            select(Allocation.article_number, Allocation.part).where(
-                Allocation.order_id == order_id
-            )
-        ).all()
-    assert sorted(parts) == sorted([(bed, 1), (lamp, 2)])
+    assert parts_of(sessions, order_id) == sorted([(bed, 1), (lamp, 2)])
     # Each step of part 2 again changes nothing: no second charge, no second parcel.
     assert charge_part(context.work, context.gateway, order_id, 2) is PartCharged.SKIPPED
     assert ship_part(context.work, context.carriers, order_id, 2) is Shipped.SKIPPED
