@@ -105,7 +105,8 @@ class Allocation(Closed):
 
 
 class Payment(Closed):
-    """The order's payment."""
+    """A payment of the order (of part 1 at the top of the document: the whole order's,
+    unless it ships in parts)."""
 
     status: str = Field(description="`pending`, `processing`, `succeeded`, `failed`, ...")
     amount: int
@@ -122,6 +123,33 @@ class Parcel(Closed):
     status: str = Field(description="`label_created`, `in_transit` or `delivered`")
     eta: date | None
     delivered_at: datetime | None
+
+
+class PartLine(Closed):
+    """Units of one article a part of the order holds in one warehouse."""
+
+    article_number: str
+    quantity: int
+    warehouse: str = Field(description="the warehouse's code")
+    state: str = Field(description="`allocated`, `shipped`, or `released` (given back)")
+
+
+class OrderPart(Closed):
+    """One part of the order: what was allocated together, charged together and shipped
+    together. A whole order has one; an order shipped as stock allows (SHORTAGE_POLICY
+    `ship_available`) has one per wave, each with its own payment and parcels."""
+
+    part: int = Field(description="1, 2, ... in the order they were allocated")
+    lines: list[PartLine]
+    payment: Payment | None = Field(description="null until the part is charged")
+    shipments: list[Parcel]
+
+
+class WaitingLine(Closed):
+    """Units of a partially shipped order no part holds yet: they follow when stock arrives."""
+
+    article_number: str
+    quantity: int
 
 
 class PickupPlace(Closed):
@@ -161,6 +189,10 @@ class OrderView(Closed):
     allocation: Allocation | None
     payment: Payment | None
     shipments: list[Parcel]
+    parts: list[OrderPart] = Field(description="each part with its lines, payment and parcels")
+    waiting: list[WaitingLine] = Field(
+        description="units of a partially shipped order still to follow; empty otherwise"
+    )
     pickup: PickupPlace | None = Field(
         description="a pickup order's warehouse once it is allocated; null for a delivery"
     )

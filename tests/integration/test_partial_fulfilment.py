@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bootstrap import Context
+from intake.api_models import OrderView
 from models.domain.lifecycle import OrderStatus
 from models.services.allocate import Allocated, allocate_order
 from models.services.charge import Charged, charge_order
@@ -206,6 +207,36 @@ def test_the_rest_ships_as_part_two_when_it_arrives_charged_for_its_lines_alone(
     subjects = [m["Subject"] for m in mailbox.for_order(str(order_id))]
     assert sum("on its way" in s for s in subjects) == 2
     assert sum("Payment received" in s for s in subjects) == 2
+
+
+def test_the_order_document_shows_each_part_and_what_still_follows(
+    client: FlaskClient, context: Context
+) -> None:
+    sessions = context.work.sessions
+    bed, lamp = add_product(sessions, price=BED), add_product(sessions, price=LAMP)
+    add_warehouse(sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={bed: 5, lamp: 0})
+    response = client.post("/orders", json=order_body([(bed, 2), (lamp, 1)]))
+    order_id, token = uuid.UUID(response.get_json()["order_id"]), response.get_json()["order_token"]
+    assert allocate(context, order_id) is Allocated.ALLOCATED
+    run_follow_ups(context, order_id)
+
+    document = client.get(f"/orders/{order_id}", headers={"Authorization": f"Bearer {token}"})
+    assert document.status_code == 200
+    view = OrderView.model_validate(document.get_json())
+    assert view.status == "partially_shipped"
+    (part,) = view.parts
+    assert [(line.article_number, line.quantity, line.state) for line in part.lines] == [
+        (bed, 2, "shipped")
+    ]
+    assert part.payment is not None
+    assert (part.payment.status, part.payment.amount) == (
+        "succeeded",
+        2 * BED + view.costs.delivery,
+    )
+    assert [s.tracking_number for s in part.shipments] == [
+        s.tracking_number for s in view.shipments
+    ]
+    assert [(w.article_number, w.quantity) for w in view.waiting] == [(lamp, 1)]
 
 
 def test_a_declined_second_part_cancels_its_lines_and_the_order_is_shipped_for_what_did_ship(
