@@ -55,7 +55,7 @@ def instance_of(kind: str) -> str | None:
 
 # Kinds whose instance is a part of a partially shipped order ("shipped#2"): their mail shows
 # that part's payment, parcels and lines.
-PART_KINDS = frozenset({"paid", "shipped", "partially_shipped", "part_payment_failed"})
+PART_KINDS = frozenset({"paid", "shipped", "partially_shipped", "part_payment_failed", "refunded"})
 
 
 def part_of(kind: str) -> int | None:
