@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from models.domain.clock import utcnow
 from models.domain.lifecycle import OrderStatus
 from models.domain.mail import instance_kind
-from models.store.follow_ups import mail
+from models.domain.messages import OrderDelivered
+from models.store.follow_ups import mail, send
 from models.store.orders import advance
 from models.store.parts import cancel_unshipped
 from models.tables.fulfilment import Shipment
@@ -27,5 +29,13 @@ def end_parts(session: Session, order_id: uuid.UUID, part: int, code: str) -> No
     on_the_way = session.scalar(
         select(exists().where(Shipment.order_id == order_id, Shipment.status != "delivered"))
     )
-    if not on_the_way and advance(session, order_id, OrderStatus.SHIPPED, OrderStatus.DELIVERED):
-        mail(session, order_id, "delivered")
+    if on_the_way:
+        return
+    # Every parcel it had has arrived already: delivered, as the carrier's last event would
+    # have made it (models/services/track.py), with the same message after it.
+    arrived = session.scalar(
+        select(func.max(Shipment.delivered_at)).where(Shipment.order_id == order_id)
+    )
+    if advance(session, order_id, OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+        message = OrderDelivered(order_id, arrived or utcnow()).to_json()
+        send(session, message, subject=order_id)

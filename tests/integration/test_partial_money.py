@@ -3,6 +3,7 @@ that landed after all is found under that part's own reference and refunded, par
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -20,7 +21,10 @@ from models.services.allocate import Allocated
 from models.services.charge import MAX_ATTEMPTS
 from models.services.charge_part import PartCharged, charge_part
 from models.services.refund import Refunded, refund_order
-from models.tables.fulfilment import Payment
+from models.services.track import apply_tracking
+from models.tables.fulfilment import Payment, Shipment
+from models.tables.orders import Order, OrderEvent
+from tests.follow_up_support import run_follow_ups
 from tests.integration.test_partial_fulfilment import (
     LAMP,
     allocate,
@@ -79,3 +83,59 @@ def test_a_part_two_charge_that_landed_after_it_was_given_up_is_refunded_alone(
     (first,) = [e for e in ledger if e["metadata"].get("order_id") == str(order_id)]
     (second,) = [e for e in ledger if e["metadata"].get("order_id") == f"{order_id}/part-2"]
     assert (first["refunded"], second["refunded"]) == (0, LAMP)
+
+
+def deliver(context: Context, order_id: uuid.UUID, part: int) -> bool:
+    """The carrier says the part's parcel arrived; whether that delivered the order."""
+    with context.work() as session:
+        number = session.scalar(
+            select(Shipment.tracking_number).where(
+                Shipment.order_id == order_id, Shipment.part == part
+            )
+        )
+        assert number is not None
+        return apply_tracking(
+            session, number, "delivered", at=utcnow(), source="test"
+        ).order_delivered
+
+
+def test_the_order_is_delivered_once_every_parcel_of_every_part_has_arrived(
+    client: FlaskClient, context: Context
+) -> None:
+    sessions = context.work.sessions
+    order_id, newark, _, lamp = part_one_shipped(client, context)
+
+    assert deliver(context, order_id, 1) is False
+    assert order_of(sessions, order_id).status == "partially_shipped"
+    restock(sessions, newark, lamp, 1)
+    assert allocate(context, order_id, OrderStatus.PARTIALLY_SHIPPED) is Allocated.ALLOCATED
+    run_follow_ups(context, order_id)
+    assert order_of(sessions, order_id).status == "shipped"
+    assert deliver(context, order_id, 2) is True
+    assert order_of(sessions, order_id).status == "delivered"
+
+
+def test_a_declined_last_part_after_the_first_arrived_leaves_the_order_delivered(
+    client: FlaskClient, context: Context
+) -> None:
+    sessions = context.work.sessions
+    order_id, newark, _, lamp = part_one_shipped(client, context, payment_method="pm_card_visa")
+    assert deliver(context, order_id, 1) is False
+    with sessions() as session, session.begin():
+        session.execute(
+            update(Order)
+            .where(Order.id == order_id)
+            .values(payment_method="pm_card_chargeDeclined")
+        )
+    restock(sessions, newark, lamp, 1)
+    assert allocate(context, order_id, OrderStatus.PARTIALLY_SHIPPED) is Allocated.ALLOCATED
+    run_follow_ups(context, order_id)
+
+    assert order_of(sessions, order_id).status == "delivered"
+    with sessions() as session:
+        moves = session.scalars(
+            select(OrderEvent.to_status)
+            .where(OrderEvent.order_id == order_id, OrderEvent.to_status.is_not(None))
+            .order_by(OrderEvent.id)
+        ).all()
+    assert moves[-3:] == ["partially_shipped", "shipped", "delivered"]
