@@ -237,6 +237,11 @@ def test_the_order_document_shows_each_part_and_what_still_follows(
         s.tracking_number for s in view.shipments
     ]
     assert [(w.article_number, w.quantity) for w in view.waiting] == [(lamp, 1)]
+    # Its shipped units are on their way: it cannot be cancelled.
+    refused = client.post(
+        f"/orders/{order_id}/cancel", headers={"Authorization": f"Bearer {token}"}, json={}
+    )
+    assert refused.status_code == 409
 
 
 def test_a_declined_second_part_cancels_its_lines_and_the_order_is_shipped_for_what_did_ship(
