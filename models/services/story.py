@@ -79,6 +79,15 @@ def _payment(payment: Payment | None) -> Entry | None:
     }
 
 
+def _payments(session: Session, order_id: uuid.UUID) -> Entry:
+    """Part 1's payment (the whole order's), and every part's for an order shipped in parts."""
+    every = list(
+        session.scalars(select(Payment).where(Payment.order_id == order_id).order_by(Payment.part))
+    )
+    first = next((p for p in every if p.part == 1), None)
+    return {"payment": _payment(first), "payments": [_payment(p) for p in every]}
+
+
 def _shipments(session: Session, order_id: uuid.UUID) -> list[Entry]:
     rows = session.execute(
         select(Shipment, Warehouse.code)
@@ -121,16 +130,7 @@ def _parts(session: Session, order_id: uuid.UUID) -> Entry:
             }
             for r in _of(session, AllocationReceipt, order_id)
         ],
-        # Part 1's payment (the whole order's), and every part's for an order shipped in parts.
-        "payment": _payment(
-            session.scalar(select(Payment).where(Payment.order_id == order_id, Payment.part == 1))
-        ),
-        "payments": [
-            _payment(p)
-            for p in session.scalars(
-                select(Payment).where(Payment.order_id == order_id).order_by(Payment.part)
-            )
-        ],
+        **_payments(session, order_id),
         "shipments": _shipments(session, order_id),
         "mails": [
             {

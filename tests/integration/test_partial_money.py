@@ -25,7 +25,7 @@ from models.services.track import apply_tracking
 from models.tables.fulfilment import Payment, Shipment
 from models.tables.orders import Order, OrderEvent
 from tests.follow_up_support import run_follow_ups
-from tests.integration.test_partial_fulfilment import (
+from tests.integration.partial_support import (
     LAMP,
     allocate,
     order_of,
@@ -35,14 +35,13 @@ from tests.integration.test_partial_fulfilment import (
 from workers.adapters.fakes import FakeGateway
 
 
-def test_a_part_two_charge_that_landed_after_it_was_given_up_is_refunded_alone(
-    client: FlaskClient, context: Context
-) -> None:
+def part_two_given_up_though_charged(client: FlaskClient, context: Context) -> uuid.UUID:
+    """An order whose part-2 charge reached the gateway, whose answer never reached us, and
+    which was given up when its attempts ran out, an hour and a half ago."""
     sessions = context.work.sessions
     order_id, newark, _, lamp = part_one_shipped(client, context)
     restock(sessions, newark, lamp, 1)
     assert allocate(context, order_id, OrderStatus.PARTIALLY_SHIPPED) is Allocated.ALLOCATED
-    # The part-2 charge reaches the gateway; no answer ever reaches us.
     context.gateway.charge(
         idempotency_key=charge_key(order_id, 2),
         amount=LAMP,
@@ -67,6 +66,14 @@ def test_a_part_two_charge_that_landed_after_it_was_given_up_is_refunded_alone(
             .where(Payment.order_id == order_id)
             .values(updated_at=utcnow() - timedelta(minutes=90))
         )
+    return order_id
+
+
+def test_a_part_two_charge_that_landed_after_it_was_given_up_is_refunded_alone(
+    client: FlaskClient, context: Context
+) -> None:
+    sessions = context.work.sessions
+    order_id = part_two_given_up_though_charged(client, context)
 
     assert order_id in reconciling.due(context.work)
     assert reconciling.reconcile(context.work, context.gateway, order_id) is True

@@ -1,0 +1,102 @@
+"""Partial fulfilment at its edges: the order document, and orders that do not ship in parts
+(nothing in stock, everything in stock, the default policy)."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask.testing import FlaskClient
+
+from bootstrap import Context
+from intake.api_models import OrderView
+from models.services.allocate import Allocated, allocate_order
+from models.store.unit_of_work import Work
+from models.store.warehouses import WarehouseDirectory
+from settings import Settings
+from tests.factories import NEWARK, add_product, add_warehouse, order_body
+from tests.follow_up_support import run_follow_ups
+from tests.integration.partial_support import (
+    BED,
+    LAMP,
+    allocate,
+    order_of,
+    payments,
+    place,
+)
+
+
+def test_the_order_document_shows_each_part_and_what_still_follows(
+    client: FlaskClient, context: Context
+) -> None:
+    sessions = context.work.sessions
+    bed, lamp = add_product(sessions, price=BED), add_product(sessions, price=LAMP)
+    add_warehouse(sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={bed: 5, lamp: 0})
+    response = client.post("/orders", json=order_body([(bed, 2), (lamp, 1)]))
+    order_id, token = uuid.UUID(response.get_json()["order_id"]), response.get_json()["order_token"]
+    assert allocate(context, order_id) is Allocated.ALLOCATED
+    run_follow_ups(context, order_id)
+
+    document = client.get(f"/orders/{order_id}", headers={"Authorization": f"Bearer {token}"})
+    assert document.status_code == 200
+    view = OrderView.model_validate(document.get_json())
+    assert view.status == "partially_shipped"
+    (part,) = view.parts
+    assert [(line.article_number, line.quantity, line.state) for line in part.lines] == [
+        (bed, 2, "shipped")
+    ]
+    assert part.payment is not None
+    assert (part.payment.status, part.payment.amount) == (
+        "succeeded",
+        2 * BED + view.costs.delivery,
+    )
+    assert [s.tracking_number for s in part.shipments] == [
+        s.tracking_number for s in view.shipments
+    ]
+    assert [(w.article_number, w.quantity) for w in view.waiting] == [(lamp, 1)]
+    # Its shipped units are on their way: it cannot be cancelled.
+    refused = client.post(
+        f"/orders/{order_id}/cancel", headers={"Authorization": f"Bearer {token}"}, json={}
+    )
+    assert refused.status_code == 409
+
+
+def test_an_order_with_nothing_in_stock_is_backordered_whole(
+    client: FlaskClient, context: Context
+) -> None:
+    sessions = context.work.sessions
+    lamp = add_product(sessions, price=LAMP)
+    add_warehouse(sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={lamp: 0})
+    order_id = place(client, [(lamp, 1)])
+
+    assert allocate(context, order_id) is Allocated.BACKORDERED
+    assert order_of(sessions, order_id).status == "backordered"
+
+
+def test_an_order_in_stock_whole_ships_whole_under_ship_available(
+    client: FlaskClient, context: Context
+) -> None:
+    sessions = context.work.sessions
+    bed = add_product(sessions, price=BED)
+    add_warehouse(sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={bed: 5})
+    order_id = place(client, [(bed, 2)])
+
+    assert allocate(context, order_id) is Allocated.ALLOCATED
+    run_follow_ups(context, order_id)
+    order = order_of(sessions, order_id)
+    assert order.status == "shipped"
+    assert [(p, s, a) for p, s, a, _ in payments(sessions, order_id)] == [
+        (1, "succeeded", order.total)
+    ]
+
+
+def test_the_default_policy_still_rejects_an_order_it_cannot_cover_whole(
+    client: FlaskClient, context: Context, settings: Settings
+) -> None:
+    sessions = context.work.sessions
+    bed, lamp = add_product(sessions, price=BED), add_product(sessions, price=LAMP)
+    add_warehouse(sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={bed: 5, lamp: 0})
+    order_id = place(client, [(bed, 2), (lamp, 1)])
+    directory = WarehouseDirectory(refresh=0)
+
+    result = allocate_order(Work(sessions), directory, settings, order_id)
+    assert (settings.shortage_policy, result.outcome) == ("reject", Allocated.REJECTED)
