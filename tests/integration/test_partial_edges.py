@@ -9,6 +9,8 @@ from flask.testing import FlaskClient
 
 from bootstrap import Context
 from intake.api_models import OrderView
+from models.domain.clock import utcnow
+from models.domain.links import access_for
 from models.services.allocate import Allocated, allocate_order
 from models.store.unit_of_work import Work
 from models.store.warehouses import WarehouseDirectory
@@ -20,6 +22,7 @@ from tests.integration.partial_support import (
     LAMP,
     allocate,
     order_of,
+    part_one_shipped,
     payments,
     place,
 )
@@ -100,3 +103,19 @@ def test_the_default_policy_still_rejects_an_order_it_cannot_cover_whole(
 
     result = allocate_order(Work(sessions), directory, settings, order_id)
     assert (settings.shortage_policy, result.outcome) == ("reject", Allocated.REJECTED)
+
+
+def test_the_order_page_says_part_of_it_is_on_its_way_and_offers_no_cancel(
+    client: FlaskClient, context: Context
+) -> None:
+    order_id, _, _, _ = part_one_shipped(client, context)
+    secret = context.settings.order_token_secret.get_secret_value()
+    path = f"/orders/{order_id}?access={access_for(secret, order_id, utcnow(), 1)}"
+
+    page = client.get(path, headers={"Accept": "text/html"})
+
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Partly on its way: the rest follows when it is in stock" in html
+    assert "Part of it is out of stock: it follows when it arrives" in html
+    assert "Cancel this order" not in html
