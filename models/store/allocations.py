@@ -1,6 +1,7 @@
 """The allocate step's reads and writes, two statements in all: allocation is the hot path.
 
-One statement locks the order and reads its lines with every warehouse's sellable units;
+One statement locks the order and reads its lines with every warehouse's sellable units
+(and, for an order that ships in parts, what earlier parts allocated);
 the other reserves every pick (rows locked in (warehouse, article) order, so concurrent
 allocations cannot deadlock), records the allocations, the receipt, the status change
 and its timeline entry, and only does the recording when every reservation held.
@@ -25,15 +26,22 @@ from models.domain.lifecycle import DeliveryMethod, OrderStatus, can_transition
 READ = text(
     """
     SELECT o.ship_latitude, o.ship_longitude, o.ship_country, o.delivery_method,
-           l.id AS line_id, l.article_number, l.quantity - l.cancelled_quantity - COALESCE(
-               (SELECT sum(a.quantity) FROM allocation a
-                WHERE a.order_line_id = l.id AND a.released_at IS NULL), 0) AS quantity,
+           l.id AS line_id, l.article_number,
+           l.quantity - l.cancelled_quantity - held.units AS quantity,
            s.warehouse_id, s.on_hand - s.reserved AS sellable,
-           (SELECT count(*) FROM allocation a WHERE a.order_id = o.id
-              AND a.released_at IS NULL AND a.shipped_at IS NULL) AS in_flight,
-           (SELECT COALESCE(max(a.part), 0) FROM allocation a WHERE a.order_id = o.id) AS parts
+           done.in_flight, done.parts
     FROM "order" o
+    CROSS JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE a.released_at IS NULL AND a.shipped_at IS NULL)
+                   AS in_flight,
+               COALESCE(max(a.part), 0) AS parts
+        FROM allocation a WHERE a.order_id = o.id
+    ) done
     JOIN order_line l ON l.order_id = o.id
+    CROSS JOIN LATERAL (
+        SELECT COALESCE(sum(a.quantity), 0) AS units FROM allocation a
+        WHERE a.order_line_id = l.id AND a.released_at IS NULL
+    ) held
     LEFT JOIN stock s ON s.article_number = l.article_number AND s.on_hand > s.reserved
     WHERE o.id = CAST(:order_id AS uuid) AND o.status = :expected
     FOR UPDATE OF o
