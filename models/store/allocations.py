@@ -23,7 +23,23 @@ from models.domain.allocation import Plan
 from models.domain.geo import Point
 from models.domain.lifecycle import DeliveryMethod, OrderStatus, can_transition
 
+# An order's first allocation (received or backordered: nothing allocated yet), the hot path.
 READ = text(
+    """
+    SELECT o.ship_latitude, o.ship_longitude, o.ship_country, o.delivery_method,
+           l.id AS line_id, l.article_number, l.quantity - l.cancelled_quantity AS quantity,
+           s.warehouse_id, s.on_hand - s.reserved AS sellable, 0 AS in_flight, 0 AS parts
+    FROM "order" o
+    JOIN order_line l ON l.order_id = o.id
+    LEFT JOIN stock s ON s.article_number = l.article_number AND s.on_hand > s.reserved
+    WHERE o.id = CAST(:order_id AS uuid) AND o.status = :expected
+    FOR UPDATE OF o
+    """
+)
+
+# The next part of a partially shipped order: what each line still wants once earlier parts'
+# allocations are counted, whether a part is still on its way, and the highest part so far.
+READ_NEXT_PART = text(
     """
     SELECT o.ship_latitude, o.ship_longitude, o.ship_country, o.delivery_method,
            l.id AS line_id, l.article_number,
@@ -133,7 +149,8 @@ def read_for_allocation(
     session: Session, order_id: uuid.UUID, expected: OrderStatus
 ) -> OrderToAllocate | None:
     """Lock the order if it is in `expected`; its lines and the sellable stock of each."""
-    rows = session.execute(READ, {"order_id": str(order_id), "expected": expected.value}).all()
+    statement = READ_NEXT_PART if expected is OrderStatus.PARTIALLY_SHIPPED else READ
+    rows = session.execute(statement, {"order_id": str(order_id), "expected": expected.value}).all()
     if not rows:
         return None
     stock: dict[int, dict[str, int]] = defaultdict(dict)
