@@ -180,7 +180,8 @@ def _allocate_once(
     reserved = _reserve(session, order, expected, plan, part)
     below = [(r.warehouse_id, r.article_number, r.sellable, r.threshold) for r in reserved]
     alerts = open_alerts_below(session, below, settings.low_stock_threshold)
-    if expected is OrderStatus.BACKORDERED:
+    # Back in stock, all of it; part of it only, and the partially shipped mail says which.
+    if expected is OrderStatus.BACKORDERED and split is None:
         mail(session, order_id, "back_in_stock")
     if split is not None:
         detail = {"part": part, "waiting": split.waiting, "shipping": split.now}

@@ -6,14 +6,18 @@ from __future__ import annotations
 import uuid
 
 from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from bootstrap import Context
 from intake.api_models import OrderView
 from models.domain.clock import utcnow
+from models.domain.lifecycle import OrderStatus
 from models.domain.links import access_for
 from models.services.allocate import Allocated, allocate_order
 from models.store.unit_of_work import Work
 from models.store.warehouses import WarehouseDirectory
+from models.tables.fulfilment import Notification
 from settings import Settings
 from tests.factories import NEWARK, add_product, add_warehouse, order_body
 from tests.follow_up_support import run_follow_ups
@@ -23,8 +27,10 @@ from tests.integration.partial_support import (
     allocate,
     order_of,
     part_one_shipped,
+    parts_of,
     payments,
     place,
+    restock,
 )
 
 
@@ -63,16 +69,25 @@ def test_the_order_document_shows_each_part_and_what_still_follows(
     assert refused.status_code == 409
 
 
-def test_an_order_with_nothing_in_stock_is_backordered_whole(
+def test_an_order_with_nothing_in_stock_is_backordered_whole_and_ships_in_parts_as_it_arrives(
     client: FlaskClient, context: Context
 ) -> None:
     sessions = context.work.sessions
-    lamp = add_product(sessions, price=LAMP)
-    add_warehouse(sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={lamp: 0})
-    order_id = place(client, [(lamp, 1)])
+    bed, lamp = add_product(sessions, price=BED), add_product(sessions, price=LAMP)
+    newark = add_warehouse(
+        sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={bed: 0, lamp: 0}
+    )
+    order_id = place(client, [(bed, 1), (lamp, 1)])
 
     assert allocate(context, order_id) is Allocated.BACKORDERED
     assert order_of(sessions, order_id).status == "backordered"
+    restock(sessions, newark, bed, 1)  # the bed arrives, the lamp does not
+    assert allocate(context, order_id, OrderStatus.BACKORDERED) is Allocated.ALLOCATED
+    run_follow_ups(context, order_id)
+
+    assert order_of(sessions, order_id).status == "partially_shipped"
+    assert parts_of(sessions, order_id) == [(bed, 1)]
+    assert "back_in_stock" not in [kind for _, kind in mails_of(sessions, order_id)]
 
 
 def test_an_order_in_stock_whole_ships_whole_under_ship_available(
@@ -119,3 +134,11 @@ def test_the_order_page_says_part_of_it_is_on_its_way_and_offers_no_cancel(
     assert "Partly on its way: the rest follows when it is in stock" in html
     assert "Part of it is out of stock: it follows when it arrives" in html
     assert "Cancel this order" not in html
+
+
+def mails_of(sessions: sessionmaker[Session], order_id: uuid.UUID) -> list[tuple[str, str]]:
+    with sessions() as session:
+        rows = session.execute(
+            select(Notification.status, Notification.kind).where(Notification.order_id == order_id)
+        ).all()
+    return [(status, kind) for status, kind in rows]
