@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 import requests
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from bootstrap import Context
 from models.domain.clock import utcnow
@@ -146,3 +146,45 @@ def test_a_declined_last_part_after_the_first_arrived_leaves_the_order_delivered
             .order_by(OrderEvent.id)
         ).all()
     assert moves[-3:] == ["partially_shipped", "shipped", "delivered"]
+
+
+def test_a_worker_that_died_after_charging_part_two_does_not_charge_it_again(
+    client: FlaskClient, context: Context
+) -> None:
+    sessions = context.work.sessions
+    order_id, newark, _, lamp = part_one_shipped(client, context)
+    restock(sessions, newark, lamp, 1)
+    assert allocate(context, order_id, OrderStatus.PARTIALLY_SHIPPED) is Allocated.ALLOCATED
+    # The first attempt was counted and reached the gateway; then its worker died.
+    with sessions() as session, session.begin():
+        session.execute(
+            insert(Payment).values(
+                order_id=order_id,
+                part=2,
+                idempotency_key=charge_key(order_id, 2),
+                status="pending",
+                amount=LAMP,
+                currency="USD",
+                attempts=1,
+                created_at=utcnow(),
+                updated_at=utcnow(),
+            )
+        )
+    first = context.gateway.charge(
+        idempotency_key=charge_key(order_id, 2),
+        amount=LAMP,
+        currency="usd",
+        payment_method="pm_card_visa",
+        order_id=charge_reference(order_id, 2),
+    )
+
+    run_follow_ups(context, order_id)
+
+    assert order_of(sessions, order_id).status == "shipped"
+    with sessions() as session:
+        paid = session.scalars(
+            select(Payment.gateway_id).where(Payment.order_id == order_id, Payment.part == 2)
+        ).one()
+    assert paid == first.gateway_id
+    ledger = requests.get(f"{context.settings.payment_api_base}/_sandbox/ledger", timeout=5).json()
+    assert len([e for e in ledger if e["metadata"].get("order_id") == f"{order_id}/part-2"]) == 1
