@@ -36,10 +36,10 @@ demo: $(INSTALLED)
 	$(BIN)/python -m devstack.demo $(if $(API),--base-url $(API),)
 
 ## Lint, type-check, then every test: against local PostgreSQL/Redis if they answer,
-## then the integration and end-to-end tiers again on embedded ones.
+## then the integration and end-to-end tests that use those services again on embedded ones.
 test: $(INSTALLED) lint typecheck browser
 	$(BIN)/python -m pytest
-	TEST_EMBEDDED=1 $(BIN)/python -m pytest tests/integration tests/e2e
+	TEST_EMBEDDED=1 $(BIN)/python -m pytest --only-service-tests tests/integration tests/e2e
 
 ## Faults under load against the whole stack, then a scorecard (SEED=N repeats a run;
 ## non-zero on any violation). See "Chaos suite" in the README.

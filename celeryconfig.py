@@ -57,6 +57,7 @@ task_routes = {
     "fulfillment.reconcile_payments": {"queue": f"{_prefix}payments"},
     "fulfillment.ship": {"queue": f"{_prefix}shipping"},
     "fulfillment.ship_part": {"queue": f"{_prefix}shipping"},
+    "fulfillment.return_label": {"queue": f"{_prefix}shipping"},
     "fulfillment.notify": {"queue": f"{_prefix}notifications"},
     "fulfillment.alert_low_stock": {"queue": f"{_prefix}notifications"},
     "fulfillment.retry_backorders": {"queue": f"{_prefix}allocation"},
@@ -76,6 +77,10 @@ beat_schedule = {
     "expire-idempotency-keys": _every("fulfillment.expire_idempotency_keys", 3600.0),
     # Pickup orders held past PICKUP_HOLD_DAYS: cancelled and refunded within the hour.
     "expire-pickups": _every("fulfillment.expire_pickups", 3600.0),
+    # Held orders past HOLD_RESERVATION_HOURS, orders unpaid past RESERVATION_MINUTES.
+    "expire-reservations": _every(
+        "fulfillment.expire_reservations", _settings.reservation_expiry_interval
+    ),
     "reconcile-payments": _every("fulfillment.reconcile_payments", _settings.reconcile_interval),
     # Stock arrives through the admin API, the CLI or a released order; PostgreSQL knows which.
     "retry-backorders": _every("fulfillment.retry_backorders", _settings.backorder_retry_interval),

@@ -102,6 +102,17 @@ class Settings(BaseSettings):
     delivery_eta_days: int = Field(3, ge=0, le=365)
     # How long a pickup order ready at its warehouse is held before it is cancelled and refunded.
     pickup_hold_days: int = Field(7, ge=1, le=365)
+    # Holds for review before payment (README "Holds"): unset (or false) turns a rule off.
+    hold_amount_above: int | None = Field(None, ge=0)
+    hold_country_mismatch: bool = False
+    hold_orders_per_email_hour: int | None = Field(None, ge=1)
+    hold_imprecise_address: bool = False
+    # How long a held order keeps its stock, and an order not yet paid, before it is cancelled.
+    hold_reservation_hours: int = Field(72, ge=1, le=24 * 365)
+    reservation_minutes: int = Field(1440, ge=1)
+    reservation_expiry_interval: float = Field(300.0, gt=0)
+    # How many days after delivery (or collection) a customer may open a return.
+    return_window_days: int = Field(30, ge=0, le=3650)
     # When no combination of warehouses holds an order: refuse it, hold it until stock arrives,
     # or ship the lines in stock now and the rest as later parts (partial fulfilment).
     shortage_policy: Literal["reject", "backorder", "ship_available"] = "reject"

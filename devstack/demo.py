@@ -21,7 +21,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 from devstack.datadir import data_dir
-from devstack.demo_orders import build_order, catalogue
+from devstack.demo_after import CANCELS, after_checkout, placed_orders
+from devstack.demo_orders import build_order, catalogue, two_line_order
 from devstack.state import demo_target
 from models.domain.lifecycle import TERMINAL, OrderStatus
 from settings import get_settings
@@ -48,6 +49,7 @@ SHIPPED_STATUSES = frozenset(
     )
 )
 RETRYABLE = frozenset({409, 429, 500, 502, 503, 504})
+Rows = list[tuple[str, str]]
 
 
 @dataclass(frozen=True)
@@ -169,7 +171,7 @@ def poll(tracked: Tracked) -> None:
     tracked.final = tracked.status in FINAL_STATUSES
 
 
-def run(args: argparse.Namespace, articles: Sequence[str], console: Console) -> list[Outcome]:
+def run(args: argparse.Namespace, articles: Sequence[str], console: Console) -> list[Tracked]:
     """Place every order, then watch them until each is final or time runs out."""
     rng = random.Random(args.seed)
     orders = [build_order(rng, articles) for _ in range(args.orders)]
@@ -188,7 +190,16 @@ def run(args: argparse.Namespace, articles: Sequence[str], console: Console) -> 
             pending = [t for t in pending if not t.final]
             if pending:
                 time.sleep(args.poll_interval)
-    return [t.outcome() for t in tracked]
+    return tracked
+
+
+def later_on(args: argparse.Namespace, articles: Sequence[str], tracked: list[Tracked]) -> Rows:
+    """The after-checkout phase: a few fresh orders lose a line, a few shipped ones come back."""
+    rng = random.Random(args.seed + 1)
+    fresh = [place(args.base_url, two_line_order(rng, articles)) for _ in range(CANCELS)]
+    shipped = placed_orders(tracked, frozenset({str(OrderStatus.SHIPPED)}))
+    received = frozenset({"received", "allocated", "paid", "backordered"})
+    return after_checkout(_session(), get_settings(), placed_orders(fresh, received), shipped)
 
 
 def ready(base_url: str, console: Console) -> bool:
@@ -217,6 +228,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--poll-interval", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=7, help="the same seed places the same orders")
     parser.add_argument("--table-file", type=Path, help="also write the result table here")
+    parser.add_argument(
+        "--no-after-checkout",
+        dest="after_checkout",
+        action="store_false",
+        help="skip cancelling lines and returning parcels once the orders are placed",
+    )
     args = parser.parse_args(argv)
     if args.base_url:
         args.base_url = args.base_url.rstrip("/")
@@ -238,14 +255,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print("[red]devstack.seed lists no products to order[/red]")
         return 1
     started = time.monotonic()
-    outcomes = run(args, articles, console)
+    tracked = run(args, articles, console)
+    outcomes = [t.outcome() for t in tracked]
+    after = later_on(args, articles, tracked) if args.after_checkout else []
     table = Table(
         title=f"{len(outcomes)} orders in {time.monotonic() - started:.0f} s",
         caption="time to shipped is observed by polling, so it is accurate to about one poll",
     )
     table.add_column("outcome")
     table.add_column("orders / time", justify="right")
-    for label, value in summarise(outcomes):
+    for label, value in [*summarise(outcomes), *after]:
         table.add_row(label, value)
     console.print(table)
     if args.table_file is not None:

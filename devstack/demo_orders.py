@@ -73,3 +73,14 @@ def build_order(rng: random.Random, articles: Sequence[str]) -> dict[str, Any]:
         "payment_method": DECLINED_CARD if rng.random() < DECLINED_SHARE else GOOD_CARD,
         "lines": lines,
     }
+
+
+def two_line_order(rng: random.Random, articles: Sequence[str]) -> dict[str, Any]:
+    """A good order of two lines, two units each: one unit of its first line can be cancelled
+    and the order still stands."""
+    order = build_order(rng, articles)
+    chosen = rng.sample(list(articles), min(2, len(articles)))
+    order["lines"] = [{"article_number": article, "quantity": 2} for article in chosen]
+    order["payment_method"] = GOOD_CARD
+    order["delivery_method"] = str(DeliveryMethod.CURBSIDE)
+    return order

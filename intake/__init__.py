@@ -6,10 +6,23 @@ from flask import Flask
 
 from bootstrap import Context, build_context
 from bootstrap.logs import configure_logging
-from intake import health, metrics, order_actions, order_list, order_page, orders, tracking
+from intake import (
+    health,
+    line_cancel,
+    metrics,
+    order_actions,
+    order_list,
+    order_page,
+    orders,
+    page_line_cancel,
+    return_page,
+    returns,
+    tracking,
+)
 from intake.admin import register_admin
 from intake.cli import admin_cli
 from intake.guards import register_guards
+from intake.holds import bp as holds_bp
 from intake.limits import install_limits
 from intake.openapi.serve import register_docs
 from intake.ops_cli import ops_cli
@@ -51,7 +64,12 @@ def register_routes(app: Flask) -> None:
     app.register_blueprint(orders.bp)
     app.register_blueprint(order_list.bp)
     app.register_blueprint(order_actions.bp)
+    app.register_blueprint(holds_bp)
+    app.register_blueprint(line_cancel.bp)
     app.register_blueprint(order_page.bp)
+    app.register_blueprint(page_line_cancel.bp)
+    app.register_blueprint(returns.bp)
+    app.register_blueprint(return_page.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(tracking.admin_bp)

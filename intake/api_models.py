@@ -14,6 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
+from intake.api_parts import OrderPart, Parcel, Payment, WaitingLine
+from intake.return_models import ReturnView
 from models.domain.lifecycle import DeliveryMethod, OrderStatus
 
 
@@ -71,9 +73,11 @@ class CustomerOut(Closed):
 class Line(Closed):
     """One line of the order, priced when it was placed (minor units)."""
 
+    line_no: int = Field(description="names the line in `POST /orders/{order_id}/lines/cancel`")
     article_number: str
     name: str | None = Field(description="the product's name now; null if it is gone")
-    quantity: int
+    quantity: int = Field(description="units ordered, cancelled ones included")
+    cancelled_quantity: int = Field(description="units cancelled before they shipped")
     unit_price: int
     amount: int
 
@@ -104,52 +108,36 @@ class Allocation(Closed):
     lines: list[AllocatedLine]
 
 
-class Payment(Closed):
-    """A payment of the order (of part 1 at the top of the document: the whole order's,
-    unless it ships in parts)."""
+class RefundedLine(Closed):
+    """What one refund gave back for one line."""
 
-    status: str = Field(description="`pending`, `processing`, `succeeded`, `failed`, ...")
+    line_no: int
+    quantity: int = Field(description="units given back")
+    amount: int = Field(description="minor units")
+
+
+class PartialRefund(Closed):
+    """Money given back for some lines: a cancelled line, a return."""
+
+    refund_id: int
+    kind: Literal["line_cancel", "return"]
     amount: int
     currency: str
-    failure_code: str | None
+    status: Literal["pending", "succeeded", "failed"] = Field(
+        description="`pending` until the gateway took it; `failed`: operations were told"
+    )
+    created_at: datetime
+    refunded_at: datetime | None
+    lines: list[RefundedLine]
 
 
-class Parcel(Closed):
-    """One shipment: a carrier's parcel from one warehouse."""
+class MoneySummary(Closed):
+    """The order's money in all, in minor units: what was charged and what went back."""
 
-    carrier: str
-    tracking_number: str
-    tracking_url: str
-    status: str = Field(description="`label_created`, `in_transit` or `delivered`")
-    eta: date | None
-    delivered_at: datetime | None
-
-
-class PartLine(Closed):
-    """Units of one article a part of the order holds in one warehouse."""
-
-    article_number: str
-    quantity: int
-    warehouse: str = Field(description="the warehouse's code")
-    state: str = Field(description="`allocated`, `shipped`, or `released` (given back)")
-
-
-class OrderPart(Closed):
-    """One part of the order: what was allocated together, charged together and shipped
-    together. A whole order has one; an order shipped as stock allows (SHORTAGE_POLICY
-    `ship_available`) has one per wave, each with its own payment and parcels."""
-
-    part: int = Field(description="1, 2, ... in the order they were allocated")
-    lines: list[PartLine]
-    payment: Payment | None = Field(description="null until the part is charged")
-    shipments: list[Parcel]
-
-
-class WaitingLine(Closed):
-    """Units of a partially shipped order no part holds yet: they follow when stock arrives."""
-
-    article_number: str
-    quantity: int
+    currency: str
+    charged: int = Field(description="taken by the gateway")
+    refunded: int = Field(description="given back, partial and whole-order refunds together")
+    refunding: int = Field(description="on its way back")
 
 
 class PickupPlace(Closed):
@@ -188,6 +176,8 @@ class OrderView(Closed):
     eta: date = Field(description="promised delivery day (UTC)")
     allocation: Allocation | None
     payment: Payment | None
+    refunds: list[PartialRefund] = Field(description="partial refunds, oldest first")
+    money: MoneySummary
     shipments: list[Parcel]
     parts: list[OrderPart] = Field(description="each part with its lines, payment and parcels")
     waiting: list[WaitingLine] = Field(
@@ -197,6 +187,7 @@ class OrderView(Closed):
         description="a pickup order's warehouse once it is allocated; null for a delivery"
     )
     timeline: list[TimelineEntry]
+    returns: list[ReturnView] = Field(description="the order's returns, oldest first")
     created_at: datetime
 
 

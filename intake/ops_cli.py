@@ -11,7 +11,10 @@ import click
 
 from intake.cli import DatabaseGroup
 from intake.ops_dlq import dlq
+from intake.ops_holds import register as register_holds
+from intake.ops_lines import register as register_line_cancels
 from intake.ops_pause import register
+from intake.ops_returns import receive_return_command
 from intake.ops_text import age, moment, table
 from intake.runtime import runtime
 from models.domain.clock import utcnow
@@ -22,7 +25,10 @@ from models.services.stuck import Redriven, list_stuck, redrive
 
 ops_cli = DatabaseGroup("ops", help="Operate the fleet: stuck orders, dead letters, stories.")
 ops_cli.add_command(dlq)
+ops_cli.add_command(receive_return_command)
 register(ops_cli)
+register_holds(ops_cli)
+register_line_cancels(ops_cli)
 
 older_than_option = click.option(
     "--older-than",

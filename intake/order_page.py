@@ -22,10 +22,13 @@ from intake.order_actions import cancelled
 from intake.page_words import EVENTS, NOTICES, STATUSES, parcel_status
 from intake.problems import Problem
 from intake.reading import order_view
+from intake.return_page import return_view
 from intake.runtime import runtime
 from models.domain.links import ACCESS_PARAMETER, MAX_ACCESS
 from models.domain.mail import money
 from models.services.cancel import CANCELLABLE
+from models.services.cancel_lines import LINES_CANCELLABLE
+from models.store.line_units import line_units
 from models.tables.orders import Order
 
 bp = Blueprint("order_page", __name__)
@@ -53,30 +56,40 @@ def _actions(order: Order, who: Viewer) -> list[str]:
     # Only the link's holder gets buttons: the forms carry the link, and nothing else here.
     if who.link is None:
         return []
-    return ["cancel"] if order.status in CANCELLABLE else []
+    actions = ["cancel"] if order.status in CANCELLABLE else []
+    return actions + (["cancel_lines"] if order.status in LINES_CANCELLABLE else [])
 
 
 def _page_view(session: Session, order: Order, who: Viewer) -> dict[str, Any]:
     view = order_view(session, order)
     currency = order.currency
+    left = line_units(session, order.id)
     for line in view["lines"]:
         line["amount_text"] = money(line["amount"], currency)
+        units = left.get(line["line_no"])
+        line["cancellable"] = units.cancellable if units is not None else 0
     costs = view["costs"]
     for parcel in view["shipments"]:
         parcel["status_text"] = parcel_status(parcel["status"])
     timeline = [e | {"text": EVENTS[e["event"]]} for e in view["timeline"] if e["event"] in EVENTS]
-    return view | {
-        "timeline": timeline,
-        "short": str(order.id)[:8],
-        "status_text": STATUSES.get(order.status, order.status),
-        "subtotal": money(costs["subtotal"], currency),
-        "delivery": money(costs["delivery"], currency),
-        "total": money(costs["total"], currency),
-        "self_service": order.delivery_method == "self_service",
-        "actions": _actions(order, who),
-        "access": who.link or "",
-        "notice": NOTICES.get(request.args.get("done", "")),
-    }
+    return (
+        view
+        | {
+            "timeline": timeline,
+            "short": str(order.id)[:8],
+            "status_text": STATUSES.get(order.status, order.status),
+            "subtotal": money(costs["subtotal"], currency),
+            "delivery": money(costs["delivery"], currency),
+            "total": money(costs["total"], currency),
+            "self_service": order.delivery_method == "self_service",
+            "actions": _actions(order, who),
+            "access": who.link or "",
+            "notice": NOTICES.get(request.args.get("done", "")),
+            # Names one submission of a line's form: sent twice, it cancels once.
+            "form_key": uuid.uuid4().hex,
+        }
+        | return_view(session, order, who)
+    )
 
 
 def page(session: Session, order: Order, who: Viewer) -> Response:
@@ -94,7 +107,8 @@ def page(session: Session, order: Order, who: Viewer) -> Response:
     return response
 
 
-def _form_access() -> str:
+def form_access() -> str:
+    """The access value a page form posted, or the 415 / 401 saying what is wrong."""
     if request.mimetype != FORM.media_type:
         raise Problem(
             415,
@@ -107,7 +121,8 @@ def _form_access() -> str:
     return access
 
 
-def _back(order_id: uuid.UUID, access: str, done: str) -> Response:
+def back(order_id: uuid.UUID, access: str, done: str) -> Response:
+    """303 back to the order page, which says what happened (`done`, a key of NOTICES)."""
     query = urlencode({ACCESS_PARAMETER: access, "done": done})
     return Response(status=303, headers={"Location": f"/orders/{order_id}?{query}"})
 
@@ -125,11 +140,11 @@ def _back(order_id: uuid.UUID, access: str, done: str) -> Response:
 )
 def cancel_from_page(order_id: str) -> Response:
     """The page's cancel button: cancel the order, then show the page again."""
-    access = _form_access()
+    access = form_access()
     who = Viewer(link=access)
     with runtime().work() as session:
         order = order_for(session, order_id, who, lock=True)
         if order.status not in CANCELLABLE:
-            return _back(order.id, access, "not_cancellable")
+            return back(order.id, access, "not_cancellable")
         cancelled(session, order.id, reason="cancelled by the customer", actor="customer link")
-        return _back(order.id, access, "cancelled")
+        return back(order.id, access, "cancelled")

@@ -6,6 +6,8 @@ STATUSES = {
     "received": "We have your order",
     "backordered": "Waiting for stock",
     "allocated": "Being prepared",
+    # A hold for review is ours to settle: the customer sees an order being prepared.
+    "on_hold": "Being prepared",
     "paid": "Paid and being packed",
     "partially_shipped": "Partly on its way: the rest follows when it is in stock",
     "shipped": "On its way",
@@ -36,6 +38,10 @@ EVENTS = {
     "collected": "Collected",
     "cancelled": "Cancelled",
     "refunded": "Money returned",
+    "lines_cancelled": "Some items cancelled",
+    "part_refunded": "Money returned for cancelled items",
+    "return_opened": "Return opened",
+    "return_received": "Return received",
 }
 
 PARCELS = {
@@ -48,6 +54,11 @@ PARCELS = {
 NOTICES = {
     "cancelled": "Your order is cancelled. If you were charged, the money is on its way back.",
     "not_cancellable": "This order can no longer be cancelled: it has left the warehouse.",
+    "lines_cancelled": "Those items are cancelled. If you were charged for them, the money is "
+    "on its way back.",
+    "lines_not_cancellable": "Those items can no longer be cancelled: they have left the "
+    "warehouse, or were cancelled already.",
+    "payment_in_progress": "Your payment is being taken right now: try again in a moment.",
 }
 
 

@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from intake.reading_money import money_view, refunds_view
+from intake.return_views import return_documents
 from models.domain.lifecycle import DeliveryMethod, OrderStatus
 from models.domain.mail import place_line
 from models.store.catalog import product_names
@@ -22,9 +24,11 @@ def _lines(session: Session, order: Order) -> list[dict[str, Any]]:
     names = product_names(session, order)
     return [
         {
+            "line_no": line.line_no,
             "article_number": line.article_number,
             "name": names.get(line.article_number),
             "quantity": line.quantity,
+            "cancelled_quantity": line.cancelled_quantity,
             "unit_price": line.unit_price,
             "amount": line.quantity * line.unit_price,
         }
@@ -111,11 +115,14 @@ def order_view(session: Session, order: Order) -> dict[str, Any]:
         "eta": order.eta.isoformat(),
         "allocation": _allocation(session, order),
         "payment": _payment(session, order),
+        "refunds": refunds_view(session, order),
+        "money": money_view(session, order),
         "shipments": _shipments(session, order),
         "parts": parts_view(session, order.id),
         "waiting": _waiting(session, order),
         "pickup": _pickup(session, order),
         "timeline": timeline(session, order),
+        "returns": return_documents(session, order.id),
         "created_at": order.created_at.isoformat(),
     }
 

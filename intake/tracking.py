@@ -27,6 +27,7 @@ from intake.runtime import runtime
 from intake.signatures import BadSignature, verify
 from models.domain.clock import utcnow
 from models.domain.tracking import identify, normalize_tracking_number
+from models.services.return_tracking import apply_return_tracking
 from models.services.track import ReplayedEvent, TrackingResult, UnknownShipment, apply_tracking
 
 SIGNATURE_HEADER = "Carrier-Signature"
@@ -135,11 +136,16 @@ def _apply(
     try:
         return apply_tracking(session, number, status, at=at, source=source, event_id=event_id)
     except UnknownShipment:
+        pass
+    except ReplayedEvent:
+        raise field_error("id", "this event was already received", status=409) from None
+    try:
+        # A return label's number: the parcel coming back (models/services/return_tracking.py).
+        return apply_return_tracking(session, number, status, at=at, source=source)
+    except UnknownShipment:
         raise field_error(
             "tracking_number", "no shipment carries this number", status=404
         ) from None
-    except ReplayedEvent:
-        raise field_error("id", "this event was already received", status=409) from None
 
 
 webhook_bp = Blueprint("carrier_webhook", __name__)

@@ -139,6 +139,10 @@ class Carrier(Protocol):
     def create_label(self, *, order_id: str, warehouse_code: str) -> Label:
         """Book a parcel from the warehouse for the order."""
 
+    def create_return_label(self, *, order_id: str, warehouse_code: str) -> Label:
+        """Book a parcel from the customer back to the warehouse: a label of its own, with its
+        own tracking number."""
+
 
 # The orders queue
 

@@ -31,6 +31,33 @@ from tests.keyed_client import KeyedClient
 from workers.adapters.sqs import OrdersQueue
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """--only-service-tests: the second pass of `make test`, on embedded services."""
+    parser.addoption(
+        "--only-service-tests",
+        action="store_true",
+        help="run only the tests that use this run's PostgreSQL and Redis (the infra fixture)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With --only-service-tests, deselect every test that never touches this run's services.
+
+    `make test` runs the integration and end-to-end tiers again on embedded PostgreSQL and
+    Redis. A test that does not use `infra` (directly or through any fixture) starts services of
+    its own or none, the same on both passes: run again, it would only repeat itself.
+    """
+    if not config.getoption("only_service_tests"):
+        return
+    kept: list[pytest.Item] = []
+    deselected: list[pytest.Item] = []
+    for item in items:
+        (kept if "infra" in getattr(item, "fixturenames", ()) else deselected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
 @pytest.fixture(scope="session")
 def infra() -> Iterator[tuple[Settings, Mailbox]]:
     """Every real service, started or found once for the whole run."""

@@ -22,11 +22,14 @@ from models.services.alert import send_low_stock_alert
 from models.services.allocate import AllocationContended, allocate_order, fill_backorders
 from models.services.charge import charge_order
 from models.services.charge_part import charge_part
+from models.services.holds import rules_from
 from models.services.notify import send_notification
 from models.services.pickup import expire_pickups as expire_held_pickups
 from models.services.refund import refund_order
 from models.services.refund_part import refund_part
 from models.services.relay import relay
+from models.services.reservations import expire_reservations as expire_held_or_unpaid
+from models.services.return_label import label_return
 from models.services.settle import settle_payment
 from models.services.ship import ship_order
 from models.services.ship_part import ship_part
@@ -59,9 +62,11 @@ def allocate(order_id: str) -> str:
 
 @app.task(name=names.CHARGE, **STEP)
 def charge(order_id: str) -> str:
-    """Take payment; the step asks for a retry while the gateway is away, then gives up."""
+    """Take payment, or hold the order for review; the step asks for a retry while the gateway
+    is away, then gives up."""
     ctx = get_context()
-    return charge_order(ctx.work, ctx.gateway, uuid.UUID(order_id)).value
+    holds = rules_from(ctx.settings)
+    return charge_order(ctx.work, ctx.gateway, uuid.UUID(order_id), holds=holds).value
 
 
 @app.task(name=names.CHARGE_PART, **STEP)
@@ -106,6 +111,13 @@ def ship_part_task(order_id: str, part: int) -> str:
     """Ship a later part of a partially shipped order, once it is paid."""
     ctx = get_context()
     return ship_part(ctx.work, ctx.carriers, uuid.UUID(order_id), int(part)).value
+
+
+@app.task(name=names.RETURN_LABEL, **STEP)
+def return_label(order_id: str, return_id: int) -> str:
+    """Book the label a return travels back under, and mail it with the RMA number."""
+    ctx = get_context()
+    return label_return(ctx.work, ctx.carriers, uuid.UUID(order_id), int(return_id)).value
 
 
 @app.task(name=names.NOTIFY, **STEP)
@@ -192,3 +204,16 @@ def expire_pickups() -> int:
     ctx = get_context()
     days = ctx.settings.pickup_hold_days
     return len(expire_held_pickups(ctx.work, now=utcnow(), hold_days=days))
+
+
+@app.task(name="fulfillment.expire_reservations", **RETRY)
+def expire_reservations() -> int:
+    """Cancel held orders not released within their hold and orders not paid within
+    RESERVATION_MINUTES; their units go to the oldest backorders first."""
+    ctx = get_context()
+    minutes = ctx.settings.reservation_minutes
+    expired = expire_held_or_unpaid(ctx.work, now=utcnow(), unpaid_minutes=minutes)
+    if expired.units_back:
+        for _, result in fill_backorders(ctx.work, ctx.directory, ctx.settings):
+            allocation_decided(result)
+    return len(expired.held) + len(expired.unpaid)

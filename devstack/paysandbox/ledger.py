@@ -24,7 +24,15 @@ from devstack.paysandbox.shapes import (
 # The app and the package import these from here, as they did before shapes.py was split off.
 __all__ = ["ApiError", "Faults", "Json", "LedgerEntry", "Sandbox", "Stored", "invalid"]
 
-SUCCEEDING = {"pm_card_visa", "pm_card_mastercard"}
+# Stripe's country test cards (a Visa issued in that country) succeed like pm_card_visa.
+# fmt: off
+COUNTRY_CARDS = {
+    f"pm_card_{country}"
+    for country in ("us", "ca", "mx", "br", "gb", "ie", "fr", "de", "nl", "be", "at", "ch",
+                    "it", "es", "pt", "dk", "no", "se", "fi", "pl", "au", "jp", "sg")
+}
+# fmt: on
+SUCCEEDING = {"pm_card_visa", "pm_card_mastercard", *COUNTRY_CARDS}
 # Payment methods whose intent does not settle at once: Stripe's card that asks the customer
 # to authenticate (never settles here, there is no customer), and a sandbox card that stays
 # `processing` for PROCESSING_SECONDS and then succeeds, as a bank debit does.

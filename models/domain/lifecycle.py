@@ -11,6 +11,8 @@ class OrderStatus(StrEnum):
     RECEIVED = "received"
     BACKORDERED = "backordered"
     ALLOCATED = "allocated"
+    # Stopped for review before it is charged (models/domain/holds.py); it keeps its stock.
+    ON_HOLD = "on_hold"
     PAID = "paid"
     # Some lines shipped, the rest are backordered or on their way through the steps.
     PARTIALLY_SHIPPED = "partially_shipped"
@@ -43,8 +45,10 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     ),
     OrderStatus.BACKORDERED: frozenset({OrderStatus.ALLOCATED, OrderStatus.CANCELLED}),
     OrderStatus.ALLOCATED: frozenset(
-        {OrderStatus.PAID, OrderStatus.PAYMENT_FAILED, OrderStatus.CANCELLED}
+        {OrderStatus.PAID, OrderStatus.PAYMENT_FAILED, OrderStatus.ON_HOLD, OrderStatus.CANCELLED}
     ),
+    # Released (back to be charged) or cancelled, by staff, the customer or its expiry.
+    OrderStatus.ON_HOLD: frozenset({OrderStatus.ALLOCATED, OrderStatus.CANCELLED}),
     OrderStatus.PAID: frozenset(
         {
             OrderStatus.SHIPPED,

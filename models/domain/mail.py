@@ -27,12 +27,17 @@ SUBJECTS = {
     "cancelled": "Your order {short} was cancelled",
     "refunded": "Your refund for order {short}",
     "refund_issued": "We refunded part of your order {short}",
+    "lines_cancelled": "We cancelled part of your order {short}",
     "payment_abandoned": "Payment abandoned for order {short}: the gateway stayed unreachable",
     "charged_after_abandon": "Order {short} was charged after its payment was abandoned",
     "refund_failed": "Refund for order {short} failed: a person must return the money",
     "shipping_failed": "Order {short} could not be shipped: its route is not served",
+    "return_opened": "How to send back your return for order {short}",
+    "return_received": "We received your return for order {short}",
+    "return_label_failed": "A return of order {short} has no label: its route is not served",
     "mail_failed": "An email about order {short} could not be sent",
     "step_failed": "Order {short} is stuck: a step failed for good",
+    "order_held": "Order {short} is on hold for review before payment",
 }
 
 KINDS = frozenset(SUBJECTS)
@@ -53,19 +58,6 @@ def instance_of(kind: str) -> str | None:
     return instance if mark else None
 
 
-# Kinds whose instance is a part of a partially shipped order ("shipped#2"): their mail shows
-# that part's payment, parcels and lines.
-PART_KINDS = frozenset({"paid", "shipped", "partially_shipped", "part_payment_failed", "refunded"})
-
-
-def part_of(kind: str) -> int | None:
-    """The part of the order a mail is about ('shipped#2' -> 2); None for the whole order."""
-    instance = instance_of(kind)
-    if base_kind(kind) in PART_KINDS and instance is not None and instance.isdigit():
-        return int(instance)
-    return None
-
-
 def instance_kind(kind: str, instance: object) -> str:
     """The kind of mail about one instance of a repeatable event: 'refund_issued#12'."""
     return f"{kind}{INSTANCE_MARK}{instance}"
@@ -78,8 +70,10 @@ OPERATIONS_KINDS = frozenset(
         "charged_after_abandon",
         "refund_failed",
         "shipping_failed",
+        "return_label_failed",
         "mail_failed",
         "step_failed",
+        "order_held",
     }
 )
 
@@ -203,12 +197,33 @@ class EmailView:
     # A partial refund (refund_issued): how much, and a line per order line it gave back for.
     refund_amount: str = ""
     refund_lines: tuple[str, ...] = ()
-    # A part of a partially shipped order (partially_shipped, part_payment_failed, paid#n,
-    # shipped#n): its number, the units it holds, and the units still to follow.
+    # A part of an order shipped in parts (models/domain/mail_parts.py): units in, to follow.
     part: int = 0
     part_lines: tuple[str, ...] = ()
     waiting_lines: tuple[str, ...] = ()
+    part_cancelled_lines: tuple[str, ...] = ()
+    # For operations: why the order is held ("amount_over_threshold: total 250000 USD ...").
+    hold_reason: str = ""
+    # An order cancelled because its reservation ran out: why, in the customer's words.
+    expired_because: str = ""
+    # A cancel of some lines (lines_cancelled): a line per order line it cancelled units of,
+    # and the refund to come for them ("" when nothing was charged for them).
     cancelled_lines: tuple[str, ...] = ()
+    cancel_refund: str = ""
+    # A whole-order refund (refunded) after partial ones: what those gave back before it.
+    refunded_before: str = ""
+    # A return (return_opened, return_received): its RMA number, its label, where it goes,
+    # a line per order line asked for, and, once received, what was accepted and refunded.
+    rma_number: str = ""
+    return_carrier: str = ""
+    return_tracking_number: str = ""
+    return_tracking_url: str = ""
+    return_to: str = ""
+    return_lines: tuple[str, ...] = ()
+    return_status: str = ""
+    return_accepted: tuple[str, ...] = ()
+    return_refused: tuple[str, ...] = ()
+    return_refund: str = ""
 
 
 def place_line(

@@ -17,6 +17,8 @@ REFUND = "fulfillment.refund"
 # A refund of some lines of an order (a cancelled line, a return): one gateway refund each.
 REFUND_PART = "fulfillment.refund_part"
 SETTLE_PAYMENT = "fulfillment.settle_payment"
+# The label a customer sends a return back under, booked with the carrier once it is opened.
+RETURN_LABEL = "fulfillment.return_label"
 ALERT_LOW_STOCK = "fulfillment.alert_low_stock"
 
 # The queue each step's tasks wait on, as celeryconfig routes them (a unit test holds the two
@@ -33,6 +35,6 @@ STEP_QUEUES = {
 QUEUE_TASKS = {
     "allocation": (ALLOCATE,),
     "payments": (CHARGE, CHARGE_PART, REFUND, REFUND_PART, SETTLE_PAYMENT),
-    "shipping": (SHIP, SHIP_PART),
+    "shipping": (SHIP, SHIP_PART, RETURN_LABEL),
     "notifications": (NOTIFY, ALERT_LOW_STOCK),
 }

@@ -24,6 +24,7 @@ CANCELLABLE = frozenset(
         OrderStatus.RECEIVED,
         OrderStatus.BACKORDERED,
         OrderStatus.ALLOCATED,
+        OrderStatus.ON_HOLD,
         OrderStatus.PAID,
         OrderStatus.READY_FOR_PICKUP,
     }

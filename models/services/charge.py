@@ -6,24 +6,26 @@ import logging
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from models.domain.backoff import STEP_CAP_SECONDS, backoff
 from models.domain.clock import utcnow
 from models.domain.follow_ups import TryLater
+from models.domain.holds import HoldRules
 from models.domain.lifecycle import OrderStatus
 from models.domain.payments import GATEWAY_UNAVAILABLE, NOT_FULFILLED, NOT_SETTLED, charge_key
 from models.domain.tasks import REFUND, SETTLE_PAYMENT, SHIP
 from models.ports import ChargeResult, PaymentGateway, PaymentRejected, PaymentUnavailable
+from models.services.holds import hold_for_review
 from models.store.follow_ups import finish_current, later, mail
 from models.store.orders import advance, record_event
 from models.store.parts import part_amount
 from models.store.stock import release
 from models.store.unit_of_work import Work
 from models.tables.fulfilment import Payment
-from models.tables.orders import Order
+from models.tables.orders import Order, OrderLine
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +44,28 @@ class Charged(StrEnum):
     REFUND_NEEDED = "refund_needed"
     # The gateway has not decided yet (processing, or waiting on the customer).
     PENDING = "pending"
+    # Held for review before any money was asked for (models/services/holds.py).
+    HELD = "held"
     SKIPPED = "skipped"
 
 
+def chargeable(session: Session, order: Order) -> int:
+    """What the order comes to now: its total less the units cancelled before the charge."""
+    cancelled = session.scalar(
+        select(
+            func.coalesce(func.sum(OrderLine.cancelled_quantity * OrderLine.unit_price), 0)
+        ).where(OrderLine.order_id == order.id)
+    )
+    return max(0, order.total - int(cancelled or 0))
+
+
 def _claim_attempt(session: Session, order: Order) -> tuple[int, int]:
-    """Count this attempt; how many came before it, and the amount to charge (the order's
-    total, or part 1's share of it when the order ships in parts)."""
+    """Count this attempt; how many came before it, and the amount to charge: what the order
+    comes to now, or part 1's share of it when the order ships in parts.
+
+    The amount is the payment row's, set by the first attempt: every attempt sends the same
+    one under the same key (no line can be cancelled while the order waits for its charge).
+    """
     session.execute(
         insert(Payment)
         .values(
@@ -177,12 +195,18 @@ def _not_ours(session: Session, order: Order | None, order_id: uuid.UUID) -> Cha
     return Charged.SKIPPED
 
 
-def charge_order(work: Work, gateway: PaymentGateway, order_id: uuid.UUID) -> Charged:
-    """Charge the order's total under its derived key; TryLater while the gateway is away."""
+def charge_order(
+    work: Work, gateway: PaymentGateway, order_id: uuid.UUID, *, holds: HoldRules | None = None
+) -> Charged:
+    """Charge the order's total under its derived key, unless a hold rule stops it first;
+    TryLater while the gateway is away."""
     with work() as session:
         order = session.get(Order, order_id)
         if order is None or order.status != OrderStatus.ALLOCATED:
             return _not_ours(session, order, order_id)
+        if holds is not None and hold_for_review(session, order_id, holds, utcnow()):
+            finish_current(session)
+            return Charged.HELD
         earlier, amount = _claim_attempt(session, order)
         currency, method = order.currency, order.payment_method
     # No transaction is open across the gateway calls: nothing waits on our locks.

@@ -5,6 +5,12 @@ One statement locks the order and reads its lines with every warehouse's sellabl
 the other reserves every pick (rows locked in (warehouse, article) order, so concurrent
 allocations cannot deadlock), records the allocations, the receipt, the status change
 and its timeline entry, and only does the recording when every reservation held.
+
+A line's cancelled units are not wanted. The first statement may have read the lines before
+a line cancel that held the order's lock committed (a lock wait re-reads the order's row, not
+its lines), so the second also checks that the units still wanted are the ones planned for;
+if not, nothing is recorded and the step plans again. For a later part of a partially shipped
+order the units still wanted are those no earlier part holds.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ READ = text(
            l.id AS line_id, l.article_number, l.quantity - l.cancelled_quantity AS quantity,
            s.warehouse_id, s.on_hand - s.reserved AS sellable, 0 AS in_flight, 0 AS parts
     FROM "order" o
-    JOIN order_line l ON l.order_id = o.id
+    JOIN order_line l ON l.order_id = o.id AND l.quantity > l.cancelled_quantity
     LEFT JOIN stock s ON s.article_number = l.article_number AND s.on_hand > s.reserved
     WHERE o.id = CAST(:order_id AS uuid) AND o.status = :expected
     FOR UPDATE OF o
@@ -85,7 +91,29 @@ WRITE = text(
         RETURNING s.warehouse_id, s.article_number,
                   s.on_hand - s.reserved AS sellable, s.low_stock_threshold
     ),
-    complete AS (SELECT count(*) = :n AS ok FROM reserved),
+    wanted AS (
+        SELECT * FROM jsonb_to_recordset(CAST(:wanted AS jsonb))
+            AS w(line_id integer, quantity integer)
+    ),
+    still AS (
+        SELECT l.id, l.quantity - l.cancelled_quantity - CASE WHEN :later_part THEN COALESCE(
+                   (SELECT sum(a.quantity) FROM allocation a
+                    WHERE a.order_line_id = l.id AND a.released_at IS NULL), 0) ELSE 0 END
+                   AS units
+        FROM order_line l
+        WHERE l.order_id = CAST(:order_id AS uuid)
+    ),
+    fresh AS (
+        SELECT count(*) AS live,
+               count(*) FILTER (WHERE (l.id, l.units)
+                                      IN (SELECT line_id, quantity FROM wanted)) AS same
+        FROM still l
+        WHERE l.units > 0
+    ),
+    complete AS (
+        SELECT count(*) = :n AND (SELECT live = same AND same = :lines FROM fresh) AS ok
+        FROM reserved
+    ),
     allocations AS (
         INSERT INTO allocation
             (order_id, order_line_id, warehouse_id, article_number, quantity, part, created_at)
@@ -208,6 +236,12 @@ def _receipt_columns(receipt: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _wanted(order: OrderToAllocate) -> dict[str, Any]:
+    """The units planned for, per line, for the write to check they are still wanted."""
+    wanted = [{"line_id": order.line_ids[a], "quantity": q} for a, q in order.wanted.items()]
+    return {"wanted": json.dumps(wanted), "lines": len(wanted)}
+
+
 def record_plan(
     session: Session,
     order: OrderToAllocate,
@@ -229,9 +263,11 @@ def record_plan(
     picks = _picks(order, plan)
     rows = session.execute(
         WRITE,
-        {
+        _wanted(order)
+        | {
             "order_id": str(order.order_id),
             "part": part,
+            "later_part": part > 1,
             "picks": json.dumps(picks),
             "n": len(picks),
             "now": now,

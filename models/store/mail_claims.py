@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from models.domain.mail import part_of
+from models.domain.mail_parts import part_of
 
 CLAIM = text(
     """

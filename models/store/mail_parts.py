@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.domain.mail import part_of
+from models.domain.mail_parts import part_of
 from models.store.mail_claims import ClaimedMail
 
 
@@ -25,7 +25,7 @@ def part_fields(claimed: ClaimedMail, kind: str) -> dict[str, Any]:
         "part": part,
         "part_lines": tuple(_line(line["in_part"], line) for line in lines if line["in_part"]),
         "waiting_lines": tuple(_line(units, line) for units, line in waiting if units > 0),
-        "cancelled_lines": tuple(
+        "part_cancelled_lines": tuple(
             _line(line["cancelled"], line) for line in lines if line["cancelled"]
         ),
     }

@@ -26,8 +26,11 @@ from models.domain.mail import (
     place_line,
 )
 from models.domain.payments import charge_key
+from models.store.change_mail_views import change_view, standing
+from models.store.hold_views import hold_fields
 from models.store.mail_claims import ClaimedMail
 from models.store.mail_parts import part_fields
+from models.store.return_views import return_fields
 from models.tables.catalog import Product
 from models.tables.fulfilment import Notification
 from models.tables.money import Refund, RefundLine
@@ -63,7 +66,7 @@ def _shipments(claimed: ClaimedMail) -> tuple[ShipmentView, ...]:
 
 
 # Timeline entries that record a failure operations must act on.
-PROBLEM_EVENTS = ("step_failed", "refund_failed", "shipping_failed")
+PROBLEM_EVENTS = ("step_failed", "refund_failed", "shipping_failed", "return_label_failed")
 
 
 def _latest_detail(
@@ -168,22 +171,14 @@ def build_view(
     """The view of the claimed mail's order for its `kind` of email, with the order's link.
     Only a mail to operations says what went wrong; a customer's mail skips reading it."""
     order, payment, currency = claimed.order, claimed.payment, claimed.order["currency"]
-    lines = tuple(
-        LineView(
-            line["article_number"] if line["name"] is None else line["name"],
-            line["article_number"],
-            line["quantity"],
-            money(line["quantity"] * line["unit_price"], currency),
-        )
-        for line in claimed.lines
-    )
+    lines, total = standing(claimed.lines, order["total"], currency)
     return EmailView(
         order_id=str(order_id),
         customer_name=order["customer_name"],
         lines=lines,
         delivery_method=order["delivery_method"].replace("_", " "),
         delivery_cost=money(order["delivery_cost"], currency),
-        total=money(order["total"], currency),
+        total=total,
         eta=long_date(order["eta"]),
         ship_to=_address(order),
         shipments=_shipments(claimed),
@@ -201,4 +196,7 @@ def build_view(
         **_pickup(connection, order, order_id, kind),
         **_refund(connection, kind, currency),
         **part_fields(claimed, kind),
+        **hold_fields(connection, order_id, kind),
+        **change_view(connection, order_id, kind, currency, payment),
+        **return_fields(connection, kind, currency),
     )

@@ -74,10 +74,17 @@ def units_of_part(session: Session, order_id: uuid.UUID, part: int) -> dict[int,
 
 
 def part_amount(session: Session, order: Order, part: int) -> int:
-    """What `part` of the order is charged: the order's total when part 1 is the whole order,
-    else the value of the part's units (plus the delivery cost on part 1)."""
+    """What `part` of the order is charged: when part 1 is the whole order, its total less
+    the units cancelled before the charge; else the value of the part's units (plus the
+    delivery cost on part 1)."""
     if part == 1 and not lines_waiting(session, order.id):
-        return order.total
+        # The whole order: its total less the units cancelled before the charge.
+        cancelled = session.scalar(
+            select(
+                func.coalesce(func.sum(OrderLine.cancelled_quantity * OrderLine.unit_price), 0)
+            ).where(OrderLine.order_id == order.id)
+        )
+        return max(0, order.total - int(cancelled or 0))
     units = units_of_part(session, order.id, part)
     prices = dict(
         session.execute(

@@ -40,6 +40,8 @@ class Order(Base):
             postgresql_where=text("customer_subject IS NOT NULL"),
         ),
         Index("ix_order_created_at_id", "created_at", "id"),
+        Index("ix_order_customer_email_created_at", "customer_email", "created_at"),
+        Index("ix_order_hold_until", "hold_until", postgresql_where=text("status = 'on_hold'")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -70,6 +72,12 @@ class Order(Base):
     # A pickup order: when it was ready at the warehouse, and until when it is held there.
     pickup_ready_at: Mapped[datetime | None]
     pickup_hold_until: Mapped[datetime | None]
+    # An order held for review before it is charged: why, since when, and until when it keeps
+    # its stock (models/domain/holds.py).
+    hold_reason: Mapped[str | None] = mapped_column(String(40))
+    hold_note: Mapped[str | None] = mapped_column(String(300))
+    held_at: Mapped[datetime | None]
+    hold_until: Mapped[datetime | None]
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", order_by="OrderLine.line_no", lazy="selectin"

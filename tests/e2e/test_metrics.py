@@ -26,9 +26,8 @@ from devstack.services import http_ok
 from settings import Settings, as_environment, child_environment
 from telemetry.instruments import messages_dispatched, order_submitted
 from telemetry.processes import DISPATCHER, INTAKE, use_folder
-from tests.e2e.test_order_to_shipped import final_view, wait_for
+from tests.e2e.system import final_view, of_its_own, stop_together, wait_for
 from tests.factories import NEWARK, add_product, add_warehouse, order_body
-from workers.adapters.sqs import OrdersQueue
 
 pytestmark = pytest.mark.e2e
 
@@ -72,25 +71,18 @@ def stack(settings: Settings) -> Iterator[dict[str, str]]:
     ):
         leave_counts_of_an_earlier_run(f"{runtime}/metrics")
         # Queues of its own: messages other tests left on the shared one would be dispatched
-        # here too, and counted.
-        queues = {"orders_queue": f"metrics-{uuid.uuid4().hex[:8]}"}
-        queues["orders_dlq"] = f"{queues['orders_queue']}-dlq"
-        own_settings = settings.model_copy(update=queues)
-        OrdersQueue.from_settings(own_settings, timeout=5).ensure(
-            max_receive_count=settings.sqs_max_receive_count,
-            visibility_timeout=settings.sqs_visibility_timeout,
-        )
+        # here too, and counted; tasks of another stack's would be run and counted there.
+        own_settings = of_its_own(settings, "metrics")
         env = child_environment(
             as_environment(own_settings)
             | {"PUBLIC_BASE_URL": api, "PYTHONUNBUFFERED": "1", "METRICS_DIR": f"{runtime}/metrics"}
         )
-        commands = app_commands(intake_port, free_port(), Path(runtime), settings)
-        children = []
+        commands = app_commands(intake_port, free_port(), Path(runtime), own_settings)
+        children: list[Child] = []
+        stop.callback(lambda: stop_together([child.stop for child in children]))
         for name in PROCESSES:
             own = env | {"METRICS_PORT": str(dispatcher_port)} if name == "dispatcher" else env
-            child = Child(name, commands[name], own)
-            children.append(child)
-            stop.callback(child.stop)
+            children.append(Child(name, commands[name], own))
         wait_for(lambda: http_ok(f"{api}/readyz"), 60, children)
         yield {"api": api, "dispatcher": f"http://127.0.0.1:{dispatcher_port}/metrics"}
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from devstack.commands import app_commands
 from devstack.processes import REPO_ROOT, free_port, log_tail, spawn, stop_group
 from devstack.services import http_ok
 from settings import Settings, as_environment, child_environment
+from tests.e2e.system import of_its_own, stop_together
 from tests.factories import NEWARK, add_product, add_warehouse, order_body
 
 pytestmark = pytest.mark.e2e
@@ -34,16 +37,19 @@ def logs(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     """The processes an order passes through, each writing JSON lines to a file of its own."""
     folder = tmp_path_factory.mktemp("order-logs")
     port = free_port()
+    # Queues of its own: a stack up beside it must not take its order and log it elsewhere.
+    own = of_its_own(settings, "logs")
     env = child_environment(
-        as_environment(settings)
+        as_environment(own)
         | {"PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "PYTHONUNBUFFERED": "1"}
         | {"LOG_FORMAT": "json", "LOG_LEVEL": "INFO"}
     )
-    commands = app_commands(port, free_port(), folder, settings)
+    commands = app_commands(port, free_port(), folder, own)
     with contextlib.ExitStack() as stop:
+        processes: list[subprocess.Popen[bytes]] = []
+        stop.callback(lambda: stop_together([partial(stop_group, p) for p in processes]))
         for name in PROCESSES:
-            process = spawn(commands[name], folder / f"{name}.log", env=env, cwd=REPO_ROOT)
-            stop.callback(stop_group, process)
+            processes.append(spawn(commands[name], folder / f"{name}.log", env=env, cwd=REPO_ROOT))
         api = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while not http_ok(f"{api}/readyz"):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,8 +15,11 @@ import requests
 from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 from sqlalchemy.orm import Session, sessionmaker
 
+from intake.signatures import sign
+from models.domain.clock import utcnow
 from models.domain.mail import money
-from tests.e2e import test_order_to_shipped as system
+from settings import Settings
+from tests.e2e import system
 from tests.factories import CHICAGO, NEWARK, add_product, add_warehouse, order_body
 from tests.infra import Mailbox, message_text
 
@@ -31,8 +37,6 @@ FLAGS = [
     "--disable-sync",
 ]
 PHONE: ViewportSize = {"width": 390, "height": 844}
-
-stack = system.stack  # the whole system as processes, once for this module
 
 
 @pytest.fixture(scope="module")
@@ -122,4 +126,85 @@ def test_a_held_order_is_cancelled_with_the_button_on_its_page(
     assert status_of(placed) == "cancelled"
     phone.reload()  # the answer was a redirect: reloading shows the page, it cancels nothing
     expect(phone.locator("[data-status]")).to_have_text("Cancelled")
+    assert fits_the_screen(phone)
+
+
+def test_a_line_is_cancelled_with_its_button_on_the_page(
+    stack: dict[str, str], sessions: sessionmaker[Session], mailbox: Mailbox, phone: Page
+) -> None:
+    chair, lamp = add_product(sessions), add_product(sessions)
+    add_warehouse(sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={chair: 0, lamp: 0})
+    placed = system.place(stack["api"], order_body([(chair, 3), (lamp, 1)]))
+    link = mailed_link(mailbox, placed["order_id"], "backorder")
+
+    phone.goto(link)
+    expect(phone.locator("[data-status]")).to_have_text("Waiting for stock")
+    chairs = phone.locator("tr.line[data-line='1']")
+    chairs.get_by_label("Units to cancel").fill("2")
+    chairs.get_by_role("button", name=f"Cancel units of Test {chair}").click()
+
+    expect(phone.get_by_role("status")).to_contain_text("Those items are cancelled")
+    expect(phone.locator("tr.line[data-line='1']")).to_contain_text("(2 cancelled)")
+    expect(phone.locator("[data-status]")).to_have_text("Waiting for stock")
+    headers = {"Authorization": f"Bearer {placed['order_token']}"}
+    view = requests.get(placed["status_url"], headers=headers, timeout=5).json()
+    assert [line["cancelled_quantity"] for line in view["lines"]] == [2, 0]
+    mailed_link(mailbox, placed["order_id"], "We cancelled part of your order")
+    assert fits_the_screen(phone)
+
+
+def deliver(api: str, settings: Settings, tracking_number: str) -> None:
+    """The carrier's signed event: the parcel was delivered a moment ago."""
+    body = json.dumps(
+        {
+            "id": f"evt_{uuid.uuid4().hex}",
+            "type": "shipment.delivered",
+            "tracking_number": tracking_number,
+            "occurred_at": utcnow().isoformat(),
+        }
+    ).encode()
+    secret = settings.carrier_webhook_secret.get_secret_value()
+    headers = {"Carrier-Signature": sign(secret, body, int(time.time()))}
+    response = requests.post(f"{api}/webhooks/carrier", data=body, headers=headers, timeout=10)
+    assert response.status_code == 200, response.text
+
+
+def test_a_delivered_order_starts_a_return_from_its_page_and_gets_the_label(
+    stack: dict[str, str],
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    mailbox: Mailbox,
+    phone: Page,
+) -> None:
+    lamp = add_product(sessions, price=4500)
+    add_warehouse(sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={lamp: 3})
+    placed = system.place(stack["api"], order_body([(lamp, 2)]))
+    view = system.final_view(placed)
+    deliver(stack["api"], settings, view["shipments"][0]["tracking_number"])
+    link = mailed_link(mailbox, placed["order_id"], "was delivered")
+
+    phone.goto(link)
+    form = phone.get_by_role("group", name="Start a return")
+    form.get_by_label(re.compile(r"up to 2")).fill("1")
+    form.get_by_label("Why are you sending it back?").select_option("damaged")
+    form.get_by_label("Anything we should know?").fill("The shade is cracked")
+    form.get_by_role("button", name="Start a return").click()
+
+    notice = phone.get_by_role("status")
+    expect(notice).to_contain_text(re.compile(r"Your return RMA-[0-9A-Z]{8} is open"))
+    rma = re.search(r"RMA-[0-9A-Z]{8}", notice.inner_text())
+    assert rma is not None
+    returns = phone.get_by_role("region", name="Returns")
+    expect(returns.get_by_role("cell", name=rma.group(0))).to_be_visible()
+    mail = system.wait_for(
+        lambda: [m for m in mailbox.for_order(placed["order_id"]) if "send back" in m["Subject"]],
+        60,
+    )
+    text = message_text(mail[0])
+    assert rma.group(0) in text
+    phone.reload()
+    label = returns.get_by_role("link")
+    expect(label).to_have_count(1)
+    assert label.inner_text() in text
+    expect(form.get_by_label(re.compile(r"up to 1"))).to_be_visible()
     assert fits_the_screen(phone)

@@ -2,72 +2,24 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 from sqlalchemy.orm import Session, sessionmaker
 
-from devstack.children import Child
-from devstack.commands import app_commands, flower_environment
-from devstack.processes import free_port
-from devstack.services import http_ok
 from intake.auth import issue_admin_token
 from intake.signatures import sign
 from models.domain.tracking import is_valid_ups
 from models.tables.catalog import Warehouse
-from settings import Settings, as_environment, child_environment
-from tests.chaos.scorecard import FINAL
+from settings import Settings
+from tests.e2e.system import final_view, place, wait_for
 from tests.factories import NEWARK, add_product, add_warehouse, order_body, stock_of
 from tests.infra import Mailbox, message_text
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def stack(settings: Settings) -> Iterator[dict[str, str]]:
-    """Every long-running process of the system, started as `make run` starts them."""
-    intake_port, flower_port = free_port(), free_port()
-    api = f"http://127.0.0.1:{intake_port}"
-    # Held orders are exercised end to end, so the stack backorders instead of rejecting.
-    env = child_environment(
-        as_environment(settings)
-        | {"PUBLIC_BASE_URL": api, "PYTHONUNBUFFERED": "1", "SHORTAGE_POLICY": "backorder"}
-    )
-    with tempfile.TemporaryDirectory(prefix="e2e-") as runtime, contextlib.ExitStack() as stop:
-        commands = app_commands(intake_port, flower_port, Path(runtime), settings)
-        children: list[Child] = []
-        for name, argv in commands.items():
-            child_env = flower_environment(env, settings) if name == "flower" else env
-            child = Child(name, argv, child_env)
-            children.append(child)
-            stop.callback(child.stop)
-        flower = f"http://127.0.0.1:{flower_port}"
-        wait_for(
-            lambda: http_ok(f"{api}/readyz") and http_ok(f"{flower}/healthcheck"), 60, children
-        )
-        yield {"api": api, "flower": flower}
-
-
-def wait_for(
-    condition: Callable[[], Any], seconds: float, children: list[Child] | None = None
-) -> Any:
-    """Poll until `condition` returns something truthy; fail if it does not in time."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        for child in children or []:
-            assert child.exit_code() is None, f"{child.name} exited with {child.exit_code()}"
-        if result := condition():
-            return result
-        time.sleep(0.2)
-    pytest.fail(f"condition not met within {seconds} s")
 
 
 def warehouse_code_of(sessions: sessionmaker[Session], warehouse_id: int) -> str:
@@ -75,26 +27,6 @@ def warehouse_code_of(sessions: sessionmaker[Session], warehouse_id: int) -> str
         warehouse = session.get(Warehouse, warehouse_id)
         assert warehouse is not None
         return warehouse.code
-
-
-def place(api: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = requests.post(
-        f"{api}/orders", json=body, headers={"Idempotency-Key": f'"{uuid.uuid4()}"'}, timeout=10
-    )
-    assert response.status_code == 202, response.text
-    placed: dict[str, Any] = response.json()
-    return placed
-
-
-def final_view(placed: dict[str, Any]) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {placed['order_token']}"}
-
-    def final() -> dict[str, Any] | None:
-        view: dict[str, Any] = requests.get(placed["status_url"], headers=headers, timeout=5).json()
-        return view if view["status"] in FINAL else None
-
-    result: dict[str, Any] = wait_for(final, 60)
-    return result
 
 
 def test_an_order_goes_from_post_to_a_shipped_email(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 from devstack.banner import RULE
 from devstack.datadir import count_mails, count_orders
+from devstack.demo_after import CANCELS
 from devstack.state import demo_target, read_state
 from tests.integration.runner_support import (
     RunningStack,
@@ -46,10 +48,14 @@ def test_make_run_lists_what_runs_where_and_a_restart_keeps_orders_and_mails_tog
             assert demo_target(None, data)[0] == api
             result = eventually(lambda: demo_result(stack), DEMO_SECONDS, "the demo's result")
             orders = count_orders(stack.start_table()["PostgreSQL"].address)
-        assert f"{DEMO_ORDERS} orders in" in "\n".join(result)
+        shown = "\n".join(result)
+        assert f"{DEMO_ORDERS} orders in" in shown
+        # After checkout: fresh orders lost a line, shipped ones came back and were refunded.
+        assert re.search(rf"line cancelled\s*[|│]\s*{CANCELS}\b", shown), shown
+        assert re.search(r"returned and refunded\s*[|│]\s*[1-9]", shown), shown
         assert read_state(data) is None
         mails = count_mails(data / "mail")
-        assert orders == DEMO_ORDERS
+        assert orders == DEMO_ORDERS + CANCELS
         assert mails >= orders
 
         with devstack_runner((), data) as (again, _api):

@@ -19,12 +19,14 @@ EXPECTED = {
     "fulfillment.reconcile_payments": "payments",
     "fulfillment.ship": "shipping",
     "fulfillment.ship_part": "shipping",
+    "fulfillment.return_label": "shipping",
     "fulfillment.notify": "notifications",
     "fulfillment.alert_low_stock": "notifications",
     "fulfillment.relay_outbox": "maintenance",
     "fulfillment.watchdog": "maintenance",
     "fulfillment.expire_idempotency_keys": "maintenance",
     "fulfillment.expire_pickups": "maintenance",
+    "fulfillment.expire_reservations": "maintenance",
     "fulfillment.sweep_low_stock_alerts": "maintenance",
 }
 

@@ -9,7 +9,7 @@ import pytest
 
 from models.domain.allocation import Plan, Site, plan_allocation, rank
 from models.domain.geo import Point
-from models.domain.mail import part_of
+from models.domain.mail_parts import part_of
 from models.domain.partial import Split, coverable, part_charge
 from models.domain.payments import charge_key, charge_reference, refund_key
 

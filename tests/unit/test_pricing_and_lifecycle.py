@@ -113,6 +113,9 @@ ALLOWED = [
     (OrderStatus.READY_FOR_PICKUP, OrderStatus.CANCELLED),
     (OrderStatus.PAID, OrderStatus.PARTIALLY_SHIPPED),
     (OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED),
+    (OrderStatus.ALLOCATED, OrderStatus.ON_HOLD),
+    (OrderStatus.ON_HOLD, OrderStatus.ALLOCATED),
+    (OrderStatus.ON_HOLD, OrderStatus.CANCELLED),
 ]
 
 
@@ -149,6 +152,7 @@ def test_an_order_cannot_be_cancelled_once_shipped() -> None:
         (OrderStatus.RECEIVED, "allocate"),
         (OrderStatus.ALLOCATED, "charge"),
         (OrderStatus.PAID, "ship"),
+        (OrderStatus.ON_HOLD, None),  # released by a person, or expired
         (OrderStatus.SHIPPED, None),  # delivery is the carrier's doing, not a pipeline step
         *[(status, None) for status in sorted(TERMINAL)],
     ],

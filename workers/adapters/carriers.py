@@ -15,6 +15,9 @@ from models.domain.tracking import (
 )
 from models.ports import Carrier, Label, RouteNotServed
 
+# UPS's service code for a return paid by the shipper (the customer pays nothing).
+RETURNS_SERVICE = "90"
+
 
 class UpsCarrier:
     """Issues valid 1Z numbers under one shipper account, ground service."""
@@ -28,6 +31,11 @@ class UpsCarrier:
     def create_label(self, *, order_id: str, warehouse_code: str) -> Label:
         """A new tracking number; uniqueness is enforced by the shipment table."""
         number = ups_tracking_number(self._shipper, self._service, secrets.randbelow(10**7))
+        return Label(self.name, number, UPS_TRACKING_URL.format(number=number))
+
+    def create_return_label(self, *, order_id: str, warehouse_code: str) -> Label:
+        """A return label: a new number under the returns service, paid by the shipper."""
+        number = ups_tracking_number(self._shipper, RETURNS_SERVICE, secrets.randbelow(10**7))
         return Label(self.name, number, UPS_TRACKING_URL.format(number=number))
 
 
@@ -48,6 +56,10 @@ class UspsCarrier:
         number = usps_tracking_number(self._mailer_id, serial, self._service)
         return Label(self.name, number, USPS_TRACKING_URL.format(number=number))
 
+    def create_return_label(self, *, order_id: str, warehouse_code: str) -> Label:
+        """A return label: a new IMpb number, as any parcel's."""
+        return self.create_label(order_id=order_id, warehouse_code=warehouse_code)
+
 
 class PostalCarrier:
     """A national post issuing UPU S10 item ids (`CP` parcel post, `RR` registered)."""
@@ -65,6 +77,10 @@ class PostalCarrier:
         """A new S10 id issued by the origin country's post."""
         number = s10_tracking_number(self._service, secrets.randbelow(10**8), self.origin_country)
         return Label(self.name, number, tracking_url("s10", number))
+
+    def create_return_label(self, *, order_id: str, warehouse_code: str) -> Label:
+        """A return label: a new S10 id issued by the post of the country the parcel leaves."""
+        return self.create_label(order_id=order_id, warehouse_code=warehouse_code)
 
 
 def choose_carrier(*, origin_country: str, destination_country: str) -> Carrier:

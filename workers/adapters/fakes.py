@@ -222,3 +222,7 @@ class FakeCarrier:
         label = Label("ups", number, tracking_url("ups", number))
         self.booked.append(label)
         return label
+
+    def create_return_label(self, *, order_id: str, warehouse_code: str) -> Label:
+        """Book a parcel back to the warehouse; its label."""
+        return self.create_label(order_id=order_id, warehouse_code=warehouse_code)
