@@ -13,7 +13,7 @@ from models.domain.mail import instance_kind
 from models.domain.messages import OrderDelivered
 from models.store.follow_ups import mail, send
 from models.store.orders import advance
-from models.store.parts import cancel_unshipped
+from models.store.parts import cancel_unshipped, in_flight_part, lines_waiting
 from models.tables.fulfilment import Shipment
 
 
@@ -26,6 +26,23 @@ def end_parts(session: Session, order_id: uuid.UUID, part: int, code: str) -> No
     if not advance(session, order_id, OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED, detail):
         return
     mail(session, order_id, instance_kind("part_payment_failed", part))
+    _delivered_if_arrived(session, order_id)
+
+
+def complete_parts(session: Session, order_id: uuid.UUID) -> bool:
+    """A partially shipped order that nothing follows for any more (its waiting units were
+    cancelled, and no part is on its way) is shipped for what did ship; True if it moved.
+    The caller holds the order's row lock."""
+    if lines_waiting(session, order_id) or in_flight_part(session, order_id) is not None:
+        return False
+    done = {"reason": "nothing left to follow"}
+    if not advance(session, order_id, OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED, done):
+        return False
+    _delivered_if_arrived(session, order_id)
+    return True
+
+
+def _delivered_if_arrived(session: Session, order_id: uuid.UUID) -> None:
     on_the_way = session.scalar(
         select(exists().where(Shipment.order_id == order_id, Shipment.status != "delivered"))
     )

@@ -15,9 +15,11 @@ from models.domain.clock import utcnow
 from models.domain.lifecycle import OrderStatus
 from models.domain.links import access_for
 from models.services.allocate import Allocated, allocate_order
+from models.services.cancel_lines import cancel_lines
 from models.store.unit_of_work import Work
 from models.store.warehouses import WarehouseDirectory
 from models.tables.fulfilment import Notification
+from models.tables.orders import OrderLine
 from settings import Settings
 from tests.factories import NEWARK, add_product, add_warehouse, order_body
 from tests.follow_up_support import run_follow_ups
@@ -142,3 +144,29 @@ def mails_of(sessions: sessionmaker[Session], order_id: uuid.UUID) -> list[tuple
             select(Notification.status, Notification.kind).where(Notification.order_id == order_id)
         ).all()
     return [(status, kind) for status, kind in rows]
+
+
+def test_cancelling_the_units_still_to_follow_leaves_the_order_shipped_for_what_did_ship(
+    client: FlaskClient, context: Context
+) -> None:
+    sessions = context.work.sessions
+    order_id, _, _, lamp = part_one_shipped(client, context)
+    with sessions() as session:
+        lamp_line = session.scalars(
+            select(OrderLine.line_no).where(
+                OrderLine.order_id == order_id, OrderLine.article_number == lamp
+            )
+        ).one()
+
+    with context.work() as session:
+        cancel_lines(
+            session,
+            order_id,
+            {lamp_line: 1},
+            reason="no longer needed",
+            actor="guest",
+            now=utcnow(),
+        )
+
+    assert order_of(sessions, order_id).status == "shipped"
+    assert [(p, s) for p, s, _, _ in payments(sessions, order_id)] == [(1, "succeeded")]
