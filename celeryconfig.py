@@ -50,11 +50,13 @@ task_default_queue = f"{_prefix}maintenance"
 task_routes = {
     "fulfillment.allocate": {"queue": f"{_prefix}allocation"},
     "fulfillment.charge": {"queue": f"{_prefix}payments"},
+    "fulfillment.charge_part": {"queue": f"{_prefix}payments"},
     "fulfillment.refund": {"queue": f"{_prefix}payments"},
     "fulfillment.refund_part": {"queue": f"{_prefix}payments"},
     "fulfillment.settle_payment": {"queue": f"{_prefix}payments"},
     "fulfillment.reconcile_payments": {"queue": f"{_prefix}payments"},
     "fulfillment.ship": {"queue": f"{_prefix}shipping"},
+    "fulfillment.ship_part": {"queue": f"{_prefix}shipping"},
     "fulfillment.return_label": {"queue": f"{_prefix}shipping"},
     "fulfillment.notify": {"queue": f"{_prefix}notifications"},
     "fulfillment.alert_low_stock": {"queue": f"{_prefix}notifications"},

@@ -113,8 +113,9 @@ class Settings(BaseSettings):
     reservation_expiry_interval: float = Field(300.0, gt=0)
     # How many days after delivery (or collection) a customer may open a return.
     return_window_days: int = Field(30, ge=0, le=3650)
-    # When no combination of warehouses holds an order: refuse it, or hold it until stock arrives.
-    shortage_policy: Literal["reject", "backorder"] = "reject"
+    # When no combination of warehouses holds an order: refuse it, hold it until stock arrives,
+    # or ship the lines in stock now and the rest as later parts (partial fulfilment).
+    shortage_policy: Literal["reject", "backorder", "ship_available"] = "reject"
     # Orders of up to this many lines are split over provably the fewest warehouses.
     allocation_exact_max_lines: int = Field(8, ge=0, le=50)
     low_stock_threshold: int = Field(5, ge=0)

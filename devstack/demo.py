@@ -27,12 +27,26 @@ from devstack.state import demo_target
 from models.domain.lifecycle import TERMINAL, OrderStatus
 from settings import get_settings
 
-# The demo stops watching at shipped: delivery is the carrier's business, days later; and at
-# ready for pickup, where a pickup order waits for its customer as a parcel for its carrier.
-WAITING = (OrderStatus.SHIPPED, OrderStatus.READY_FOR_PICKUP)
+# The demo stops watching at shipped: delivery is the carrier's business, days later; at
+# ready for pickup, where a pickup order waits for its customer as a parcel for its carrier;
+# and where an order waits for stock the demo never adds: backordered, or partially shipped
+# (its first part on its way, the rest to follow when stock arrives).
+WAITING = (
+    OrderStatus.SHIPPED,
+    OrderStatus.READY_FOR_PICKUP,
+    OrderStatus.PARTIALLY_SHIPPED,
+    OrderStatus.BACKORDERED,
+)
 FINAL_STATUSES = frozenset({*(str(s) for s in WAITING), *(str(s) for s in TERMINAL)})
 SHIPPED_STATUSES = frozenset(
-    str(s) for s in (*WAITING, OrderStatus.DELIVERED, OrderStatus.COLLECTED)
+    str(s)
+    for s in (
+        OrderStatus.SHIPPED,
+        OrderStatus.READY_FOR_PICKUP,
+        OrderStatus.PARTIALLY_SHIPPED,
+        OrderStatus.DELIVERED,
+        OrderStatus.COLLECTED,
+    )
 )
 RETRYABLE = frozenset({409, 429, 500, 502, 503, 504})
 Rows = list[tuple[str, str]]

@@ -111,7 +111,7 @@ def _run(
         overrides, since = use_configured(settings), None
     else:
         overrides, since = start_embedded(settings, stack.started, data, args.fresh)
-    overrides |= {"pythonunbuffered": "1"} | _local_limits(settings)
+    overrides |= {"pythonunbuffered": "1"} | _local_limits(settings) | _local_policy(settings)
     for name, module in SETUP_STEPS.items():
         if not _setup_step(name, module, child_environment(overrides), stopping):
             return 0 if stopping.is_set() else 1
@@ -142,6 +142,14 @@ def _local_limits(settings: Settings) -> dict[str, str]:
     if "rate_limit_order_creation" in settings.model_fields_set:
         return {}
     return {"rate_limit_order_creation": LOCAL_ORDER_CREATION_LIMIT}
+
+
+def _local_policy(settings: Settings) -> dict[str, str]:
+    """Partial fulfilment, unless the environment sets a shortage policy: the demo's orders
+    that want more of an article than any stock holds then ship their other lines."""
+    if "shortage_policy" in settings.model_fields_set:
+        return {}
+    return {"shortage_policy": "ship_available"}
 
 
 def _refuse_a_second_stack(data: DataDir) -> None:

@@ -62,6 +62,9 @@ STOCK_UNITS = {
     "SE-MMA": 40,
     "SE-HBG": 40,
 }
+# A product that runs out during a demo: orders that want it after that ship their other
+# lines and wait for it (partial fulfilment under `make run`), or wait whole for it.
+SCARCE_UNITS = {"402.934.30": 8}
 
 
 def seed(session: Session, currency: str) -> None:
@@ -129,7 +132,7 @@ def _seed_stock(session: Session) -> None:
                 {
                     "warehouse_id": ids[code],
                     "article_number": article,
-                    "on_hand": units,
+                    "on_hand": min(units, SCARCE_UNITS.get(article, units)),
                     "reserved": 0,
                 }
                 for code, units in STOCK_UNITS.items()

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
+from intake.api_parts import OrderPart, Parcel, Payment, WaitingLine
 from intake.return_models import ReturnView
 from models.domain.lifecycle import DeliveryMethod, OrderStatus
 
@@ -107,15 +108,6 @@ class Allocation(Closed):
     lines: list[AllocatedLine]
 
 
-class Payment(Closed):
-    """The order's payment."""
-
-    status: str = Field(description="`pending`, `processing`, `succeeded`, `failed`, ...")
-    amount: int
-    currency: str
-    failure_code: str | None
-
-
 class RefundedLine(Closed):
     """What one refund gave back for one line."""
 
@@ -146,17 +138,6 @@ class MoneySummary(Closed):
     charged: int = Field(description="taken by the gateway")
     refunded: int = Field(description="given back, partial and whole-order refunds together")
     refunding: int = Field(description="on its way back")
-
-
-class Parcel(Closed):
-    """One shipment: a carrier's parcel from one warehouse."""
-
-    carrier: str
-    tracking_number: str
-    tracking_url: str
-    status: str = Field(description="`label_created`, `in_transit` or `delivered`")
-    eta: date | None
-    delivered_at: datetime | None
 
 
 class PickupPlace(Closed):
@@ -198,6 +179,10 @@ class OrderView(Closed):
     refunds: list[PartialRefund] = Field(description="partial refunds, oldest first")
     money: MoneySummary
     shipments: list[Parcel]
+    parts: list[OrderPart] = Field(description="each part with its lines, payment and parcels")
+    waiting: list[WaitingLine] = Field(
+        description="units of a partially shipped order still to follow; empty otherwise"
+    )
     pickup: PickupPlace | None = Field(
         description="a pickup order's warehouse once it is allocated; null for a delivery"
     )

@@ -141,11 +141,14 @@ def _tell(told: dict[str, Any]) -> None:
         ["WHEN", "WHAT", "DETAIL"],
         [[moment(e["at"]), e["what"], e["detail"]] for e in told["timeline"]],
     )
-    if payment := told["payment"]:
+    if told["payments"]:
         click.echo("")
+    for payment in told["payments"]:
+        which = "payment  " if payment["part"] == 1 else f"part {payment['part']}   "
         click.echo(
-            f"payment   {payment['status']}, attempts {payment['attempts']}, "
-            f"gateway {payment['gateway_id'] or '-'}, refund {payment['refund_id'] or '-'}"
+            f"{which} {payment['status']}, {payment['amount']} {payment['currency']}, "
+            f"attempts {payment['attempts']}, gateway {payment['gateway_id'] or '-'}, "
+            f"refund {payment['refund_id'] or '-'}"
         )
     click.echo("")
     mails = [[m["kind"], m["status"], m["attempts"], m["last_error"] or ""] for m in told["mails"]]

@@ -9,6 +9,7 @@ STATUSES = {
     # A hold for review is ours to settle: the customer sees an order being prepared.
     "on_hold": "Being prepared",
     "paid": "Paid and being packed",
+    "partially_shipped": "Partly on its way: the rest follows when it is in stock",
     "shipped": "On its way",
     "delivered": "Delivered",
     "ready_for_pickup": "Ready for pickup",
@@ -26,6 +27,10 @@ EVENTS = {
     "paid": "Payment received",
     "payment_failed": "Payment did not go through",
     "rejected": "Order could not be filled",
+    "part_backordered": "Part of it is out of stock: it follows when it arrives",
+    "partially_shipped": "Part of it handed to the carrier",
+    "part_paid": "Payment received for the next part",
+    "part_shipped": "Another part handed to the carrier",
     "shipped": "Handed to the carrier",
     "in_transit": "On its way",
     "delivered": "Delivered",

@@ -9,9 +9,11 @@ from sqlalchemy.orm import Session
 
 from intake.reading_money import money_view, refunds_view
 from intake.return_views import return_documents
-from models.domain.lifecycle import DeliveryMethod
+from models.domain.lifecycle import DeliveryMethod, OrderStatus
 from models.domain.mail import place_line
 from models.store.catalog import product_names
+from models.store.order_parts import parcel_view, parts_view, payment_view
+from models.store.parts import lines_waiting
 from models.store.warehouses import pickup_warehouse
 from models.tables.catalog import Warehouse
 from models.tables.fulfilment import Allocation, AllocationReceipt, Payment, Shipment
@@ -83,15 +85,17 @@ def _pickup(session: Session, order: Order) -> dict[str, Any] | None:
 
 
 def _payment(session: Session, order: Order) -> dict[str, Any] | None:
-    payment = session.scalar(select(Payment).where(Payment.order_id == order.id))
-    if payment is None:
-        return None
-    return {
-        "status": payment.status,
-        "amount": payment.amount,
-        "currency": payment.currency,
-        "failure_code": payment.failure_code,
-    }
+    """Part 1's payment: the whole order's, unless it ships in parts (then see `parts`)."""
+    payment = session.scalar(select(Payment).where(Payment.order_id == order.id, Payment.part == 1))
+    return None if payment is None else payment_view(payment)
+
+
+def _waiting(session: Session, order: Order) -> list[dict[str, Any]]:
+    """Units of a partially shipped order that no part holds yet: they follow later."""
+    if order.status != OrderStatus.PARTIALLY_SHIPPED.value:
+        return []
+    waiting = lines_waiting(session, order.id)
+    return [{"article_number": a, "quantity": q} for a, q in waiting.items()]
 
 
 def order_view(session: Session, order: Order) -> dict[str, Any]:
@@ -114,6 +118,8 @@ def order_view(session: Session, order: Order) -> dict[str, Any]:
         "refunds": refunds_view(session, order),
         "money": money_view(session, order),
         "shipments": _shipments(session, order),
+        "parts": parts_view(session, order.id),
+        "waiting": _waiting(session, order),
         "pickup": _pickup(session, order),
         "timeline": timeline(session, order),
         "returns": return_documents(session, order.id),
@@ -122,18 +128,10 @@ def order_view(session: Session, order: Order) -> dict[str, Any]:
 
 
 def _shipments(session: Session, order: Order) -> list[dict[str, Any]]:
-    shipments = session.scalars(select(Shipment).where(Shipment.order_id == order.id))
-    return [
-        {
-            "carrier": s.carrier,
-            "tracking_number": s.tracking_number,
-            "tracking_url": s.tracking_url,
-            "status": s.status,
-            "eta": s.eta.isoformat() if s.eta else None,
-            "delivered_at": s.delivered_at.isoformat() if s.delivered_at else None,
-        }
-        for s in shipments
-    ]
+    shipments = session.scalars(
+        select(Shipment).where(Shipment.order_id == order.id).order_by(Shipment.id)
+    )
+    return [parcel_view(s) for s in shipments]
 
 
 def timeline(session: Session, order: Order) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from models.services import watchdog as housekeeping
 from models.services.alert import send_low_stock_alert
 from models.services.allocate import AllocationContended, allocate_order, fill_backorders
 from models.services.charge import charge_order
+from models.services.charge_part import charge_part
 from models.services.holds import rules_from
 from models.services.notify import send_notification
 from models.services.pickup import expire_pickups as expire_held_pickups
@@ -31,6 +32,7 @@ from models.services.reservations import expire_reservations as expire_held_or_u
 from models.services.return_label import label_return
 from models.services.settle import settle_payment
 from models.services.ship import ship_order
+from models.services.ship_part import ship_part
 from models.store.errors import TRANSIENT_DB_ERRORS
 from workers.app import app
 from workers.metrics import allocation_decided
@@ -67,6 +69,13 @@ def charge(order_id: str) -> str:
     return charge_order(ctx.work, ctx.gateway, uuid.UUID(order_id), holds=holds).value
 
 
+@app.task(name=names.CHARGE_PART, **STEP)
+def charge_part_task(order_id: str, part: int) -> str:
+    """Take payment for a later part of a partially shipped order, once."""
+    ctx = get_context()
+    return charge_part(ctx.work, ctx.gateway, uuid.UUID(order_id), int(part)).value
+
+
 @app.task(name=names.SETTLE_PAYMENT, **STEP)
 def settle_payment_task(order_id: str) -> str:
     """Make an order's money match its fate: refund a charge it will not be fulfilled for."""
@@ -95,6 +104,13 @@ def ship(order_id: str) -> str:
     ctx = get_context()
     hold = timedelta(days=ctx.settings.pickup_hold_days)
     return ship_order(ctx.work, ctx.carriers, uuid.UUID(order_id), hold=hold).value
+
+
+@app.task(name=names.SHIP_PART, **STEP)
+def ship_part_task(order_id: str, part: int) -> str:
+    """Ship a later part of a partially shipped order, once it is paid."""
+    ctx = get_context()
+    return ship_part(ctx.work, ctx.carriers, uuid.UUID(order_id), int(part)).value
 
 
 @app.task(name=names.RETURN_LABEL, **STEP)

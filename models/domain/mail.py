@@ -17,6 +17,8 @@ SUBJECTS = {
     "backordered": "Part of your order {short} is on backorder",
     "back_in_stock": "Your order {short} is back in stock and on its way to you",
     "shipped": "Your order {short} is on its way",
+    "partially_shipped": "Part of your order {short} is on its way",
+    "part_payment_failed": "Part of your order {short} was cancelled: payment did not go through",
     "delivered": "Your order {short} was delivered",
     "ready_for_pickup": "Your order {short} is ready for pickup",
     "collected": "You collected your order {short}",
@@ -195,6 +197,11 @@ class EmailView:
     # A partial refund (refund_issued): how much, and a line per order line it gave back for.
     refund_amount: str = ""
     refund_lines: tuple[str, ...] = ()
+    # A part of an order shipped in parts (models/domain/mail_parts.py): units in, to follow.
+    part: int = 0
+    part_lines: tuple[str, ...] = ()
+    waiting_lines: tuple[str, ...] = ()
+    part_cancelled_lines: tuple[str, ...] = ()
     # For operations: why the order is held ("amount_over_threshold: total 250000 USD ...").
     hold_reason: str = ""
     # An order cancelled because its reservation ran out: why, in the customer's words.

@@ -19,11 +19,19 @@ CANCELLED_IN_FLIGHT = "cancelled_in_flight"
 UNKNOWN_OUTCOMES = (GATEWAY_UNAVAILABLE, CANCELLED_IN_FLIGHT)
 
 
-def charge_key(order_id: uuid.UUID) -> str:
-    """The gateway idempotency key: derived from the order, the same on every attempt."""
-    return f"order-{order_id}-charge"
+def charge_key(order_id: uuid.UUID, part: int = 1) -> str:
+    """The gateway idempotency key: derived from the order (and its part, after the first),
+    the same on every attempt."""
+    return f"order-{order_id}-charge" if part == 1 else f"order-{order_id}-charge-{part}"
 
 
-def refund_key(order_id: uuid.UUID) -> str:
-    """The gateway idempotency key of the order's refund: the same on every attempt."""
-    return f"order-{order_id}-refund"
+def refund_key(order_id: uuid.UUID, part: int = 1) -> str:
+    """The gateway idempotency key of a payment's whole refund: the same on every attempt."""
+    return f"order-{order_id}-refund" if part == 1 else f"order-{order_id}-refund-{part}"
+
+
+def charge_reference(order_id: uuid.UUID, part: int = 1) -> str:
+    """The order reference a charge carries to the gateway (metadata order_id), and what a
+    search for it asks: the order's id for part 1, the id and part for later parts, so a
+    search for one part never finds another's charge."""
+    return str(order_id) if part == 1 else f"{order_id}/part-{part}"

@@ -9,6 +9,9 @@ from __future__ import annotations
 ALLOCATE = "fulfillment.allocate"
 CHARGE = "fulfillment.charge"
 SHIP = "fulfillment.ship"
+# The charge and the shipping of a later part of a partially shipped order: (order_id, part).
+CHARGE_PART = "fulfillment.charge_part"
+SHIP_PART = "fulfillment.ship_part"
 NOTIFY = "fulfillment.notify"
 REFUND = "fulfillment.refund"
 # A refund of some lines of an order (a cancelled line, a return): one gateway refund each.
@@ -35,8 +38,8 @@ STEP_QUEUES = {
 # The tasks started from follow-up rows, by the queue they wait on.
 QUEUE_TASKS = {
     "allocation": (ALLOCATE,),
-    "payments": (CHARGE, REFUND, REFUND_PART, SETTLE_PAYMENT),
-    "shipping": (SHIP, RETURN_LABEL),
+    "payments": (CHARGE, CHARGE_PART, REFUND, REFUND_PART, SETTLE_PAYMENT),
+    "shipping": (SHIP, SHIP_PART, RETURN_LABEL),
     "notifications": (NOTIFY, ALERT_LOW_STOCK),
     "webhooks": (DELIVER_WEBHOOK, ALERT_WEBHOOK_DISABLED),
 }

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from models.domain.lifecycle import OrderStatus
 from models.domain.mail import instance_kind
 from models.services.cancel import CANCELLABLE, cancel_order
+from models.services.part_end import complete_parts
 from models.store.follow_ups import mail
 from models.store.line_units import LineUnits, add_cancelled, line_units, release_units
 from models.store.refunds import OwedRefund, owe_refund, payment_for_line
@@ -215,6 +216,8 @@ def cancel_lines(
     event_id = _record(session, order_id, detail, now)
     session.execute(update(Order).where(Order.id == order_id).values(updated_at=now))
     mail(session, order_id, instance_kind("lines_cancelled", event_id))
+    if status is OrderStatus.PARTIALLY_SHIPPED:  # nothing may be left to follow: shipped
+        complete_parts(session, order_id)
     # The lines changed under the session's loaded objects: whoever reads them next rereads.
     session.expire_all()
     return LinesCancelled(order_id, dict(units), released, refunds, event_id=event_id)

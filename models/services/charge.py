@@ -21,6 +21,7 @@ from models.ports import ChargeResult, PaymentGateway, PaymentRejected, PaymentU
 from models.services.holds import hold_for_review
 from models.store.follow_ups import finish_current, later, mail
 from models.store.orders import advance, record_event
+from models.store.parts import part_amount
 from models.store.stock import release
 from models.store.unit_of_work import Work
 from models.tables.fulfilment import Payment
@@ -59,7 +60,8 @@ def chargeable(session: Session, order: Order) -> int:
 
 
 def _claim_attempt(session: Session, order: Order) -> tuple[int, int]:
-    """Count this attempt; how many came before it, and the amount to charge.
+    """Count this attempt; how many came before it, and the amount to charge: what the order
+    comes to now, or part 1's share of it when the order ships in parts.
 
     The amount is the payment row's, set by the first attempt: every attempt sends the same
     one under the same key (no line can be cancelled while the order waits for its charge).
@@ -70,7 +72,7 @@ def _claim_attempt(session: Session, order: Order) -> tuple[int, int]:
             order_id=order.id,
             idempotency_key=charge_key(order.id),
             status="pending",
-            amount=chargeable(session, order),
+            amount=part_amount(session, order, 1),
             currency=order.currency,
             attempts=0,
             created_at=utcnow(),
@@ -78,20 +80,20 @@ def _claim_attempt(session: Session, order: Order) -> tuple[int, int]:
         )
         .on_conflict_do_nothing(index_elements=["order_id", "part"])
     )
-    attempts = session.execute(
+    attempts, amount = session.execute(
         update(Payment)
-        .where(Payment.order_id == order.id)
+        .where(Payment.order_id == order.id, Payment.part == 1)
         .values(attempts=Payment.attempts + 1, updated_at=utcnow())
         .returning(Payment.attempts, Payment.amount)
     ).one()
-    return int(attempts[0]) - 1, int(attempts[1])
+    return int(attempts) - 1, int(amount)
 
 
 def _fail(session: Session, order_id: uuid.UUID, code: str, message: str | None) -> bool:
     """Fail a pending payment; True if that failed the order too (stock released, mail due)."""
     session.execute(
         update(Payment)
-        .where(Payment.order_id == order_id, Payment.status == "pending")
+        .where(Payment.order_id == order_id, Payment.part == 1, Payment.status == "pending")
         .values(status="failed", failure_code=code, failure_message=message, updated_at=utcnow())
     )
     moved = advance(
@@ -125,7 +127,7 @@ def record_charge(session: Session, order_id: uuid.UUID, result: ChargeResult) -
     if result.status == "pending":
         session.execute(
             update(Payment)
-            .where(Payment.order_id == order_id, Payment.status == "pending")
+            .where(Payment.order_id == order_id, Payment.part == 1, Payment.status == "pending")
             .values(gateway_id=result.gateway_id, failure_code=result.failure_code)
         )
         return Charged.PENDING
@@ -135,7 +137,7 @@ def record_charge(session: Session, order_id: uuid.UUID, result: ChargeResult) -
         return Charged.DECLINED if failed else Charged.SKIPPED
     session.execute(
         update(Payment)
-        .where(Payment.order_id == order_id, Payment.status == "pending")
+        .where(Payment.order_id == order_id, Payment.part == 1, Payment.status == "pending")
         .values(status="succeeded", gateway_id=result.gateway_id, updated_at=utcnow())
     )
     paid = {"payment": result.gateway_id}
@@ -184,7 +186,7 @@ def _not_ours(session: Session, order: Order | None, order_id: uuid.UUID) -> Cha
     """The order is not waiting for a charge; money that may be in flight is settled instead."""
     if order is None:
         raise LookupError(f"no order {order_id}")
-    payment = session.scalar(select(Payment).where(Payment.order_id == order_id))
+    payment = session.scalar(select(Payment).where(Payment.order_id == order_id, Payment.part == 1))
     unknown = payment is not None and payment.status == "pending" and payment.attempts > 0
     if unknown and order.status in NOT_FULFILLED:
         # A charge was sent and never answered: only the gateway can say if money moved.

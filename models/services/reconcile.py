@@ -19,7 +19,7 @@ from datetime import timedelta
 from sqlalchemy import and_, or_, select, update
 
 from models.domain.clock import utcnow
-from models.domain.payments import NOT_FULFILLED, UNKNOWN_OUTCOMES
+from models.domain.payments import NOT_FULFILLED, UNKNOWN_OUTCOMES, charge_reference
 from models.domain.tasks import REFUND, SETTLE_PAYMENT
 from models.ports import PaymentGateway
 from models.store.follow_ups import later, mail
@@ -42,6 +42,7 @@ def due(work: Work, limit: int = 100) -> list[uuid.UUID]:
         return list(
             session.scalars(
                 select(Payment.order_id)
+                .distinct()
                 .where(
                     Payment.status == "failed",
                     Payment.failure_code.in_(UNKNOWN_OUTCOMES),
@@ -54,9 +55,32 @@ def due(work: Work, limit: int = 100) -> list[uuid.UUID]:
         )
 
 
+def _unchecked_parts(work: Work, order_id: uuid.UUID) -> list[int]:
+    with work.sessions() as session:
+        return list(
+            session.scalars(
+                select(Payment.part)
+                .where(
+                    Payment.order_id == order_id,
+                    Payment.status == "failed",
+                    Payment.reconciled_at.is_(None),
+                )
+                .order_by(Payment.part)
+            )
+        )
+
+
 def reconcile(work: Work, gateway: PaymentGateway, order_id: uuid.UUID) -> bool:
-    """Check one payment of unknown outcome; True when a late charge was found and refunded."""
-    found = gateway.find_charge(order_id=str(order_id))
+    """Check the order's payments of unknown outcome, each under its own reference (a part of
+    a partially shipped order has its own); True when a late charge was found and refunded."""
+    found_any = False
+    for part in _unchecked_parts(work, order_id):
+        found_any |= _reconcile_part(work, gateway, order_id, part)
+    return found_any
+
+
+def _reconcile_part(work: Work, gateway: PaymentGateway, order_id: uuid.UUID, part: int) -> bool:
+    found = gateway.find_charge(order_id=charge_reference(order_id, part))
     charge_id = found.gateway_id if found is not None and found.status == "succeeded" else None
     with work() as session:
         values: dict[str, object] = {"reconciled_at": utcnow()}
@@ -66,6 +90,7 @@ def reconcile(work: Work, gateway: PaymentGateway, order_id: uuid.UUID) -> bool:
             update(Payment)
             .where(
                 Payment.order_id == order_id,
+                Payment.part == part,
                 Payment.status == "failed",
                 Payment.reconciled_at.is_(None),
             )
@@ -74,7 +99,8 @@ def reconcile(work: Work, gateway: PaymentGateway, order_id: uuid.UUID) -> bool:
         ).first()
         if moved is None or charge_id is None:
             return False
-        record_event(session, order_id, "charged_after_abandon", detail={"payment": charge_id})
+        detail = {"payment": charge_id} | ({"part": part} if part > 1 else {})
+        record_event(session, order_id, "charged_after_abandon", detail=detail)
         later(session, REFUND, str(order_id))
         mail(session, order_id, "charged_after_abandon")
     log.error(

@@ -55,7 +55,8 @@ def _from_records(session: Session, order_id: uuid.UUID, in_flight: float) -> Se
     every later attempt under the same key is that intent, which settling cancels.)
     """
     status = session.scalar(select(Order.status).where(Order.id == order_id))
-    payment = session.scalar(select(Payment).where(Payment.order_id == order_id))
+    # An order that will not be fulfilled never shipped a part: its one payment is part 1.
+    payment = session.scalar(select(Payment).where(Payment.order_id == order_id, Payment.part == 1))
     if status is None:
         raise LookupError(f"no order {order_id}")
     if payment is None or status not in NOT_FULFILLED:
@@ -84,7 +85,7 @@ def _from_gateway(
     code = found.failure_code if found is not None else None
     session.execute(
         update(Payment)
-        .where(Payment.order_id == order_id, Payment.status == "pending")
+        .where(Payment.order_id == order_id, Payment.part == 1, Payment.status == "pending")
         .values(
             status="failed", failure_code=(code or CANCELLED_IN_FLIGHT)[:100], updated_at=utcnow()
         )

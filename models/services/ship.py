@@ -15,17 +15,20 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import cast
 
 from sqlalchemy import Table, and_, insert, select, update
+from sqlalchemy.orm import Session
 
 from models.domain.clock import utcnow
 from models.domain.lifecycle import DeliveryMethod, OrderStatus
+from models.domain.mail import instance_kind
 from models.ports import Carrier, Label, RouteNotServed
 from models.store.follow_ups import finish_current, mail
 from models.store.orders import advance, record_event
+from models.store.parts import lines_waiting
 from models.store.stock import commit_shipped
 from models.store.unit_of_work import Work
 from models.tables.catalog import Warehouse
@@ -42,6 +45,8 @@ class Shipped(StrEnum):
     """What the ship step did."""
 
     SHIPPED = "shipped"
+    # Some lines shipped; the rest follows as later parts (models/services/ship_part.py).
+    PARTIALLY_SHIPPED = "partially_shipped"
     READY_FOR_PICKUP = "ready_for_pickup"
     SKIPPED = "skipped"
     FAILED = "failed"
@@ -92,6 +97,29 @@ def _book(work: Work, carriers: Callable[..., Carrier], order_id: uuid.UUID) -> 
     ]
 
 
+def insert_parcels(
+    session: Session, order_id: uuid.UUID, parcels: list[Parcel], eta: date, part: int
+) -> None:
+    """The parcels of `part` of the order, each a shipment row with its tracking number."""
+    session.execute(
+        insert(SHIPMENTS),
+        [
+            {
+                "order_id": order_id,
+                "warehouse_id": warehouse_id,
+                "part": part,
+                "carrier": label.carrier,
+                "tracking_number": label.tracking_number,
+                "tracking_url": label.tracking_url,
+                "status": "label_created",
+                "eta": eta,
+                "created_at": utcnow(),
+            }
+            for warehouse_id, label in parcels
+        ],
+    )
+
+
 def _record(work: Work, order_id: uuid.UUID, parcels: list[Parcel]) -> Shipped:
     with work() as session:
         # The order's row, locked while it is still paid: its promised date is all we read.
@@ -103,24 +131,16 @@ def _record(work: Work, order_id: uuid.UUID, parcels: list[Parcel]) -> Shipped:
         if eta is None:
             finish_current(session)
             return Shipped.SKIPPED
-        session.execute(
-            insert(SHIPMENTS),
-            [
-                {
-                    "order_id": order_id,
-                    "warehouse_id": warehouse_id,
-                    "carrier": label.carrier,
-                    "tracking_number": label.tracking_number,
-                    "tracking_url": label.tracking_url,
-                    "status": "label_created",
-                    "eta": eta,
-                    "created_at": utcnow(),
-                }
-                for warehouse_id, label in parcels
-            ],
-        )
+        insert_parcels(session, order_id, parcels, eta, 1)
         commit_shipped(session, order_id)
         tracking = [label.tracking_number for _, label in parcels]
+        waiting = lines_waiting(session, order_id)
+        if waiting:  # part 1 of an order that ships in parts: the rest follows
+            detail = {"tracking": tracking, "part": 1, "waiting": waiting}
+            advance(session, order_id, OrderStatus.PAID, OrderStatus.PARTIALLY_SHIPPED, detail)
+            mail(session, order_id, instance_kind("partially_shipped", 1))
+            finish_current(session)
+            return Shipped.PARTIALLY_SHIPPED
         advance(session, order_id, OrderStatus.PAID, OrderStatus.SHIPPED, {"tracking": tracking})
         mail(session, order_id, "shipped")
         finish_current(session)

@@ -64,6 +64,7 @@ def _payment(payment: Payment | None) -> Entry | None:
     if payment is None:
         return None
     return {
+        "part": payment.part,
         "status": payment.status,
         "attempts": payment.attempts,
         "gateway_id": payment.gateway_id,
@@ -78,6 +79,15 @@ def _payment(payment: Payment | None) -> Entry | None:
     }
 
 
+def _payments(session: Session, order_id: uuid.UUID) -> Entry:
+    """Part 1's payment (the whole order's), and every part's for an order shipped in parts."""
+    every = list(
+        session.scalars(select(Payment).where(Payment.order_id == order_id).order_by(Payment.part))
+    )
+    first = next((p for p in every if p.part == 1), None)
+    return {"payment": _payment(first), "payments": [_payment(p) for p in every]}
+
+
 def _shipments(session: Session, order_id: uuid.UUID) -> list[Entry]:
     rows = session.execute(
         select(Shipment, Warehouse.code)
@@ -87,6 +97,7 @@ def _shipments(session: Session, order_id: uuid.UUID) -> list[Entry]:
     ).all()
     return [
         {
+            "part": s.part,
             "warehouse": code,
             "carrier": s.carrier,
             "tracking_number": s.tracking_number,
@@ -119,7 +130,7 @@ def _parts(session: Session, order_id: uuid.UUID) -> Entry:
             }
             for r in _of(session, AllocationReceipt, order_id)
         ],
-        "payment": _payment(session.scalar(select(Payment).where(Payment.order_id == order_id))),
+        **_payments(session, order_id),
         "shipments": _shipments(session, order_id),
         "mails": [
             {
@@ -163,10 +174,11 @@ def timeline(story: Entry) -> list[tuple[str, str, str]]:
         entries.append((e["at"], f"event {e['kind']}", _detail(e["detail"])))
     for r in story["allocation_receipts"]:
         entries.append((r["at"], f"allocation {r['outcome']}", r["reason"]))
-    if (p := story["payment"]) is not None:
-        entries.append((p["created_at"], "payment created", f"{p['amount']} {p['currency']}"))
+    for p in story["payments"]:
+        which = "payment" if p["part"] == 1 else f"payment part {p['part']}"
+        entries.append((p["created_at"], f"{which} created", f"{p['amount']} {p['currency']}"))
         said = f"attempts {p['attempts']}, gateway {p['gateway_id'] or '-'}"
-        entries.append((p["updated_at"], f"payment {p['status']}", said))
+        entries.append((p["updated_at"], f"{which} {p['status']}", said))
     for s in story["shipments"]:
         parcel = f"{s['carrier']} {s['tracking_number']} from {s['warehouse']}"
         entries.append((s["created_at"], "parcel label created", parcel))

@@ -2,9 +2,12 @@
 
 The claim creates the notification row if it is new, takes it for sending if it is pending
 (or held by a sender dead long enough), and reads everything the email shows: the order, its
-lines with their product names, its payment and its parcels. The record marks the mail sent,
-adds the timeline entry and ends the task's follow-up row. Each runs on a connection in
-autocommit: one round trip, no BEGIN or COMMIT, and as atomic as a transaction.
+lines with their product names, its payment and its parcels. A mail about a part of a
+partially shipped order ('shipped#2', models/domain/mail.py `part_of`) reads that part's
+payment and parcels; any other reads payment part 1 (the whole order's) and every parcel.
+The record marks the mail sent, adds the timeline entry and ends the task's follow-up row.
+Each runs on a connection in autocommit: one round trip, no BEGIN or COMMIT, and as atomic
+as a transaction.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, text
+
+from models.domain.mail_parts import part_of
 
 CLAIM = text(
     """
@@ -42,20 +47,32 @@ CLAIM = text(
             ORDER BY a.id LIMIT 1) AS pickup,
            (SELECT json_agg(json_build_object('article_number', l.article_number,
                                               'name', p.name, 'quantity', l.quantity,
+                                              'unit_price', l.unit_price,
                                               'cancelled', l.cancelled_quantity,
-                                              'unit_price', l.unit_price) ORDER BY l.line_no)
+                                              'in_part', (SELECT COALESCE(sum(a.quantity), 0)
+                                                          FROM allocation a
+                                                          WHERE a.order_line_id = l.id
+                                                            AND a.part = :part
+                                                            AND a.released_at IS NULL),
+                                              'shipped', (SELECT COALESCE(sum(a.quantity), 0)
+                                                          FROM allocation a
+                                                          WHERE a.order_line_id = l.id
+                                                            AND a.shipped_at IS NOT NULL))
+                             ORDER BY l.line_no)
             FROM order_line l LEFT JOIN product p ON p.article_number = l.article_number
             WHERE l.order_id = o.id) AS lines,
            (SELECT json_agg(json_build_object('carrier', s.carrier,
                                               'tracking_number', s.tracking_number,
                                               'tracking_url', s.tracking_url,
                                               'eta', s.eta) ORDER BY s.id)
-            FROM shipment s WHERE s.order_id = o.id) AS shipments,
+            FROM shipment s
+            WHERE s.order_id = o.id AND (CAST(:every_part AS boolean) OR s.part = :part))
+             AS shipments,
            pay.status AS payment_status, pay.amount AS payment_amount,
            pay.failure_code, pay.attempts AS payment_attempts
     FROM claimed c
     JOIN "order" o ON o.id = CAST(:order_id AS uuid)
-    LEFT JOIN payment pay ON pay.order_id = o.id
+    LEFT JOIN payment pay ON pay.order_id = o.id AND pay.part = :part
     """
 )
 
@@ -104,6 +121,7 @@ def claim(
 
     `recipient` None sends to the order's customer. A new row is created already claimed.
     """
+    part = part_of(kind)
     row = (
         connection.execute(
             CLAIM,
@@ -115,6 +133,8 @@ def claim(
                 "message_id": message_id,
                 "now": now,
                 "stale_before": stale_before,
+                "part": part or 1,
+                "every_part": part is None,
             },
         )
         .mappings()

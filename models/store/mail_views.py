@@ -29,6 +29,7 @@ from models.domain.payments import charge_key
 from models.store.change_mail_views import change_view, standing
 from models.store.hold_views import hold_fields
 from models.store.mail_claims import ClaimedMail
+from models.store.mail_parts import part_fields
 from models.store.return_views import return_fields
 from models.tables.catalog import Product
 from models.tables.fulfilment import Notification
@@ -194,6 +195,7 @@ def build_view(
         short_lines=_short_lines(connection, order_id, lines) if kind in SHORT_KINDS else (),
         **_pickup(connection, order, order_id, kind),
         **_refund(connection, kind, currency),
+        **part_fields(claimed, kind),
         **hold_fields(connection, order_id, kind),
         **change_view(connection, order_id, kind, currency, payment),
         **return_fields(connection, kind, currency),

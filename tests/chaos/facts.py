@@ -14,6 +14,14 @@ class OrderRow:
     status: str
     total: int
     email: str
+    # What the order is owed for: its total less the lines cancelled before they shipped (a
+    # later part of a partially shipped order that could not be paid for, say).
+    due: int | None = None
+
+    @property
+    def owed(self) -> int:
+        """What the order's charges, less refunds, should come to once it is fulfilled."""
+        return self.total if self.due is None else self.due
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,8 @@ class Charge:
     order_id: str
     amount: int
     refunded: int
+    # Which part of the order it paid for: a partially shipped order has a charge per part.
+    part: int = 1
 
 
 @dataclass(frozen=True)

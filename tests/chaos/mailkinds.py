@@ -41,6 +41,14 @@ class MailReader:
                 wanted = {r.lower() for r in recipients}
                 candidates = [o for o in candidates if o.email.lower() in wanted] or candidates
             if candidates:
-                return MailRow(candidates[0].order_id, kind, message_id)
+                return MailRow(candidates[0].order_id, _with_instance(kind, message_id), message_id)
             return None
         return None
+
+
+def _with_instance(kind: str, message_id: str) -> str:
+    """The kind with the instance its Message-ID names ('shipped#2' for part 2 of an order that
+    ships in parts): the subject is the base kind's, the same for every instance."""
+    local = message_id.strip().lstrip("<").split("@", 1)[0]
+    named, _, _ = local.partition(".")
+    return named if named.startswith(f"{kind}#") else kind

@@ -64,8 +64,16 @@ class Observer:
 
     def orders(self) -> list[OrderRow]:
         """Every order of this run (the database is the run's own)."""
-        found = self.rows('SELECT id::text, status, total, customer_email FROM "order"') or []
-        return [OrderRow(str(i), str(s), int(t), str(e)) for i, s, t, e in found]
+        found = (
+            self.rows(
+                "SELECT o.id::text, o.status, o.total, o.customer_email, o.total - COALESCE("
+                " (SELECT sum(l.cancelled_quantity * l.unit_price) FROM order_line l"
+                "  WHERE l.order_id = o.id), 0)"
+                ' FROM "order" o'
+            )
+            or []
+        )
+        return [OrderRow(str(i), str(s), int(t), str(e), int(d)) for i, s, t, e, d in found]
 
     def lines(self) -> list[LineRow]:
         """Every order line."""
@@ -120,14 +128,20 @@ class Observer:
         """Succeeded charges in the gateway's ledger, with what was refunded of each."""
         response = requests.get(f"{self._sandbox}/_sandbox/ledger", timeout=10)
         response.raise_for_status()
-        return [
-            Charge(
-                order_id=str((entry.get("metadata") or {}).get("order_id", "")),
-                amount=int(entry["amount"]),
-                refunded=int(entry.get("refunded", 0)),
+        charges = []
+        for entry in response.json():
+            # A later part's charge carries "<order id>/part-<n>" (models/domain/payments.py).
+            reference = str((entry.get("metadata") or {}).get("order_id", ""))
+            order_id, _, part = reference.partition("/part-")
+            charges.append(
+                Charge(
+                    order_id=order_id,
+                    amount=int(entry["amount"]),
+                    refunded=int(entry.get("refunded", 0)),
+                    part=int(part) if part.isdigit() else 1,
+                )
             )
-            for entry in response.json()
-        ]
+        return charges
 
     def snapshot(self, client_pending: int) -> Snapshot:
         """One look at everything that says whether the system is at rest."""

@@ -12,9 +12,12 @@ from tests.chaos.mail_counts import duplicate_mails, missing_mails
 # A pickup order ready at its warehouse waits on its customer as a shipped one on its carrier:
 # final for a run, fulfilled for its money, but its units are still on the shelf, reserved.
 WAITING_FOR_PICKUP = "ready_for_pickup"
+# A partially shipped order waits for stock for its later parts, as a backordered one does for
+# all of it: final for a run once its shipped part is paid; the parts still to come are not.
+PARTIALLY_SHIPPED = "partially_shipped"
 FINAL = frozenset(
     {"shipped", "delivered", WAITING_FOR_PICKUP, "collected", "rejected", "payment_failed"}
-    | {"cancelled"}
+    | {"cancelled", PARTIALLY_SHIPPED}
 )
 FULFILLED = frozenset({"shipped", "delivered", WAITING_FOR_PICKUP, "collected"})
 OFF_THE_SHELF = FULFILLED - {WAITING_FOR_PICKUP}
@@ -153,12 +156,21 @@ def _money(facts: Facts) -> dict[str, int]:
     for charge in facts.charges:
         charges[charge.order_id].append(charge)
     held = {oid: sum(c.amount - c.refunded for c in found) for oid, found in charges.items()}
+    # One charge per part of an order, and never more than its total between them.
     double = sum(
-        len(found) > 1 or (oid in orders and sum(c.amount for c in found) > orders[oid].total)
+        len({c.part for c in found}) < len(found)
+        or (oid in orders and sum(c.amount for c in found) > orders[oid].total)
         for oid, found in charges.items()
     )
+    # Charged means fulfilled or refunded, per payment: money held for an order that will not
+    # be fulfilled, or more than what it is owed for (a part given up, its lines cancelled).
     unresolved = sum(
-        amount > 0 and (oid not in orders or orders[oid].status not in FULFILLED)
+        amount > 0
+        and (
+            oid not in orders
+            or orders[oid].status not in FULFILLED | {PARTIALLY_SHIPPED}
+            or amount > orders[oid].owed
+        )
         for oid, amount in held.items()
     )
     refunded = {oid for oid, found in charges.items() if any(c.refunded for c in found)}
@@ -166,7 +178,7 @@ def _money(facts: Facts) -> dict[str, int]:
         facts.refunded_in_db - refunded
     )
     shipped_unpaid = sum(
-        o.status in FULFILLED and held.get(o.order_id, 0) < o.total for o in facts.orders
+        o.status in FULFILLED and held.get(o.order_id, 0) < o.owed for o in facts.orders
     )
     return {
         "double": double,

@@ -93,7 +93,7 @@ def test_an_order_still_moving_at_the_deadline_says_where_it_stopped() -> None:
 
 
 def test_shipped_or_ready_for_pickup_ends_the_watch_but_received_does_not() -> None:
-    waiting = {"shipped", "ready_for_pickup"}
+    waiting = {"shipped", "ready_for_pickup", "partially_shipped", "backordered"}
     final = {"delivered", "collected", "rejected", "payment_failed", "cancelled"}
     assert waiting | final == FINAL_STATUSES
     assert "received" not in FINAL_STATUSES
