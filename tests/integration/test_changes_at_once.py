@@ -12,21 +12,34 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
 from bootstrap import Context
 from models.domain.clock import utcnow
+from models.domain.follow_ups import TryLater
+from models.domain.lifecycle import OrderStatus
+from models.services.allocate import Allocated
+from models.services.charge_part import PartCharged, charge_part
 from models.services.place import order_token
 from models.services.track import apply_tracking
 from models.tables.catalog import Stock
 from models.tables.money import Refund, RefundLine
 from models.tables.orders import OrderLine
 from tests.follow_up_support import run_follow_ups
-from tests.integration.partial_support import BED, ledger_for, part_one_shipped
+from tests.integration.partial_support import (
+    BED,
+    LAMP,
+    allocate,
+    ledger_for,
+    part_one_shipped,
+    restock,
+)
 from tests.integration.returns_support import Delivered, open_return, receive
 from tests.integration.tracking_support import shipments
 from tests.keyed_client import sf_key
+from workers.adapters.fakes import FakeGateway
 
 
 def _at_once(jobs: list[Callable[[], Any]]) -> list[Any]:
@@ -130,3 +143,35 @@ def test_returns_and_a_cancel_of_what_is_to_follow_at_once_conserve_money(
     assert lines[1] == (2, 0, 2)  # (quantity, cancelled, returned)
     assert lines[2] == (1, 1, 0)
     assert _beds_on_hand(context, newark, bed) == shelf_before + accepted
+
+
+def test_units_whose_charge_is_in_flight_are_cancelled_only_once_it_has_an_answer(
+    app: Flask, context: Context
+) -> None:
+    client = app.test_client()
+    order_id, newark, _bed, lamp = part_one_shipped(client, context)
+    restock(context.sessions, newark, lamp, 1)
+    assert allocate(context, order_id, OrderStatus.PARTIALLY_SHIPPED) is Allocated.ALLOCATED
+    with pytest.raises(TryLater):  # part 2's charge is sent, its answer does not come back
+        charge_part(context.work, FakeGateway(unavailable_times=1000), order_id, 2)
+    token = order_token(context.settings.order_token_secret.get_secret_value(), order_id)
+    order = Delivered(order_id, lamp, newark, {"Authorization": f"Bearer {token}"})
+
+    # Whatever that charge takes is not known yet: releasing the lamp now could leave it paid
+    # for and never refunded. The customer is asked to try again shortly.
+    refused = app.test_client().post(
+        f"/orders/{order_id}/lines/cancel",
+        json={"lines": [{"line_no": 2, "quantity": 1}]},
+        headers=order.headers | {"Idempotency-Key": sf_key()},
+    )
+    assert refused.status_code == 409
+    assert refused.headers["Retry-After"] == "5"
+
+    assert charge_part(context.work, context.gateway, order_id, 2) is PartCharged.PAID
+    assert _cancel_the_rest(app, order) in {200, 409}  # 409 if part 2 has shipped meanwhile
+    run_follow_ups(context, order_id)
+    refunded, _per_line, lines = _books(context, order_id)
+    (charge,) = ledger_for(context, f"{order_id}/part-2")
+    assert charge["amount"] == LAMP
+    # The lamp was either cancelled and its charge given back, or it shipped and was kept.
+    assert (lines[2][1], charge["refunded"], refunded) in {(1, LAMP, LAMP), (0, 0, 0)}
