@@ -131,8 +131,11 @@ def _record(work: Work, order_id: uuid.UUID, parcels: list[Parcel]) -> Shipped:
         if eta is None:
             finish_current(session)
             return Shipped.SKIPPED
+        # A line cancelled since the labels were booked may have emptied a parcel: only the
+        # warehouses whose units leave the shelf now get a shipment.
+        leaving = commit_shipped(session, order_id)
+        parcels = [(warehouse, label) for warehouse, label in parcels if warehouse in leaving]
         insert_parcels(session, order_id, parcels, eta, 1)
-        commit_shipped(session, order_id)
         tracking = [label.tracking_number for _, label in parcels]
         waiting = lines_waiting(session, order_id)
         if waiting:  # part 1 of an order that ships in parts: the rest follows

@@ -70,8 +70,10 @@ def _record(work: Work, order_id: uuid.UUID, part: int, parcels: list[Parcel]) -
         if order is None or in_flight_part(session, order_id) != part:
             finish_current(session)
             return Shipped.SKIPPED
+        # As for a whole order: a parcel a line cancel emptied meanwhile gets no shipment.
+        leaving = commit_shipped(session, order_id)
+        parcels = [(warehouse, label) for warehouse, label in parcels if warehouse in leaving]
         insert_parcels(session, order_id, parcels, order.eta, part)
-        commit_shipped(session, order_id)
         detail = {"tracking": [label.tracking_number for _, label in parcels], "part": part}
         waiting = lines_waiting(session, order_id)
         if waiting:
