@@ -36,7 +36,7 @@ from models.domain.clock import utcnow
 from models.domain.returns import RMA_PATTERN, normalize_rma
 from models.services.return_receipt import Count, receive_return
 from models.services.returns import Asked, ReturnRefused, open_return
-from models.store.keyed_changes import answer_key, claim_key
+from models.store.held_keys import answer_key, hold_key
 
 bp = Blueprint("returns", __name__)
 
@@ -109,7 +109,7 @@ def open_order_return(order_id: str) -> Response:
     with rt.work() as session:
         order = order_for(session, order_id, who, change=True)
         claim = _claim(order.id, key, body)
-        if claim is None or claim_key(session, claim):
+        if claim is None or hold_key(session, claim):
             document = opened_return(session, order.id, wanted, actor(who))
             answer = idempotency.StoredResponse(201, document, {})
             if claim is not None:

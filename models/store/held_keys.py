@@ -1,10 +1,10 @@
 """Idempotency-Keys held inside the transaction of the change they answer.
 
-For a request that changes an existing order (a line cancel), the key is claimed first in
-the change's own transaction and its response stored before that commits: a crash leaves
-both or neither. A second request under the same key waits on the key's unique index while
-the first is open, then finds it held and replays its answer; if the first rolled back
-(a refusal), the second claims the key afresh.
+For a request that changes an existing order (a line cancel, a return opened), the key is
+claimed first in the change's own transaction and its response stored before that commits:
+a crash leaves both or neither. A second request under the same key waits on the key's
+unique index while the first is open, then finds it held and replays its answer; if the
+first rolled back (a refusal), the second claims the key afresh.
 """
 
 from __future__ import annotations
