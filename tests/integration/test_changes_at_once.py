@@ -7,9 +7,7 @@ were never charged; the returned units are back on the shelf once."""
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,6 +25,7 @@ from models.services.track import apply_tracking
 from models.tables.catalog import Stock
 from models.tables.money import Refund, RefundLine
 from models.tables.orders import OrderLine
+from tests.concurrency import at_once
 from tests.follow_up_support import run_follow_ups
 from tests.integration.partial_support import (
     BED,
@@ -40,23 +39,6 @@ from tests.integration.returns_support import Delivered, open_return, receive
 from tests.integration.tracking_support import shipments
 from tests.keyed_client import sf_key
 from workers.adapters.fakes import FakeGateway
-
-
-def _at_once(jobs: list[Callable[[], Any]]) -> list[Any]:
-    """Run the jobs on threads released together; their answers, in order."""
-    start = threading.Barrier(len(jobs))
-    answers: list[Any] = [None] * len(jobs)
-
-    def run(index: int) -> None:
-        start.wait()
-        answers[index] = jobs[index]()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(jobs))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return answers
 
 
 def _first_parcel_arrived(context: Context, order_id: uuid.UUID) -> None:
@@ -123,8 +105,8 @@ def test_returns_and_a_cancel_of_what_is_to_follow_at_once_conserve_money(
     order = Delivered(order_id, bed, newark, {"Authorization": f"Bearer {token}"})
     shelf_before = _beds_on_hand(context, newark, bed)
 
-    answers = _at_once(
-        [
+    answers = at_once(
+        *[
             lambda: _cancel_the_rest(app, order),
             lambda: _return_and_receive(app, context, order, twice=True),
             lambda: _return_and_receive(app, context, order, twice=False),

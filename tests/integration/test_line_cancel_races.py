@@ -6,7 +6,6 @@ belongs. A refund step run twice, or a cancel sent twice under one key, refunds 
 from __future__ import annotations
 
 import random
-import threading
 from typing import Any
 
 import pytest
@@ -22,6 +21,7 @@ from models.services.refund_part import refund_part
 from models.tables.catalog import Stock
 from models.tables.money import Refund
 from models.tables.orders import Order
+from tests.concurrency import at_once
 from tests.follow_up_support import run_follow_ups
 from tests.infra import Mailbox
 from tests.integration.line_cancel_support import Placed, books, cancel, ledger, paid, reserved
@@ -41,23 +41,6 @@ def on_hand(ctx: Context, order: Placed) -> dict[int, int]:
             ).one()
             for n, a in order.articles.items()
         }
-
-
-def _at_once(jobs: list[Any]) -> list[Any]:
-    """Run the jobs on threads released together; their answers, in order."""
-    start = threading.Barrier(len(jobs))
-    answers: list[Any] = [None] * len(jobs)
-
-    def run(index: int) -> None:
-        start.wait()
-        answers[index] = jobs[index]()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(jobs))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return answers
 
 
 def _status(ctx: Context, order: Placed) -> str:
@@ -87,7 +70,7 @@ def test_concurrent_line_cancels_and_a_racing_whole_cancel_conserve_money(
             rng.randrange(len(jobs)), lambda: app.test_client().post(whole, headers=order.auth)
         )
 
-    answers = _at_once(jobs)
+    answers = at_once(*jobs)
     held = reserved(context, order)  # before the ship step, if it comes, takes them away
     _settle(context, order)
 
@@ -117,7 +100,7 @@ def test_one_cancel_sent_twice_at_once_under_one_key_cancels_and_refunds_once(
     order = paid(app.test_client(), context, LINES)
     key = sf_key()[1:-1]
 
-    answers = _at_once([lambda: cancel(app.test_client(), order, {2: 1}, key=key)] * 4)
+    answers = at_once(*[lambda: cancel(app.test_client(), order, {2: 1}, key=key)] * 4)
     _settle(context, order)
 
     assert [a.status_code for a in answers] == [200] * 4

@@ -3,9 +3,7 @@ racing an expiry, a customer cancelling while it waits, and the ops CLI at the c
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 
 from flask import Flask
@@ -21,6 +19,7 @@ from models.services.ship import ship_order
 from models.tables.catalog import Warehouse
 from models.tables.fulfilment import Payment
 from models.tables.orders import Order, OrderEvent
+from tests.concurrency import at_once
 from tests.factories import add_product, order_body, stock_of
 from tests.integration.order_api_support import bearer
 from tests.integration.test_pickup import (
@@ -31,20 +30,6 @@ from tests.integration.test_pickup import (
     ready_order,
 )
 from tests.integration.test_pipeline import status
-
-
-def at_once(*jobs: Callable[[], object]) -> None:
-    start = threading.Barrier(len(jobs))
-
-    def run(job: Callable[[], object]) -> None:
-        start.wait()
-        job()
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
 
 
 def test_expiries_running_at_once_cancel_and_refund_each_order_once(

@@ -3,11 +3,6 @@ opened and received at once, and the money that comes out of it."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
-
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -16,6 +11,7 @@ from bootstrap import Context
 from models.domain.clock import utcnow
 from models.services.return_receipt import Receipt, receive_return
 from models.tables.orders import OrderLine
+from tests.concurrency import at_once
 from tests.follow_up_support import run_follow_ups
 from tests.integration.returns_support import (
     PRICE,
@@ -27,18 +23,6 @@ from tests.integration.returns_support import (
     refunds,
     shelf,
 )
-
-
-def at_once(count: int, job: Callable[[int], Any]) -> list[Any]:
-    """Run `job(i)` in `count` threads released together; their results."""
-    start = threading.Barrier(count)
-
-    def run(i: int) -> Any:
-        start.wait()
-        return job(i)
-
-    with ThreadPoolExecutor(count) as pool:
-        return list(pool.map(run, range(count)))
 
 
 def _receive(context: Context, order: Delivered, rma: str) -> Receipt:
@@ -53,7 +37,7 @@ def test_a_return_received_twice_at_once_restocks_once_and_refunds_once(
     before = shelf(context, order)
     rma = open_return(client, order, [(1, 2)]).get_json()["rma_number"]
 
-    receipts = at_once(2, lambda _: _receive(context, order, rma))
+    receipts = at_once(*[lambda: _receive(context, order, rma)] * 2)
     run_follow_ups(context, order.order_id)
 
     assert sorted(r.already for r in receipts) == [False, True]
@@ -68,13 +52,17 @@ def test_returns_opened_and_received_at_once_never_give_back_more_than_came_back
     order = delivered(client, context, units=5)
     before = shelf(context, order)
 
-    opened = at_once(8, lambda i: open_return(app.test_client(), order, [(1, 1 + i % 2)]))
+    opened = at_once(
+        *[lambda i=i: open_return(app.test_client(), order, [(1, 1 + i % 2)]) for i in range(8)]
+    )
     numbers = [r.get_json()["rma_number"] for r in opened if r.status_code == 201]
     # Each return received twice at once, half of them with one unit refused.
     counts = [None if i % 2 else [(1, 1, 1)] for i in range(len(numbers))]
     answers = at_once(
-        2 * len(numbers),
-        lambda i: receive(app.test_client(), context, order, numbers[i // 2], counts[i // 2]),
+        *[
+            lambda i=i: receive(app.test_client(), context, order, numbers[i // 2], counts[i // 2])
+            for i in range(2 * len(numbers))
+        ]
     )
     run_follow_ups(context, order.order_id)
 
