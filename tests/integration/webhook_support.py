@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bootstrap import Context
+from models.domain.tasks import ALERT_WEBHOOK_DISABLED, DELIVER_WEBHOOK
 from models.services.webhook_admin import create_subscription, delete_subscription
 from models.tables.webhooks import WebhookAttempt, WebhookDelivery
 from tests.factories import add_product, order_body
@@ -65,8 +66,13 @@ def attempts_of(sessions: sessionmaker[Session], delivery_id: int) -> list[Webho
         )
 
 
+# The webhooks queue's tasks: their rows carry a delivery's or a subscription's id.
+WEBHOOK_TASKS = (DELIVER_WEBHOOK, ALERT_WEBHOOK_DISABLED)
+
+
 def run_deliveries(context: Context, *delivery_ids: int) -> list[tuple[str, list[Any], Any]]:
-    """Run the deliveries' follow-ups as a worker would, retries' waits passed at once."""
+    """Run the deliveries' follow-ups as a worker would, retries' waits passed at once: only
+    theirs, though a low-stock alert's row may carry the same number."""
     from workers import webhook_tasks  # noqa: F401, PLC0415 - registers the tasks
 
-    return run_follow_ups(context, *delivery_ids)
+    return run_follow_ups(context, *delivery_ids, only=WEBHOOK_TASKS)
