@@ -31,6 +31,25 @@ def pending(
         return [(row.get("task", row.get("type", "")), row.get("args", [])) for row in rows]
 
 
+def _take_due(
+    context: Context, keys: list[str], only: tuple[str, ...], wait_out_delays: bool
+) -> list[tuple[int, dict[str, Any]]]:
+    """The subjects' task rows due now (all of them, with `wait_out_delays`), each leased
+    for a minute so the run that takes it is the only one."""
+    mine = (PENDING, Outbox.message_key.in_(keys), Outbox.topic == "task", _of_tasks(only))
+    now = utcnow()
+    with context.work() as session:
+        if wait_out_delays:
+            session.execute(update(Outbox).where(*mine).values(due_at=now))
+        rows = session.execute(
+            update(Outbox)
+            .where(*mine, Outbox.due_at <= now)
+            .values(attempts=Outbox.attempts + 1, due_at=now + timedelta(seconds=60))
+            .returning(Outbox.id, Outbox.payload)
+        ).all()
+    return [(int(row_id), dict(payload)) for row_id, payload in rows]
+
+
 def run_follow_ups(
     context: Context,
     *subjects: object,
@@ -48,29 +67,9 @@ def run_follow_ups(
     from workers.app import app  # noqa: PLC0415 - the broker settings come from the test run
 
     keys = [str(subject) for subject in subjects]
-    of_tasks = _of_tasks(only)
     ran: list[tuple[str, list[Any], Any]] = []
     for _ in range(rounds):
-        now = utcnow()
-        with context.work() as session:
-            if wait_out_delays:
-                session.execute(
-                    update(Outbox)
-                    .where(PENDING, Outbox.message_key.in_(keys), Outbox.topic == "task", of_tasks)
-                    .values(due_at=now)
-                )
-            rows = session.execute(
-                update(Outbox)
-                .where(
-                    PENDING,
-                    Outbox.message_key.in_(keys),
-                    Outbox.topic == "task",
-                    Outbox.due_at <= now,
-                    of_tasks,
-                )
-                .values(attempts=Outbox.attempts + 1, due_at=now + timedelta(seconds=60))
-                .returning(Outbox.id, Outbox.payload)
-            ).all()
+        rows = _take_due(context, keys, only, wait_out_delays)
         if not rows:
             return ran
         for row_id, payload in sorted(rows, key=lambda row: row[0]):
