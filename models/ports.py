@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from typing import Any, Literal, Protocol
 
@@ -21,22 +22,31 @@ from models.domain.mail import EmailView, Mail
 
 @dataclass(frozen=True)
 class ChargeResult:
-    """How a charge stands: money taken, a decline retrying will not change, or not yet known.
+    """How a charge stands: money taken, money authorised and waiting to be captured, a
+    decline retrying will not change, or not yet known.
 
     `pending` is an intent still `processing`, or waiting on the customer (`requires_action`):
-    neither is a decline, and neither has taken money yet.
+    neither is a decline, and neither has taken money yet. `authorized` is an intent created
+    with manual capture that the card accepted (`requires_capture`): the money is held on the
+    card until `capture_before`, and taken only by a capture.
     """
 
-    status: Literal["succeeded", "declined", "pending"]
+    status: Literal["succeeded", "authorized", "declined", "pending"]
     gateway_id: str | None
     failure_code: str | None = None
     failure_message: str | None = None
+    capture_before: datetime | None = None
 
 
 # PaymentIntent statuses that may still turn into money: ask again later, never call a decline.
-UNSETTLED = frozenset(
-    {"processing", "requires_action", "requires_confirmation", "requires_capture"}
-)
+UNSETTLED = frozenset({"processing", "requires_action", "requires_confirmation"})
+# The failure code of a capture refused because the authorisation lapsed (Stripe cancels an
+# uncaptured intent with cancellation_reason `automatic` when its authorisation expires).
+AUTHORIZATION_EXPIRED = "authorization_expired"
+# The failure code of a capture refused because the intent was cancelled (voided).
+CANCELED = "canceled"
+
+CaptureMethod = Literal["automatic", "manual"]
 
 
 class PaymentUnavailable(Exception):
@@ -63,8 +73,17 @@ class PaymentGateway(Protocol):
         currency: str,
         payment_method: str,
         order_id: str,
+        capture: CaptureMethod = "automatic",
     ) -> ChargeResult:
-        """Charge `amount` minor units once per key, however often this is called."""
+        """Charge `amount` minor units once per key, however often this is called; with
+        `capture="manual"` only authorise it (an `authorized` result), to be captured later."""
+
+    def capture(
+        self, *, idempotency_key: str, payment_intent_id: str, amount: int, order_id: str
+    ) -> ChargeResult:
+        """Capture `amount` of an authorised intent once per key; the rest of the authorisation
+        is released. `succeeded` once captured (a repeat answers the same); `declined` with
+        AUTHORIZATION_EXPIRED or CANCELED when there is no authorisation left to capture."""
 
     def refund(
         self,
@@ -77,11 +96,12 @@ class PaymentGateway(Protocol):
         """Refund all or `amount` of a charge once per key; returns the refund id."""
 
     def find_charge(self, *, order_id: str) -> ChargeResult | None:
-        """What became of the order's charges: a success, else one still pending, else the
-        newest decline, else None."""
+        """What became of the order's charges: a success, else an authorisation, else one
+        still pending, else the newest decline, else None."""
 
     def cancel(self, *, payment_intent_id: str, order_id: str) -> ChargeResult:
-        """Cancel an intent that has not taken money; a success answers as the success it is."""
+        """Cancel an intent that has not taken money (voiding an authorisation releases the
+        money it held); a success answers as the success it is."""
 
 
 # Mail
