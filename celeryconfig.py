@@ -83,6 +83,10 @@ beat_schedule = {
     "expire-reservations": _every(
         "fulfillment.expire_reservations", _settings.reservation_expiry_interval
     ),
+    # Card authorisations that lapse within AUTHORIZATION_RENEW_HOURS, not yet captured.
+    "renew-authorizations": _every(
+        "fulfillment.renew_authorizations", _settings.authorization_renew_interval
+    ),
     "reconcile-payments": _every("fulfillment.reconcile_payments", _settings.reconcile_interval),
     # Stock arrives through the admin API, the CLI or a released order; PostgreSQL knows which.
     "retry-backorders": _every("fulfillment.retry_backorders", _settings.backorder_retry_interval),

@@ -89,6 +89,13 @@ class Settings(BaseSettings):
     payment_api_key: SecretStr = SecretStr(DEV_PAYMENT_KEY)
     payment_timeout: float = Field(10.0, gt=0)
     payment_attempts: int = Field(3, ge=1, le=10)
+    # When the card is charged: at_order takes the money when the order is allocated;
+    # at_shipment only authorises it then, and each shipment captures what it carries.
+    payment_capture: Literal["at_order", "at_shipment"] = "at_shipment"
+    # An authorisation that lapses within this many hours before it is captured is renewed
+    # (or the order held for staff); the beat looks every authorization_renew_interval seconds.
+    authorization_renew_hours: int = Field(24, ge=1, le=24 * 30)
+    authorization_renew_interval: float = Field(600.0, gt=0)
     # Threads on the payments worker: a charge mostly waits on the gateway, not the CPU.
     payments_concurrency: int = Field(16, ge=1, le=256)
     # After SIGTERM, how long a process finishes what it holds (a running task, a batch of

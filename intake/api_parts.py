@@ -19,10 +19,17 @@ class Payment(Closed):
     """A payment of the order (of part 1 at the top of the document: the whole order's,
     unless it ships in parts)."""
 
-    status: str = Field(description="`pending`, `processing`, `succeeded`, `failed`, ...")
-    amount: int
+    status: str = Field(
+        description="`pending`, `authorized` (held on the card until its shipment captures it),"
+        " `capturing`, `succeeded` (taken), `failed`, `voided` (released, nothing taken),"
+        " `refund_pending`, `refunded`, `refund_failed`"
+    )
+    amount: int = Field(description="what was charged; while authorized, what is held")
     currency: str
     failure_code: str | None
+    capture_before: datetime | None = Field(
+        description="while authorized: when the authorisation lapses unless renewed"
+    )
 
 
 class Parcel(Closed):

@@ -15,8 +15,9 @@ from typing import Any
 from bootstrap import get_context
 from models.domain import tasks as names
 from models.domain.clock import utcnow
-from models.ports import PaymentUnavailable
+from models.ports import CaptureMethod, PaymentUnavailable
 from models.services import reconcile
+from models.services import renew as renewals
 from models.services import watchdog as housekeeping
 from models.services.alert import send_low_stock_alert
 from models.services.allocate import AllocationContended, allocate_order, fill_backorders
@@ -66,7 +67,10 @@ def charge(order_id: str) -> str:
     is away, then gives up."""
     ctx = get_context()
     holds = rules_from(ctx.settings)
-    return charge_order(ctx.work, ctx.gateway, uuid.UUID(order_id), holds=holds).value
+    at_shipment = ctx.settings.payment_capture == "at_shipment"
+    capture: CaptureMethod = "manual" if at_shipment else "automatic"
+    order = uuid.UUID(order_id)
+    return charge_order(ctx.work, ctx.gateway, order, holds=holds, capture=capture).value
 
 
 @app.task(name=names.CHARGE_PART, **STEP)
@@ -103,7 +107,11 @@ def ship(order_id: str) -> str:
     ready at its warehouse."""
     ctx = get_context()
     hold = timedelta(days=ctx.settings.pickup_hold_days)
-    return ship_order(ctx.work, ctx.carriers, uuid.UUID(order_id), hold=hold).value
+    hold_for = timedelta(hours=ctx.settings.hold_reservation_hours)
+    order = uuid.UUID(order_id)
+    return ship_order(
+        ctx.work, ctx.carriers, order, hold=hold, gateway=ctx.gateway, hold_for=hold_for
+    ).value
 
 
 @app.task(name=names.SHIP_PART, **STEP)
@@ -217,3 +225,21 @@ def expire_reservations() -> int:
         for _, result in fill_backorders(ctx.work, ctx.directory, ctx.settings):
             allocation_decided(result)
     return len(expired.held) + len(expired.unpaid)
+
+
+@app.task(name="fulfillment.renew_authorizations", **RETRY)
+def renew_authorizations() -> int:
+    """Authorise again the paid orders whose authorisation lapses within
+    AUTHORIZATION_RENEW_HOURS; hold those whose card refuses. How many were looked at."""
+    ctx = get_context()
+    within = timedelta(hours=ctx.settings.authorization_renew_hours)
+    hold_for = timedelta(hours=ctx.settings.hold_reservation_hours)
+    due = renewals.due(ctx.work, now=utcnow(), within=within)
+    for order_id in due:
+        try:
+            renewals.renew_authorization(
+                ctx.work, ctx.gateway, order_id, within=within, hold_for=hold_for
+            )
+        except PaymentUnavailable:
+            break  # still unreachable: the next round tries again
+    return len(due)

@@ -21,6 +21,9 @@ class HoldReason(StrEnum):
     COUNTRY_MISMATCH = "country_mismatch"
     TOO_MANY_ORDERS = "too_many_orders"
     IMPRECISE_ADDRESS = "imprecise_address"
+    # Paid by an authorisation that lapsed (or could not be renewed) before it was captured:
+    # a release charges the card again.
+    AUTHORIZATION_LAPSED = "authorization_lapsed"
     # Held by a person, for a reason of their own (Shopify's `other`).
     OTHER = "other"
 
@@ -31,6 +34,7 @@ SHOPIFY_REASON = {
     HoldReason.COUNTRY_MISMATCH: "high_risk_of_fraud",
     HoldReason.TOO_MANY_ORDERS: "high_risk_of_fraud",
     HoldReason.IMPRECISE_ADDRESS: "incorrect_address",
+    HoldReason.AUTHORIZATION_LAPSED: "awaiting_payment",
     HoldReason.OTHER: "other",
 }
 

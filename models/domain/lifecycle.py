@@ -55,6 +55,9 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
             OrderStatus.PARTIALLY_SHIPPED,
             OrderStatus.READY_FOR_PICKUP,
             OrderStatus.CANCELLED,
+            # Its authorisation lapsed before the capture: held for staff, charged again on
+            # release (models/services/capture.py).
+            OrderStatus.ON_HOLD,
         }
     ),
     OrderStatus.PARTIALLY_SHIPPED: frozenset({OrderStatus.SHIPPED}),

@@ -110,7 +110,9 @@ UNKNOWN_FAILURE = "the payment could not be completed"
 CHARGED_STATUSES = frozenset({"succeeded", "refund_pending", "refunded"})
 # A payment in one of these has a known outcome; any other may still turn out charged (the
 # gateway has not answered yet), and so may one given up because the gateway was unreachable.
-SETTLED_STATUSES = CHARGED_STATUSES | {"failed", "refund_failed"}
+# An authorisation is known too (money held on the card, taken when it ships), and so is one
+# voided (released, nothing taken); `capturing` waits for the gateway's answer.
+SETTLED_STATUSES = CHARGED_STATUSES | {"failed", "refund_failed", "authorized", "voided"}
 UNSETTLED_FAILURES = frozenset({"gateway_unavailable"})
 
 

@@ -25,6 +25,24 @@ def charge_key(order_id: uuid.UUID, part: int = 1) -> str:
     return f"order-{order_id}-charge" if part == 1 else f"order-{order_id}-charge-{part}"
 
 
+def capture_key(order_id: uuid.UUID, payment_intent_id: str) -> str:
+    """The gateway idempotency key of an authorisation's capture: one per intent, so a
+    renewed authorisation is captured under a key of its own."""
+    return f"order-{order_id}-capture-{payment_intent_id}"
+
+
+def charge_generation_key(order_id: uuid.UUID, generation: int) -> str:
+    """The key of the order's charge after `generation` authorisations lapsed: a new charge,
+    never the replay of the lapsed one."""
+    base = charge_key(order_id)
+    return base if generation == 0 else f"{base}-{generation}"
+
+
+def renewal_key(order_id: uuid.UUID, renewal: int) -> str:
+    """The key of the `renewal`th re-authorisation of the order's payment."""
+    return f"order-{order_id}-reauthorize-{renewal}"
+
+
 def refund_key(order_id: uuid.UUID, part: int = 1) -> str:
     """The gateway idempotency key of a payment's whole refund: the same on every attempt."""
     return f"order-{order_id}-refund" if part == 1 else f"order-{order_id}-refund-{part}"

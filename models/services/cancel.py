@@ -49,6 +49,10 @@ class Cancellation:
     units_released: int = 0
 
 
+# Payments a cancel hands to the refund step: charged, authorised, or being captured.
+SETTLED_BY_REFUND = ("succeeded", "authorized", "capturing")
+
+
 def cancel_order(
     session: Session, order_id: uuid.UUID, *, reason: str, actor: str, now: datetime
 ) -> Cancellation:
@@ -68,7 +72,8 @@ def cancel_order(
     # A charge still in flight is caught when its result is recorded (workers/charging.py).
     refunding = session.execute(
         update(Payment)
-        .where(Payment.order_id == order_id, Payment.status == "succeeded")
+        # Money taken, or held on the card: the refund step gives it back or voids it.
+        .where(Payment.order_id == order_id, Payment.status.in_(SETTLED_BY_REFUND))
         .values(status="refund_pending", updated_at=now)
         .returning(Payment.id)
     ).first()

@@ -102,7 +102,10 @@ def _status(session: Session, order: Order) -> OrderStatus:
         raise CannotCancelLines(status.value)
     # A later part's charge claimed and not answered (a partially shipped order): what it
     # takes is not known, so its units could be released paid for and never refunded.
-    in_flight = select(Payment.id).where(Payment.order_id == order.id, Payment.status == "pending")
+    # So may a capture (authorise-then-capture): it takes what the order came to when sent.
+    in_flight = select(Payment.id).where(
+        Payment.order_id == order.id, Payment.status.in_(("pending", "capturing"))
+    )
     if session.scalar(in_flight.limit(1)) is not None:
         raise PaymentInProgress
     return status

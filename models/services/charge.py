@@ -6,7 +6,7 @@ import logging
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,13 @@ from models.domain.holds import HoldRules
 from models.domain.lifecycle import OrderStatus
 from models.domain.payments import GATEWAY_UNAVAILABLE, NOT_FULFILLED, NOT_SETTLED, charge_key
 from models.domain.tasks import REFUND, SETTLE_PAYMENT, SHIP
-from models.ports import ChargeResult, PaymentGateway, PaymentRejected, PaymentUnavailable
+from models.ports import (
+    CaptureMethod,
+    ChargeResult,
+    PaymentGateway,
+    PaymentRejected,
+    PaymentUnavailable,
+)
 from models.services.holds import hold_for_review
 from models.store.follow_ups import finish_current, later, mail
 from models.store.orders import advance, record_event
@@ -25,13 +31,18 @@ from models.store.parts import part_amount
 from models.store.stock import release
 from models.store.unit_of_work import Work
 from models.tables.fulfilment import Payment
-from models.tables.orders import Order, OrderLine
+from models.tables.orders import Order
 
 log = logging.getLogger(__name__)
 
 
 # Attempts (each asking the gateway first) before a charge is given up.
 MAX_ATTEMPTS = 8
+# Gateway answers that mean the money is the order's: taken, or held on the card for capture.
+TAKEN_OR_HELD = ("succeeded", "authorized")
+# Payment rows whose money may have to go back when the order will not be fulfilled: taken,
+# held on the card, being captured, or sent and never answered.
+HELD_OR_TAKEN = ("pending", "succeeded", "failed", "authorized", "capturing")
 
 
 class Charged(StrEnum):
@@ -49,22 +60,14 @@ class Charged(StrEnum):
     SKIPPED = "skipped"
 
 
-def chargeable(session: Session, order: Order) -> int:
-    """What the order comes to now: its total less the units cancelled before the charge."""
-    cancelled = session.scalar(
-        select(
-            func.coalesce(func.sum(OrderLine.cancelled_quantity * OrderLine.unit_price), 0)
-        ).where(OrderLine.order_id == order.id)
-    )
-    return max(0, order.total - int(cancelled or 0))
-
-
-def _claim_attempt(session: Session, order: Order) -> tuple[int, int]:
+def _claim_attempt(session: Session, order: Order) -> tuple[int, int, str]:
     """Count this attempt; how many came before it, and the amount to charge: what the order
     comes to now, or part 1's share of it when the order ships in parts.
 
     The amount is the payment row's, set by the first attempt: every attempt sends the same
     one under the same key (no line can be cancelled while the order waits for its charge).
+    The key is the row's too: derived from the order, and renewed when an authorisation
+    lapsed (models/services/capture.py), so that charge is never replayed.
     """
     session.execute(
         insert(Payment)
@@ -80,13 +83,13 @@ def _claim_attempt(session: Session, order: Order) -> tuple[int, int]:
         )
         .on_conflict_do_nothing(index_elements=["order_id", "part"])
     )
-    attempts, amount = session.execute(
+    attempts, amount, key = session.execute(
         update(Payment)
         .where(Payment.order_id == order.id, Payment.part == 1)
         .values(attempts=Payment.attempts + 1, updated_at=utcnow())
-        .returning(Payment.attempts, Payment.amount)
+        .returning(Payment.attempts, Payment.amount, Payment.idempotency_key)
     ).one()
-    return int(attempts) - 1, int(amount)
+    return int(attempts) - 1, int(amount), str(key)
 
 
 def _fail(session: Session, order_id: uuid.UUID, code: str, message: str | None) -> bool:
@@ -110,7 +113,7 @@ def refund_charge(session: Session, order_id: uuid.UUID, gateway_id: str, why: s
     refunding = session.execute(
         update(Payment)
         # `failed` too: a charge given up on may land after all, and it is money all the same.
-        .where(Payment.order_id == order_id, Payment.status.in_(["pending", "succeeded", "failed"]))
+        .where(Payment.order_id == order_id, Payment.status.in_(HELD_OR_TAKEN))
         .values(status="refund_pending", gateway_id=gateway_id, updated_at=utcnow())
         .returning(Payment.id)
     ).first()
@@ -120,6 +123,22 @@ def refund_charge(session: Session, order_id: uuid.UUID, gateway_id: str, why: s
     later(session, REFUND, str(order_id))
     log.warning("%s; refunding", why.replace("_", " "), extra={"order_id": str(order_id)})
     return True
+
+
+def _succeeded(session: Session, order_id: uuid.UUID, result: ChargeResult) -> None:
+    """The pending payment took the money, or (authorised) holds it on the card."""
+    values: dict[str, object] = {"status": "succeeded"}
+    if result.status == "authorized":
+        values = {
+            "status": "authorized",
+            "authorized_amount": Payment.amount,
+            "capture_before": result.capture_before,
+        }
+    session.execute(
+        update(Payment)
+        .where(Payment.order_id == order_id, Payment.part == 1, Payment.status == "pending")
+        .values(gateway_id=result.gateway_id, updated_at=utcnow(), **values)
+    )
 
 
 def record_charge(session: Session, order_id: uuid.UUID, result: ChargeResult) -> Charged:
@@ -135,11 +154,7 @@ def record_charge(session: Session, order_id: uuid.UUID, result: ChargeResult) -
         code = result.failure_code or "declined"
         failed = _fail(session, order_id, code, result.failure_message)
         return Charged.DECLINED if failed else Charged.SKIPPED
-    session.execute(
-        update(Payment)
-        .where(Payment.order_id == order_id, Payment.part == 1, Payment.status == "pending")
-        .values(status="succeeded", gateway_id=result.gateway_id, updated_at=utcnow())
-    )
+    _succeeded(session, order_id, result)
     paid = {"payment": result.gateway_id}
     if advance(session, order_id, OrderStatus.ALLOCATED, OrderStatus.PAID, paid):
         mail(session, order_id, "paid")
@@ -162,6 +177,8 @@ def _ask_or_charge(
     amount: int,
     currency: str,
     method: str,
+    key: str,
+    capture: CaptureMethod,
 ) -> ChargeResult:
     # After an attempt whose outcome we never learnt, the gateway is asked first: the
     # charge may have gone through, and only the gateway knows.
@@ -171,11 +188,12 @@ def _ask_or_charge(
             return known
     try:
         return gateway.charge(
-            idempotency_key=charge_key(order_id),
+            idempotency_key=key,
             amount=amount,
             currency=currency.lower(),
             payment_method=method,
             order_id=str(order_id),
+            capture=capture,
         )
     except PaymentRejected as exc:
         # The gateway refused the request itself (say, an unknown payment method): final.
@@ -196,10 +214,16 @@ def _not_ours(session: Session, order: Order | None, order_id: uuid.UUID) -> Cha
 
 
 def charge_order(
-    work: Work, gateway: PaymentGateway, order_id: uuid.UUID, *, holds: HoldRules | None = None
+    work: Work,
+    gateway: PaymentGateway,
+    order_id: uuid.UUID,
+    *,
+    holds: HoldRules | None = None,
+    capture: CaptureMethod = "automatic",
 ) -> Charged:
-    """Charge the order's total under its derived key, unless a hold rule stops it first;
-    TryLater while the gateway is away."""
+    """Charge the order's total under its derived key (or, with manual capture, authorise it
+    for the shipment to capture), unless a hold rule stops it first; TryLater while the
+    gateway is away."""
     with work() as session:
         order = session.get(Order, order_id)
         if order is None or order.status != OrderStatus.ALLOCATED:
@@ -207,12 +231,19 @@ def charge_order(
         if holds is not None and hold_for_review(session, order_id, holds, utcnow()):
             finish_current(session)
             return Charged.HELD
-        earlier, amount = _claim_attempt(session, order)
+        earlier, amount, key = _claim_attempt(session, order)
         currency, method = order.currency, order.payment_method
     # No transaction is open across the gateway calls: nothing waits on our locks.
     try:
         result = _ask_or_charge(
-            gateway, order_id, earlier=earlier, amount=amount, currency=currency, method=method
+            gateway,
+            order_id,
+            earlier=earlier,
+            amount=amount,
+            currency=currency,
+            method=method,
+            key=key,
+            capture=capture,
         )
     except PaymentUnavailable as exc:
         if earlier + 1 >= MAX_ATTEMPTS:
@@ -222,7 +253,7 @@ def charge_order(
         # Never settled (the customer never authenticated, say): cancel it at the gateway.
         assert result.gateway_id is not None
         result = gateway.cancel(payment_intent_id=result.gateway_id, order_id=str(order_id))
-        if result.status != "succeeded":
+        if result.status not in TAKEN_OR_HELD:
             result = ChargeResult("declined", result.gateway_id, NOT_SETTLED, result.failure_code)
     with work() as session:
         outcome = record_charge(session, order_id, result)
@@ -250,7 +281,7 @@ def give_up(work: Work, gateway: PaymentGateway, order_id: uuid.UUID, reason: st
         log.warning("gateway unreachable while giving up", extra={"order_id": str(order_id)})
         known = None
     with work() as session:
-        if known is not None and known.status == "succeeded":
+        if known is not None and known.status in TAKEN_OR_HELD:
             outcome = record_charge(session, order_id, known)
             finish_current(session)
             return outcome

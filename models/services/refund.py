@@ -39,6 +39,8 @@ class Refunded(StrEnum):
 
     REFUNDED = "refunded"
     NOTHING_TO_REFUND = "nothing_to_refund"
+    # An authorisation released: no money was taken, so none goes back.
+    VOIDED = "voided"
     FAILED = "failed"
 
 
@@ -65,12 +67,16 @@ def refund_order(work: Work, gateway: PaymentGateway, order_id: uuid.UUID) -> Re
         return Refunded.NOTHING_TO_REFUND
     if claimed.rest <= 0:  # partial refunds already gave everything back
         return _refunded(work, order_id, claimed, None)
+    # An authorisation taken back in whole, should a capture in flight have taken it after all.
+    amount = None if claimed.uncaptured else claimed.rest
     try:
+        if claimed.uncaptured and not _captured_after_all(gateway, order_id, claimed):
+            return _voided(work, order_id, claimed)
         # The key makes the gateway refund once even when two of these run at the same moment.
         refund_id = gateway.refund(
             idempotency_key=refund_key(order_id, claimed.part),
             payment_intent_id=claimed.intent,
-            amount=claimed.rest,
+            amount=amount,
             order_id=str(order_id),
         )
     except PaymentRejected as exc:
@@ -85,13 +91,15 @@ def refund_order(work: Work, gateway: PaymentGateway, order_id: uuid.UUID) -> Re
 
 @dataclass(frozen=True)
 class _Claimed:
-    """The payment to refund: its row, part, intent, this attempt's number, what is left."""
+    """The payment to refund: its row, part, intent, this attempt's number, what is left, and
+    whether it is an authorisation no capture was recorded for."""
 
     id: int
     part: int
     intent: str
     attempts: int
     rest: int
+    uncaptured: bool = False
 
 
 def _count_attempt(work: Work, order_id: uuid.UUID) -> _Claimed | None:
@@ -116,13 +124,39 @@ def _count_attempt(work: Work, order_id: uuid.UUID) -> _Claimed | None:
                 Payment.amount,
                 Payment.id,
                 Payment.part,
+                Payment.authorized_amount.is_not(None) & Payment.captured_at.is_(None),
             )
         ).first()
         if claimed is None or claimed[0] is None:
             finish_current(session)
             return None
         rest = int(claimed[2]) - refunded_of_payment(session, int(claimed[3]))
-    return _Claimed(int(claimed[3]), int(claimed[4]), str(claimed[0]), int(claimed[1]), rest)
+    row = (int(claimed[3]), int(claimed[4]), str(claimed[0]), int(claimed[1]), rest)
+    return _Claimed(*row, uncaptured=bool(claimed[5]))
+
+
+def _captured_after_all(gateway: PaymentGateway, order_id: uuid.UUID, claimed: _Claimed) -> bool:
+    """Void the authorisation, which releases the money it held; True if the gateway says a
+    capture took the money first (then that is refunded)."""
+    voided = gateway.cancel(payment_intent_id=claimed.intent, order_id=str(order_id))
+    return voided.status == "succeeded"
+
+
+def _voided(work: Work, order_id: uuid.UUID, claimed: _Claimed) -> Refunded:
+    """The authorisation was released with no money taken: nothing to refund."""
+    with work() as session:
+        moved = session.execute(
+            update(Payment)
+            .where(Payment.id == claimed.id, Payment.status == "refund_pending")
+            .values(status="voided", updated_at=utcnow())
+            .returning(Payment.id)
+        ).first()
+        if moved is not None:
+            detail = {"payment": claimed.intent}
+            record_event(session, order_id, "authorization_voided", detail=detail)
+        _next_payment(session, order_id)
+    log.debug("voided %s", claimed.intent, extra={"order_id": str(order_id)})
+    return Refunded.VOIDED
 
 
 def _next_payment(session: Session, order_id: uuid.UUID) -> None:

@@ -47,7 +47,9 @@ class Expired:
 
 def _money_taken() -> Exists:
     # A charge recorded as taken: the order is being paid, not stuck (the pipeline moves it).
-    return exists().where(Payment.order_id == Order.id, Payment.status == "succeeded")
+    return exists().where(
+        Payment.order_id == Order.id, Payment.status.in_(("succeeded", "authorized"))
+    )
 
 
 def _held_due(now: datetime) -> Select[uuid.UUID]:

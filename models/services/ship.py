@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 from models.domain.clock import utcnow
 from models.domain.lifecycle import DeliveryMethod, OrderStatus
 from models.domain.mail import instance_kind
-from models.ports import Carrier, Label, RouteNotServed
+from models.ports import Carrier, Label, PaymentGateway, RouteNotServed
+from models.services.capture import Captured, capture_payment
 from models.store.follow_ups import finish_current, mail
 from models.store.orders import advance, record_event
 from models.store.parts import lines_waiting
@@ -189,9 +190,16 @@ def ship_order(
     order_id: uuid.UUID,
     *,
     hold: timedelta = timedelta(days=7),
+    gateway: PaymentGateway | None = None,
+    hold_for: timedelta = timedelta(hours=72),
 ) -> Shipped:
-    """Book the order's parcels, then record them and mark it shipped in one transaction; or
-    mark a pickup order ready at its warehouse, held there for `hold`."""
+    """Capture an authorised payment first (with `gateway`: an authorisation that lapsed holds
+    the order for `hold_for`), book the order's parcels, then record them and mark it shipped
+    in one transaction; or mark a pickup order ready at its warehouse, held there for `hold`."""
+    if gateway is not None:
+        captured = capture_payment(work, gateway, order_id, hold_for=hold_for)
+        if captured in (Captured.HELD, Captured.STUCK):
+            return Shipped.SKIPPED
     try:
         parcels = _book(work, carriers, order_id)
     except RouteNotServed as error:  # retrying will not change the route

@@ -48,13 +48,20 @@ def orders_in_the_hour(session: Session, email: str, placed_at: datetime) -> int
 
 
 def hold(
-    session: Session, order_id: uuid.UUID, held: Hold, *, by: str, now: datetime, until: datetime
+    session: Session,
+    order_id: uuid.UUID,
+    held: Hold,
+    *,
+    by: str,
+    now: datetime,
+    until: datetime,
+    from_status: OrderStatus = OrderStatus.ALLOCATED,
 ) -> bool:
-    """Hold an allocated order: its reason kept, its stock kept until `until`, operations
-    mailed. False if the order was not allocated."""
+    """Hold an allocated order (or a paid one whose authorisation lapsed): its reason kept,
+    its stock kept until `until`, operations mailed. False if it was not in `from_status`."""
     moved = session.execute(
         update(Order)
-        .where(Order.id == order_id, Order.status == OrderStatus.ALLOCATED.value)
+        .where(Order.id == order_id, Order.status == from_status.value)
         .values(
             status=OrderStatus.ON_HOLD.value,
             hold_reason=held.reason.value,
@@ -72,7 +79,7 @@ def hold(
         session,
         order_id,
         HELD,
-        from_status=OrderStatus.ALLOCATED,
+        from_status=from_status,
         to_status=OrderStatus.ON_HOLD,
         detail=detail,
     )

@@ -24,6 +24,7 @@ def payment_view(payment: Payment) -> dict[str, Any]:
         "amount": payment.amount,
         "currency": payment.currency,
         "failure_code": payment.failure_code,
+        "capture_before": payment.capture_before.isoformat() if payment.capture_before else None,
     }
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -63,6 +63,12 @@ PAYMENT_STATUSES = (
     "refunded",
     # The gateway refused the refund for good: operations were told, a person takes it on.
     "refund_failed",
+    # Authorise, then capture (PAYMENT_CAPTURE=at_shipment): the money is held on the card...
+    "authorized",
+    # ...a capture was sent and its answer is not recorded yet...
+    "capturing",
+    # ...or the authorisation was released with no money taken (the order was cancelled).
+    "voided",
 )
 
 
@@ -72,6 +78,11 @@ class Payment(Base):
     __tablename__ = "payment"
     __table_args__ = (
         UniqueConstraint("order_id", "part"),
+        Index(
+            "ix_payment_capture_before",
+            "capture_before",
+            postgresql_where=text("status = 'authorized'"),
+        ),
         CheckConstraint("amount >= 0", name="amount_not_negative"),
         CheckConstraint(
             f"status IN ({', '.join(repr(s) for s in PAYMENT_STATUSES)})", name="status_known"
@@ -95,6 +106,13 @@ class Payment(Base):
     refunded_at: Mapped[datetime | None]
     # When an abandoned payment was last checked against the gateway for a late charge.
     reconciled_at: Mapped[datetime | None]
+    # Authorise, then capture: what was authorised (`amount` becomes what was captured), when
+    # the authorisation lapses, when it was captured, and the attempts at each.
+    authorized_amount: Mapped[int | None]
+    capture_before: Mapped[datetime | None]
+    captured_at: Mapped[datetime | None]
+    capture_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    reauthorizations: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
