@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bench import support
 from devstack.services import RunningService, start_payment_sandbox
-from models.ports import ChargeResult
+from models.ports import CaptureMethod, ChargeResult
 from models.services.charge import charge_order
 from models.store.unit_of_work import Work
 from models.tables.base import normalise_url
@@ -61,6 +61,7 @@ class TimedGateway(StripeGateway):
         currency: str,
         payment_method: str,
         order_id: str,
+        capture: CaptureMethod = "automatic",
     ) -> ChargeResult:
         """Charge as the adapter does, timing the call."""
         started = time.perf_counter()
@@ -71,6 +72,7 @@ class TimedGateway(StripeGateway):
                 currency=currency,
                 payment_method=payment_method,
                 order_id=order_id,
+                capture=capture,
             )
         finally:
             with self._lock:

@@ -8,6 +8,7 @@ from werkzeug.serving import make_server
 
 import devstack.paysandbox
 from devstack.paysandbox.app import create_sandbox_app
+from devstack.paysandbox.captures import AUTHORIZATION_SECONDS
 
 # --help has always described the sandbox as a whole, which the package docstring does.
 DESCRIPTION = devstack.paysandbox.__doc__
@@ -22,6 +23,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.add_argument(flag, type=float, default=0.0)
     parser.add_argument("--stall-seconds", type=float, default=30.0)
     parser.add_argument("--seed", type=int, default=None)
+    # How long a manual-capture authorisation holds before its intent is cancelled.
+    parser.add_argument("--authorization-seconds", type=float, default=AUTHORIZATION_SECONDS)
     args = vars(parser.parse_args(argv))
     host, port = args.pop("host"), args.pop("port")
     server = make_server(host, port, create_sandbox_app(**args), threaded=True)

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
+from devstack.paysandbox.captures import AUTHORIZATION_SECONDS
 from devstack.paysandbox.ledger import ApiError, Faults, Json, Sandbox, Stored, invalid
 
 Endpoint = Callable[[Json, str | None], tuple[int, Json]]
@@ -34,9 +35,14 @@ def create_sandbox_app(
     timeout_after_charge_rate: float = 0.0,
     seed: int | None = None,
     stall_seconds: float = 30.0,
+    authorization_seconds: float = AUTHORIZATION_SECONDS,
 ) -> Flask:
-    """The sandbox as a Flask app; faults can also be changed at POST /_sandbox/faults."""
-    sandbox = Sandbox(Faults(latency, failure_rate, timeout_after_charge_rate, stall_seconds), seed)
+    """The sandbox as a Flask app; faults (and how long an authorisation holds) can also be
+    changed at POST /_sandbox/faults."""
+    faults = Faults(
+        latency, failure_rate, timeout_after_charge_rate, stall_seconds, authorization_seconds
+    )
+    sandbox = Sandbox(faults, seed)
     # The package name, not this module's, keeps the app's name and logger as they were.
     app = Flask("devstack.paysandbox")
     app.extensions["paysandbox"] = sandbox
@@ -51,11 +57,19 @@ def create_sandbox_app(
         (
             "POST",
             "/v1/payment_intents/<intent_id>/cancel",
-            lambda intent_id: _answer(sandbox, lambda _p, _k: sandbox.cancel_intent(intent_id)),
+            lambda intent_id: _answer(sandbox, lambda p, _k: sandbox.cancel_intent(intent_id, p)),
+        ),
+        (
+            "POST",
+            "/v1/payment_intents/<intent_id>/capture",
+            lambda intent_id: _answer(
+                sandbox, lambda p, k: sandbox.capture_intent(intent_id, p, k)
+            ),
         ),
         ("POST", "/v1/refunds", lambda: _answer(sandbox, sandbox.create_refund)),
         ("GET", "/_sandbox/health", lambda: {"status": "ok"}),
         ("GET", "/_sandbox/ledger", lambda: _json(200, sandbox.ledger_view())),
+        ("GET", "/_sandbox/intents", lambda: _json(200, sandbox.intents_view())),
         ("GET", "/_sandbox/requests", lambda: _json(200, sandbox.requests_view())),
         ("POST", "/_sandbox/faults", lambda: _change_faults(sandbox)),
         ("POST", "/_sandbox/reset", lambda: _reset(sandbox)),
@@ -66,12 +80,12 @@ def create_sandbox_app(
 
 
 def _get(sandbox: Sandbox, intent_id: str) -> Response:
-    return _answer(sandbox, lambda _params, _key: (200, sandbox.get_intent(intent_id)))
+    return _answer(sandbox, lambda params, _key: (200, sandbox.get_intent(intent_id, params)))
 
 
 def _search(sandbox: Sandbox) -> Response:
     query = request.args.get("query")
-    return _answer(sandbox, lambda _params, _key: (200, sandbox.search_intents(query)))
+    return _answer(sandbox, lambda params, _key: (200, sandbox.search_intents(query, params)))
 
 
 def _reset(sandbox: Sandbox) -> Json:
@@ -99,7 +113,9 @@ def _answer(sandbox: Sandbox, endpoint: Endpoint) -> Response:
         time.sleep(faults.latency)
         raise ApiError(500, {"type": "api_error", "message": "Something went wrong on our end."})
     key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
-    form = sorted(request.form.items(multi=True))
+    # A GET's parameters (expand[0]=latest_charge) come in the query string.
+    sent = request.form if request.method == "POST" else request.args
+    form = sorted(sent.items(multi=True))
     if key is None:
         time.sleep(faults.latency)
         status, body = endpoint(_parse_form(form), None)

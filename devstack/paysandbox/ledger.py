@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 import re
-import secrets
 import threading
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, field, replace
 
+from devstack.paysandbox.captures import AUTHORIZATION_SECONDS, Holds, capture_method_param
+from devstack.paysandbox.cards import DECLINES, KNOWN, PENDING, PROCESSING_SECONDS
 from devstack.paysandbox.shapes import (
     ApiError,
     Json,
@@ -24,37 +25,15 @@ from devstack.paysandbox.shapes import (
 # The app and the package import these from here, as they did before shapes.py was split off.
 __all__ = ["ApiError", "Faults", "Json", "LedgerEntry", "Sandbox", "Stored", "invalid"]
 
-# Stripe's country test cards (a Visa issued in that country) succeed like pm_card_visa.
-# fmt: off
-COUNTRY_CARDS = {
-    f"pm_card_{country}"
-    for country in ("us", "ca", "mx", "br", "gb", "ie", "fr", "de", "nl", "be", "at", "ch",
-                    "it", "es", "pt", "dk", "no", "se", "fi", "pl", "au", "jp", "sg")
-}
-# fmt: on
-SUCCEEDING = {"pm_card_visa", "pm_card_mastercard", *COUNTRY_CARDS}
-# Payment methods whose intent does not settle at once: Stripe's card that asks the customer
-# to authenticate (never settles here, there is no customer), and a sandbox card that stays
-# `processing` for PROCESSING_SECONDS and then succeeds, as a bank debit does.
-PENDING = {"pm_card_authenticationRequired": "requires_action", "pm_card_processing": "processing"}
-PROCESSING_SECONDS = 1.0
 CANCELABLE = frozenset(
-    {"requires_payment_method", "requires_confirmation", "requires_action", "processing"}
+    {
+        "requires_payment_method",
+        "requires_confirmation",
+        "requires_action",
+        "processing",
+        "requires_capture",
+    }
 )
-# Stripe's test payment methods that decline: (code, decline_code, message).
-DECLINES: dict[str, tuple[str, str | None, str]] = {
-    "pm_card_chargeDeclined": ("card_declined", "generic_decline", "Your card was declined."),
-    "pm_card_chargeDeclinedInsufficientFunds": (
-        "card_declined",
-        "insufficient_funds",
-        "Your card has insufficient funds.",
-    ),
-    "pm_card_chargeDeclinedProcessingError": (
-        "processing_error",
-        None,
-        "An error occurred while processing your card. Try again in a little bit.",
-    ),
-}
 
 # The one clause of Stripe's search query language the sandbox knows: metadata['key']:'value',
 # either quote, a backslash escaping the next character.
@@ -73,6 +52,8 @@ class Faults:
     failure_rate: float = 0.0
     timeout_after_charge_rate: float = 0.0
     stall_seconds: float = 30.0
+    # How long a manual-capture authorisation holds before the intent is cancelled.
+    authorization_seconds: float = AUTHORIZATION_SECONDS
 
 
 @dataclass
@@ -86,7 +67,7 @@ class Stored:
 
 @dataclass
 class LedgerEntry:
-    """One charge, and what has been refunded of it."""
+    """One charge's money taken (a capture's: the amount captured), and what was refunded."""
 
     payment_intent: str
     charge: str
@@ -117,12 +98,20 @@ class Sandbox:
             # When each processing intent succeeds, by intent id.
             self.settles_at: dict[str, float] = {}
             self.creating_keys: dict[str, str | None] = {}
+            self.holds = Holds()
 
     def ledger_view(self) -> list[Json]:
         """Every charge with its refunds, as JSON-ready dictionaries."""
         with self.lock:
-            self._settle_processing()
+            self._catch_up()
             return [asdict(entry) for entry in self.ledger]
+
+    def intents_view(self) -> list[Json]:
+        """Every intent, oldest first, its latest charge expanded."""
+        with self.lock:
+            self._catch_up()
+            expand = {"expand": {"0": "latest_charge"}}
+            return [self.holds.shown(intent, expand) for intent in self.intents.values()]
 
     def requests_view(self) -> list[Json]:
         """The API requests seen, oldest first."""
@@ -157,39 +146,45 @@ class Sandbox:
             currency_param(params),
         )
         method, confirm = params.get("payment_method"), params.get("confirm") == "true"
-        if method is not None and method not in SUCCEEDING | DECLINES.keys() | PENDING.keys():
+        if method is not None and method not in KNOWN:
             raise invalid(
                 f"No such PaymentMethod: '{method}'", "payment_method", "resource_missing"
             )
         if confirm and method is None:
             raise invalid("You must provide a payment_method to confirm.", "payment_method")
-        intent = new_intent(amount, currency, method, params.get("metadata") or {})
+        metadata, capture = params.get("metadata") or {}, capture_method_param(params)
+        intent = new_intent(amount, currency, method, metadata, capture)
         with self.lock:
             self.intents[intent["id"]] = intent
             self.creating_keys[intent["id"]] = key
-            if not confirm:
-                return 200, intent
-            if method in DECLINES:
+            if confirm and method in DECLINES:
                 return 402, decline(intent, *DECLINES[method])
-            if method in PENDING:
+            if confirm and method in PENDING:
                 intent.update(status=PENDING[method])
                 if intent["status"] == "processing":
                     self.settles_at[intent["id"]] = time.monotonic() + PROCESSING_SECONDS
-                return 200, intent
-            self._succeed(intent, key)
-            return 200, intent
+            elif confirm:
+                self._succeed(intent, key)
+            return 200, self.holds.shown(intent, params)
 
     def _succeed(self, intent: Json, key: str | None) -> None:
-        """Take the money: the intent succeeds and the ledger records the charge (lock held)."""
-        charge = f"ch_{secrets.token_hex(12)}"
-        intent.update(status="succeeded", amount_received=intent["amount"], latest_charge=charge)
+        """The card accepted: with manual capture the amount is only held; otherwise the
+        intent succeeds and the ledger records the money taken (lock held)."""
+        if intent["capture_method"] == "manual":
+            self.holds.authorize(intent, self.faults.authorization_seconds)
+            return
+        charge = self.holds.take(intent)
+        self._record(intent, charge, intent["amount"], key)
+
+    def _record(self, intent: Json, charge: str, amount: int, key: str | None) -> None:
         entry = LedgerEntry(
-            intent["id"], charge, intent["amount"], intent["currency"], key, intent["metadata"]
+            intent["id"], charge, amount, intent["currency"], key, intent["metadata"]
         )
         self.ledger.append(entry)
 
-    def _settle_processing(self) -> None:
-        """Processing intents whose time has come succeed (lock held)."""
+    def _catch_up(self) -> None:
+        """What time has done since (lock held): processing intents whose time has come
+        settle, then authorisations past their capture_before are cancelled."""
         now = time.monotonic()
         for intent_id, at in list(self.settles_at.items()):
             if at <= now:
@@ -197,15 +192,31 @@ class Sandbox:
                 intent = self.intents[intent_id]
                 if intent["status"] == "processing":
                     self._succeed(intent, self.creating_keys.get(intent_id))
+        self.holds.lapse(self.intents)
 
-    def cancel_intent(self, intent_id: str) -> tuple[int, Json]:
-        """POST /v1/payment_intents/<id>/cancel: only an intent that took no money."""
+    def capture_intent(self, intent_id: str, params: Json, key: str | None) -> tuple[int, Json]:
+        """POST /v1/payment_intents/<id>/capture: take all or part of an authorisation."""
         with self.lock:
-            self._settle_processing()
-            intent = self.intents.get(intent_id)
-            if intent is None:
-                message = f"No such payment_intent: '{intent_id}'"
-                raise invalid(message, "id", "resource_missing", 404)
+            self._catch_up()
+            intent = self._intent(intent_id)
+            amount = self.holds.capture(intent, params)
+            self._record(intent, intent["latest_charge"], amount, key)
+            return 200, self.holds.shown(intent, params)
+
+    def _intent(self, intent_id: str) -> Json:
+        """The intent by id, or Stripe's 404 (lock held)."""
+        intent = self.intents.get(intent_id)
+        if intent is None:
+            message = f"No such payment_intent: '{intent_id}'"
+            raise invalid(message, "id", "resource_missing", 404)
+        return intent
+
+    def cancel_intent(self, intent_id: str, params: Json) -> tuple[int, Json]:
+        """POST /v1/payment_intents/<id>/cancel: only an intent that took no money; voiding
+        an authorisation releases what it held."""
+        with self.lock:
+            self._catch_up()
+            intent = self._intent(intent_id)
             if intent["status"] not in CANCELABLE:
                 message = (
                     "You cannot cancel this PaymentIntent because it has a status of "
@@ -213,19 +224,16 @@ class Sandbox:
                 )
                 raise invalid(message, code="payment_intent_unexpected_state")
             self.settles_at.pop(intent_id, None)
-            intent.update(status="canceled", cancellation_reason="requested_by_customer")
-            return 200, dict(intent)
+            self.holds.release(intent, "requested_by_customer")
+            return 200, self.holds.shown(intent, params)
 
-    def get_intent(self, intent_id: str) -> Json:
+    def get_intent(self, intent_id: str, params: Json) -> Json:
         """GET /v1/payment_intents/<id>."""
         with self.lock:
-            self._settle_processing()
-            intent = self.intents.get(intent_id)
-        if intent is None:
-            raise invalid(f"No such payment_intent: '{intent_id}'", "id", "resource_missing", 404)
-        return intent
+            self._catch_up()
+            return self.holds.shown(self._intent(intent_id), params)
 
-    def search_intents(self, query: str | None) -> Json:
+    def search_intents(self, query: str | None, params: Json) -> Json:
         """GET /v1/payment_intents/search: intents whose metadata matches, newest first."""
         if not query:
             raise invalid("Missing required param: query.", "query", "parameter_missing")
@@ -235,10 +243,10 @@ class Sandbox:
             raise invalid(f"Unsupported search query: {query}. {supported}", "query")
         key, value = clause["key"], re.sub(r"\\(.)", r"\1", clause["value"])
         with self.lock:
-            self._settle_processing()
+            self._catch_up()
             # Declined intents are kept too, so a caller can tell a decline from a lost request.
             found = [
-                dict(intent)
+                self.holds.shown(intent, params, "data.")
                 for intent in reversed(self.intents.values())
                 if isinstance(intent["metadata"], dict) and intent["metadata"].get(key) == value
             ]

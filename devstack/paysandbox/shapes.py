@@ -43,14 +43,19 @@ def currency_param(params: Json) -> str:
     return currency.lower()
 
 
-def new_intent(amount: int, currency: str, method: str | None, metadata: Json) -> Json:
+def new_intent(
+    amount: int, currency: str, method: str | None, metadata: Json, capture_method: str
+) -> Json:
     """A fresh payment intent, not yet confirmed."""
     intent_id = f"pi_{secrets.token_hex(12)}"
     secret = f"{intent_id}_secret_{secrets.token_hex(12)}"
     status = "requires_confirmation" if method else "requires_payment_method"
     fixed = {"object": "payment_intent", "livemode": False, "payment_method_types": ["card"]}
-    none = dict.fromkeys(("last_payment_error", "latest_charge", "description", "customer"))
-    varying = {"amount": amount, "amount_received": 0, "currency": currency, "status": status}
+    none = dict.fromkeys(
+        ("last_payment_error", "latest_charge", "description", "customer", "cancellation_reason")
+    )
+    money = {"amount": amount, "amount_capturable": 0, "amount_received": 0, "currency": currency}
+    varying = money | {"status": status, "capture_method": capture_method}
     extra = {"client_secret": secret, "created": int(time.time()), "payment_method": method}
     return {"id": intent_id, **fixed, **none, **varying, **extra, "metadata": metadata}
 

@@ -6,139 +6,23 @@ import json
 import secrets
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
 from models.domain.tracking import tracking_url, ups_tracking_number
-from models.ports import (
-    ChargeResult,
-    Label,
-    PaymentRejected,
-    PaymentUnavailable,
-    Received,
-    RouteNotServed,
-)
+from models.ports import Label, Received, RouteNotServed
+from workers.adapters.fake_payments import FakeCapture, FakeCharge, FakeGateway, FakeRefund
 
-
-@dataclass(frozen=True)
-class FakeCharge:
-    """A charge the fake gateway took."""
-
-    idempotency_key: str
-    payment_intent_id: str
-    amount: int
-    currency: str
-    payment_method: str
-    order_id: str
-
-
-@dataclass(frozen=True)
-class FakeRefund:
-    """A refund the fake gateway made."""
-
-    refund_id: str
-    payment_intent_id: str
-    amount: int | None
-
-
-class FakeGateway:
-    """In-memory gateway for unit tests: idempotent by key, declines methods named *Declined*."""
-
-    # Every call is over when it returns: nothing lands afterwards.
-    longest_call_seconds = 0.0
-
-    def __init__(self, *, unavailable_times: int = 0) -> None:
-        self.unavailable_times = unavailable_times
-        self.calls = 0
-        self.charges: list[FakeCharge] = []
-        self.refunds: dict[str, FakeRefund] = {}
-        self._results: dict[str, ChargeResult] = {}
-        self._by_order: dict[str, list[ChargeResult]] = {}
-        self._lock = threading.Lock()
-
-    def fail_next(self, times: int) -> None:
-        """Make the next `times` calls raise PaymentUnavailable, as after a timeout."""
-        with self._lock:
-            self.unavailable_times = times
-
-    def charge(
-        self,
-        *,
-        idempotency_key: str,
-        amount: int,
-        currency: str,
-        payment_method: str,
-        order_id: str,
-    ) -> ChargeResult:
-        """Record one charge per key and return the same result for every repeat."""
-        with self._lock:
-            self._count_call()
-            if idempotency_key not in self._results:
-                intent_id = _fake_id("pi")
-                charge = FakeCharge(
-                    idempotency_key, intent_id, amount, currency, payment_method, order_id
-                )
-                result = self._decide(charge)
-                self._results[idempotency_key] = result
-                self._by_order.setdefault(order_id, []).append(result)
-            return self._results[idempotency_key]
-
-    def find_charge(self, *, order_id: str) -> ChargeResult | None:
-        """The order's success, else its newest decline, else None: as a search would answer."""
-        with self._lock:
-            self._count_call()
-            results = self._by_order.get(order_id, [])
-        succeeded = next((result for result in results if result.status == "succeeded"), None)
-        return succeeded or (results[-1] if results else None)
-
-    def cancel(self, *, payment_intent_id: str, order_id: str) -> ChargeResult:
-        """Cancel an intent that took no money; one that did answers as the success it is."""
-        with self._lock:
-            self._count_call()
-            for result in self._by_order.get(order_id, []):
-                if result.gateway_id == payment_intent_id and result.status == "succeeded":
-                    return result
-        return ChargeResult("declined", payment_intent_id, "canceled", "The payment was cancelled.")
-
-    def refund(
-        self,
-        *,
-        idempotency_key: str,
-        payment_intent_id: str,
-        amount: int | None = None,
-        order_id: str | None = None,
-    ) -> str:
-        """Record one refund per key; returns its id."""
-        with self._lock:
-            self._count_call()
-            if not any(c.payment_intent_id == payment_intent_id for c in self.charges):
-                raise PaymentRejected(f"No such payment_intent: '{payment_intent_id}'")
-            if idempotency_key not in self.refunds:
-                refund = FakeRefund(_fake_id("re"), payment_intent_id, amount)
-                self.refunds[idempotency_key] = refund
-            return self.refunds[idempotency_key].refund_id
-
-    def _count_call(self) -> None:
-        self.calls += 1
-        if self.unavailable_times > 0:
-            self.unavailable_times -= 1
-            raise PaymentUnavailable("the fake gateway was told to be unavailable")
-
-    def _decide(self, charge: FakeCharge) -> ChargeResult:
-        method = charge.payment_method
-        if "Declined" not in method:
-            self.charges.append(charge)
-            return ChargeResult("succeeded", charge.payment_intent_id)
-        code = next((c for name, c in FAKE_DECLINES.items() if method.endswith(name)), None)
-        message = "Your card was declined."
-        return ChargeResult(
-            "declined", charge.payment_intent_id, code or "generic_decline", message
-        )
-
-
-# The decline codes the sandbox gives Stripe's test payment methods of the same names.
-FAKE_DECLINES = {"InsufficientFunds": "insufficient_funds", "ProcessingError": "processing_error"}
+# The payment fakes live in fake_payments; tests import them from here as from the others.
+__all__ = [
+    "FakeCapture",
+    "FakeCarrier",
+    "FakeCharge",
+    "FakeGateway",
+    "FakeMailer",
+    "FakeQueue",
+    "FakeRefund",
+]
 
 
 def _fake_id(prefix: str) -> str:

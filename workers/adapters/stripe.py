@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import stripe
 from stripe.params import (
+    PaymentIntentCaptureParams,
     PaymentIntentCreateParams,
+    PaymentIntentRetrieveParams,
     PaymentIntentSearchParams,
     RefundCreateParams,
 )
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from models.ports import UNSETTLED, ChargeResult, PaymentRejected, PaymentUnavailable
+from models.ports import (
+    AUTHORIZATION_EXPIRED,
+    CANCELED,
+    UNSETTLED,
+    CaptureMethod,
+    ChargeResult,
+    PaymentRejected,
+    PaymentUnavailable,
+)
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -29,6 +40,11 @@ def is_transient(error: BaseException) -> bool:
     status = getattr(error, "http_status", None)
     return isinstance(error, stripe.APIError) and (status is None or status >= 500 or status == 409)
 
+
+# An authorisation's deadline is on its charge, which the intent names unless asked to expand.
+WITH_CHARGE: list[str] = ["latest_charge"]
+# The refusal of a capture (or cancel) of an intent no longer in a state that allows it.
+UNEXPECTED_STATE = "payment_intent_unexpected_state"
 
 # The longest wait between two attempts of one call.
 RETRY_WAIT_MAX = 2.0
@@ -74,8 +90,11 @@ class StripeGateway:
         currency: str,
         payment_method: str,
         order_id: str,
+        capture: CaptureMethod = "automatic",
     ) -> ChargeResult:
-        """Create and confirm a PaymentIntent; a card error is a decline, not an exception."""
+        """Create and confirm a PaymentIntent; a card error is a decline, not an exception.
+        With `capture="manual"` the card only authorises the amount (`authorized`, with the
+        authorisation's deadline from the expanded charge)."""
         params: PaymentIntentCreateParams = {
             "amount": amount,
             "currency": currency.lower(),
@@ -85,6 +104,8 @@ class StripeGateway:
             "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
             "metadata": {"order_id": order_id},
         }
+        if capture == "manual":
+            params |= {"capture_method": "manual", "expand": WITH_CHARGE}
         options: stripe.RequestOptions = {"idempotency_key": idempotency_key}
         try:
             intent = self._call(
@@ -92,6 +113,27 @@ class StripeGateway:
             )
         except stripe.CardError as error:
             return _declined(error, order_id)
+        log.debug("payment %s is %s", intent.id, intent.status, extra={"order_id": order_id})
+        return _as_result(intent)
+
+    def capture(
+        self, *, idempotency_key: str, payment_intent_id: str, amount: int, order_id: str
+    ) -> ChargeResult:
+        """Capture `amount` of an authorised intent (the rest is released), once per key.
+        An intent captured already answers `succeeded`; one whose authorisation lapsed or
+        was voided answers `declined` (AUTHORIZATION_EXPIRED or CANCELED)."""
+        params: PaymentIntentCaptureParams = {"amount_to_capture": amount, "expand": WITH_CHARGE}
+        options: stripe.RequestOptions = {"idempotency_key": idempotency_key}
+        intents = self._client.v1.payment_intents
+        try:
+            intent = self._call(
+                lambda: intents.capture(payment_intent_id, params, options), order_id
+            )
+        except PaymentRejected as error:
+            if getattr(error.__cause__, "code", None) != UNEXPECTED_STATE:
+                raise
+            # Captured already under another key, lapsed, or voided: the intent tells which.
+            intent = self._retrieve(payment_intent_id, order_id)
         log.debug("payment %s is %s", intent.id, intent.status, extra={"order_id": order_id})
         return _as_result(intent)
 
@@ -119,20 +161,17 @@ class StripeGateway:
         """Search intents by metadata order_id: a success, else the newest decline, else None."""
         # In the search language a backslash escapes the quote and itself.
         quoted = order_id.replace("\\", "\\\\").replace("'", "\\'")
-        params: PaymentIntentSearchParams = {"query": f"metadata['order_id']:'{quoted}'"}
+        params: PaymentIntentSearchParams = {
+            "query": f"metadata['order_id']:'{quoted}'",
+            "expand": [f"data.{field}" for field in WITH_CHARGE],
+        }
         found = self._call(lambda: self._client.v1.payment_intents.search(params), order_id)
-        # Newest first, as search answers; one success outranks any number of declines, and
-        # an intent that may still succeed outranks the declines too.
-        succeeded = next((i for i in found.data if i.status == "succeeded"), None)
-        if succeeded is not None:
-            log.debug("found charge %s", succeeded.id, extra={"order_id": order_id})
-            return ChargeResult("succeeded", succeeded.id)
-        unsettled = next((i for i in found.data if i.status in UNSETTLED), None)
-        if unsettled is not None:
-            log.debug(
-                "found %s intent %s", unsettled.status, unsettled.id, extra={"order_id": order_id}
-            )
-            return ChargeResult("pending", unsettled.id, unsettled.status)
+        # Newest first, as search answers; one success outranks any number of declines, then
+        # an authorisation, then an intent that may still succeed.
+        best = _best(found.data)
+        if best is not None:
+            log.debug("found %s intent %s", best.status, best.id, extra={"order_id": order_id})
+            return _as_result(best)
         declined = next((i for i in found.data if i.last_payment_error), None)
         if declined is None or declined.last_payment_error is None:
             log.debug("found no charge", extra={"order_id": order_id})
@@ -143,18 +182,23 @@ class StripeGateway:
         return ChargeResult("declined", declined.id, code, error.message)
 
     def cancel(self, *, payment_intent_id: str, order_id: str) -> ChargeResult:
-        """Cancel an intent that has not taken money; a success answers as the success it is."""
+        """Cancel an intent that has not taken money (voiding an authorisation releases what
+        it held); a success answers as the success it is."""
         try:
             intent = self._call(
                 lambda: self._client.v1.payment_intents.cancel(payment_intent_id), order_id
             )
         except PaymentRejected:
             # Stripe refuses to cancel an intent in a final state: it succeeded, or was cancelled.
-            intent = self._call(
-                lambda: self._client.v1.payment_intents.retrieve(payment_intent_id), order_id
-            )
+            intent = self._retrieve(payment_intent_id, order_id)
         log.debug("payment %s is %s", intent.id, intent.status, extra={"order_id": order_id})
         return _as_result(intent)
+
+    def _retrieve(self, payment_intent_id: str, order_id: str) -> stripe.PaymentIntent:
+        params: PaymentIntentRetrieveParams = {"expand": WITH_CHARGE}
+        return self._call(
+            lambda: self._client.v1.payment_intents.retrieve(payment_intent_id, params), order_id
+        )
 
     def _call(self, request: Callable[[], T], order_id: str | None) -> T:
         """Send `request` (same key every time) until it is answered, retrying transient errors."""
@@ -182,16 +226,47 @@ class StripeGateway:
             raise PaymentRejected(str(error)) from error
 
 
+def _best(intents: Sequence[stripe.PaymentIntent]) -> stripe.PaymentIntent | None:
+    """The first success, else the first authorisation, else the first unsettled intent."""
+    for wanted in ({"succeeded"}, {"requires_capture"}, UNSETTLED):
+        found = next((i for i in intents if i.status in wanted), None)
+        if found is not None:
+            return found
+    return None
+
+
 def _as_result(intent: stripe.PaymentIntent) -> ChargeResult:
     if intent.status == "succeeded":
         return ChargeResult("succeeded", intent.id)
+    if intent.status == "requires_capture":
+        return ChargeResult("authorized", intent.id, capture_before=_capture_before(intent))
     if intent.status in UNSETTLED:
         return ChargeResult("pending", intent.id, intent.status)
+    return _declined_intent(intent)
+
+
+def _declined_intent(intent: stripe.PaymentIntent) -> ChargeResult:
+    """An intent that took no money and will not: lapsed, declined, or cancelled."""
+    if intent.status == "canceled" and intent.cancellation_reason == "automatic":
+        message = "The authorisation expired before it was captured."
+        return ChargeResult("declined", intent.id, AUTHORIZATION_EXPIRED, message)
     error = intent.last_payment_error
     if error is not None:
         code = error.decline_code or error.code
         return ChargeResult("declined", intent.id, code, error.message)
+    if intent.status == "canceled":
+        return ChargeResult("declined", intent.id, CANCELED, "The payment was cancelled.")
     return ChargeResult("declined", intent.id, intent.status, "The payment was not completed.")
+
+
+def _capture_before(intent: stripe.PaymentIntent) -> datetime | None:
+    """When the authorisation lapses, if the intent came with its charge expanded."""
+    charge = intent.latest_charge
+    details = charge.payment_method_details if isinstance(charge, stripe.Charge) else None
+    card = details.card if details is not None else None
+    if card is None or card.capture_before is None:
+        return None
+    return datetime.fromtimestamp(card.capture_before, UTC)
 
 
 def _declined(error: stripe.CardError, order_id: str) -> ChargeResult:
