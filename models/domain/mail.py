@@ -89,8 +89,7 @@ class Mail:
 
 # Currencies whose minor unit is the whole unit (Stripe's list); every other one has cents.
 ZERO_DECIMAL_CURRENCIES = frozenset(
-    {"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA"}
-    | {"PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"}
+    "BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split()
 )
 
 # Payment failure codes in words a customer understands; the gateway's codes are for us.
@@ -108,10 +107,8 @@ UNKNOWN_FAILURE = "the payment could not be completed"
 
 # A cancelled order with its payment in one of these was charged, so money goes back.
 CHARGED_STATUSES = frozenset({"succeeded", "refund_pending", "refunded"})
-# A payment in one of these has a known outcome; any other may still turn out charged (the
-# gateway has not answered yet), and so may one given up because the gateway was unreachable.
-# An authorisation is known too (money held on the card, taken when it ships), and so is one
-# voided (released, nothing taken); `capturing` waits for the gateway's answer.
+# A payment in one of these (an authorisation, held or voided, too) has a known outcome; any
+# other may still turn out charged, and so may one given up because the gateway was away.
 SETTLED_STATUSES = CHARGED_STATUSES | {"failed", "refund_failed", "authorized", "voided"}
 UNSETTLED_FAILURES = frozenset({"gateway_unavailable"})
 
@@ -186,6 +183,7 @@ class EmailView:
     order_url: str = ""
     # False while the payment may still turn out taken: no mail then says "not charged".
     settled: bool = True
+    authorized: bool = False  # paid by an authorisation: held on the card, taken at shipment
     # What the order lacks, a line each ("Lamp (123.456.78): 2 more than we have").
     short_lines: tuple[str, ...] = ()
     # A pickup (self-service) order: collected at a warehouse, never delivered. The place is

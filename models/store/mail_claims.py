@@ -69,7 +69,8 @@ CLAIM = text(
             WHERE s.order_id = o.id AND (CAST(:every_part AS boolean) OR s.part = :part))
              AS shipments,
            pay.status AS payment_status, pay.amount AS payment_amount,
-           pay.failure_code, pay.attempts AS payment_attempts
+           pay.failure_code, pay.attempts AS payment_attempts,
+           (pay.authorized_amount IS NOT NULL AND pay.captured_at IS NULL) AS payment_uncaptured
     FROM claimed c
     JOIN "order" o ON o.id = CAST(:order_id AS uuid)
     LEFT JOIN payment pay ON pay.order_id = o.id AND pay.part = :part
@@ -151,6 +152,8 @@ def _claimed(row: dict[str, Any]) -> ClaimedMail:
             "amount": row["payment_amount"],
             "failure_code": row["failure_code"],
             "attempts": row["payment_attempts"],
+            # Authorised and not captured: held on the card, nothing taken yet.
+            "uncaptured": bool(row["payment_uncaptured"]),
         }
     return ClaimedMail(
         row["recipient"],

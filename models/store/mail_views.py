@@ -182,7 +182,8 @@ def build_view(
         eta=long_date(order["eta"]),
         ship_to=_address(order),
         shipments=_shipments(claimed),
-        charged=payment is not None and payment["status"] in CHARGED_STATUSES,
+        charged=_charged(payment),
+        authorized=payment is not None and payment.get("uncaptured", False),
         paid_amount=money(payment["amount"] if payment else order["total"], currency),
         failure_reason=failure_reason(payment["failure_code"] if payment else None),
         payment_attempts=payment["attempts"] if payment else 0,
@@ -200,3 +201,10 @@ def build_view(
         **change_view(connection, order_id, kind, currency, payment),
         **return_fields(connection, kind, currency),
     )
+
+
+def _charged(payment: dict[str, Any] | None) -> bool:
+    """Whether money was taken: an authorisation never captured took none."""
+    if payment is None or payment.get("uncaptured", False):
+        return False
+    return payment["status"] in CHARGED_STATUSES

@@ -123,6 +123,18 @@ def test_a_cancelled_paid_order_promises_a_refund_and_an_unpaid_one_says_not_cha
     assert "refund" not in unpaid.text
 
 
+def test_the_paid_mail_of_an_authorisation_says_the_money_is_taken_when_it_ships() -> None:
+    held = render_view(dataclasses.replace(VIEW, authorized=True), "paid")
+    taken = render_view(VIEW, "paid")
+
+    for mail in (held.text, held.html):
+        assert "authorised for" in mail
+        assert "when your order ships" in mail
+        assert "We received your payment" not in mail
+    assert "We received your payment of 1,323.49 USD" in taken.text
+    assert "authorised" not in taken.text
+
+
 def test_the_abandoned_payment_mail_names_the_attempts_and_the_charge_key() -> None:
     mail = render_view(VIEW, "payment_abandoned")
 
