@@ -50,7 +50,14 @@ def create_sandbox_app(
     app.register_error_handler(HTTPException, _unrecognized)
     app.before_request(lambda: _log_arrival(sandbox))
     app.after_request(lambda response: _log_answer(sandbox, response))
-    routes: list[tuple[str, str, Callable[..., Any]]] = [
+    for method, rule, view in _routes(sandbox):
+        app.add_url_rule(rule, f"{method} {rule}", view, methods=[method])
+    return app
+
+
+def _routes(sandbox: Sandbox) -> list[tuple[str, str, Callable[..., Any]]]:
+    """Stripe's routes the sandbox answers, and its own under /_sandbox/."""
+    return [
         ("POST", "/v1/payment_intents", lambda: _answer(sandbox, sandbox.create_intent)),
         ("GET", "/v1/payment_intents/search", lambda: _search(sandbox)),
         ("GET", "/v1/payment_intents/<intent_id>", lambda intent_id: _get(sandbox, intent_id)),
@@ -74,9 +81,6 @@ def create_sandbox_app(
         ("POST", "/_sandbox/faults", lambda: _change_faults(sandbox)),
         ("POST", "/_sandbox/reset", lambda: _reset(sandbox)),
     ]
-    for method, rule, view in routes:
-        app.add_url_rule(rule, f"{method} {rule}", view, methods=[method])
-    return app
 
 
 def _get(sandbox: Sandbox, intent_id: str) -> Response:

@@ -12,11 +12,17 @@ import requests
 from werkzeug.serving import make_server
 
 from devstack.paysandbox import create_sandbox_app
-from models.ports import ChargeResult
+from models.ports import CaptureMethod, ChargeResult
 from workers.adapters.stripe import StripeGateway
 
 API_KEY = "sk_test_integration"
-NO_FAULTS = {"latency": 0, "failure_rate": 0, "timeout_after_charge_rate": 0, "stall_seconds": 30}
+NO_FAULTS = {
+    "latency": 0,
+    "failure_rate": 0,
+    "timeout_after_charge_rate": 0,
+    "stall_seconds": 30,
+    "authorization_seconds": 7 * 24 * 3600,
+}
 
 
 @contextlib.contextmanager
@@ -63,6 +69,7 @@ def charge(
     amount: int = 4200,
     method: str = "pm_card_visa",
     order_id: str | None = None,
+    capture: CaptureMethod = "automatic",
 ) -> ChargeResult:
     return gateway.charge(
         idempotency_key=key,
@@ -70,7 +77,15 @@ def charge(
         currency="USD",
         payment_method=method,
         order_id=order_id or f"ord-{key}",
+        capture=capture,
     )
+
+
+def intent_in(url: str, intent_id: str | None) -> dict[str, Any]:
+    """The sandbox's intent, its latest charge expanded."""
+    intents = requests.get(f"{url}/_sandbox/intents", timeout=5).json()
+    [intent] = [intent for intent in intents if intent["id"] == intent_id]
+    return dict(intent)
 
 
 def new_key() -> str:

@@ -158,7 +158,8 @@ class StripeGateway:
         return refund.id
 
     def find_charge(self, *, order_id: str) -> ChargeResult | None:
-        """Search intents by metadata order_id: a success, else the newest decline, else None."""
+        """Search intents by metadata order_id: a success, else an authorisation, else one still
+        pending, else the newest decline, else None."""
         # In the search language a backslash escapes the quote and itself.
         quoted = order_id.replace("\\", "\\\\").replace("'", "\\'")
         params: PaymentIntentSearchParams = {
