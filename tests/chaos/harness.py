@@ -16,6 +16,8 @@ from tests.chaos.clients import Clients
 from tests.chaos.facts import Facts, KeyUse
 from tests.chaos.faults import FaultRunner
 from tests.chaos.followups import FollowUps
+from tests.chaos.hook_counts import duplicates
+from tests.chaos.hooksink import HookSink, subscribe
 from tests.chaos.observe import Observer
 from tests.chaos.plan import Plan, make_plan
 from tests.chaos.processes import Watchman
@@ -63,12 +65,16 @@ def run(options: Options) -> Outcome:
     with running_stack(plan.seed, options.logs) as stack:
         token = issue_admin_token(stack.settings, "chaos-harness", minutes=120)
         seeded = catalogue.set_up(stack.api, token)
+        hooks = HookSink(plan.seed, stack.settings.webhook_timeout_seconds)
+        hooks.start()
+        subscribe(stack.api, token, hooks.url)
         stack.start_pipeline()
         say(f"system up in {time.monotonic() - began:.0f} s; logs in {options.logs}")
         try:
-            return _drive(plan, options, stack, token, seeded)
+            return _drive(plan, options, stack, token, seeded, hooks)
         finally:
             say("stopping everything ...")
+            hooks.stop()
 
 
 def _drive(
@@ -77,6 +83,7 @@ def _drive(
     stack: Stack,
     token: str,
     seeded: dict[tuple[str, str], int],
+    hooks: HookSink,
 ) -> Outcome:
     started = time.monotonic()
     watchman = Watchman(list(stack.procs.values()), started)
@@ -96,9 +103,16 @@ def _drive(
         )
         follow.stopping.set()
         threads["follow"].join(JOIN_SECONDS)
+        acks, answers = hooks.snapshot()
         facts = _facts(observer, plan, clients, follow, seeded, rest, watchman)
+        facts = dataclasses.replace(
+            facts, webhooks_owed=observer.webhooks_owed(), webhook_acks=tuple(acks)
+        )
         details = _details(plan, clients, follow, faults, watchman, facts)
         details["tasks_unacknowledged_at_end"] = observer.broker_unacknowledged()
+        details["webhook_receiver_answers"] = answers
+        details["webhook_duplicates"] = duplicates(acks)
+        details["webhook_deliveries"] = observer.webhook_deliveries()
         return Outcome(judge(facts), details)
     finally:
         for stopping in (clients.stopping, faults.stopping, follow.stopping):

@@ -70,6 +70,11 @@ def chaos_settings(base: Settings, **services: object) -> Settings:
         smtp_starttls=False,
         smtp_ssl=False,
         log_format="text",
+        # The shop's endpoint stalls on purpose: a short timeout keeps a stall from holding a
+        # pool child long, and short backoffs keep retries inside the run.
+        webhook_timeout_seconds=1.0,
+        webhook_backoff_base_seconds=0.5,
+        webhook_backoff_cap_seconds=4.0,
     )
 
 
