@@ -16,7 +16,7 @@ from tests.chaos.clients import Clients
 from tests.chaos.facts import Facts, KeyUse
 from tests.chaos.faults import FaultRunner
 from tests.chaos.followups import FollowUps
-from tests.chaos.hook_counts import duplicates
+from tests.chaos.hook_counts import duplicates, lost_by_kind
 from tests.chaos.hooksink import HookSink, subscribe
 from tests.chaos.observe import Observer
 from tests.chaos.plan import Plan, make_plan
@@ -112,6 +112,7 @@ def _drive(
         details["tasks_unacknowledged_at_end"] = observer.broker_unacknowledged()
         details["webhook_receiver_answers"] = answers
         details["webhook_duplicates"] = duplicates(acks)
+        details["webhook_lost_by_kind"] = lost_by_kind(facts.webhooks_owed, acks)
         details["webhook_deliveries"] = observer.webhook_deliveries()
         return Outcome(judge(facts), details)
     finally:

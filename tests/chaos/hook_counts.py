@@ -52,3 +52,12 @@ def out_of_order(acks: Sequence[HookAck]) -> int:
 def duplicates(acks: Sequence[HookAck]) -> int:
     """Acknowledgements beyond each event's first (at-least-once delivery allows them)."""
     return len(acks) - len(first_acks(acks))
+
+
+def lost_by_kind(expected: Iterable[tuple[str, str]], acks: Sequence[HookAck]) -> dict[str, int]:
+    """The events lost, by timeline kind: where a run's losses come from."""
+    heard = Counter((ack.order_id, ack.kind) for ack in first_acks(acks))
+    lost: Counter[str] = Counter()
+    for (order_id, kind), count in Counter(expected).items():
+        lost[kind] += max(0, count - heard[(order_id, kind)])
+    return {kind: n for kind, n in sorted(lost.items()) if n}

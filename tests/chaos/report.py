@@ -119,7 +119,8 @@ def traffic(details: Mapping[str, Any]) -> str:
         f" {details.get('tasks_unacknowledged_at_end')}",
         f"shop webhooks: receiver answers {details.get('webhook_receiver_answers')},"
         f" duplicates delivered {details.get('webhook_duplicates')},"
-        f" deliveries by status {details.get('webhook_deliveries')}",
+        f" deliveries by status {details.get('webhook_deliveries')},"
+        f" lost by kind {details.get('webhook_lost_by_kind')}",
     ]
     return "\n".join(lines)
 
