@@ -28,8 +28,6 @@ from sqlalchemy.orm import Session
 from models.domain.allocation import Plan
 from models.domain.geo import Point
 from models.domain.lifecycle import DeliveryMethod, OrderStatus, can_transition
-from models.domain.webhooks import TIMELINE_TYPES
-from models.store.webhook_events import record_with_hooks
 
 # An order's first allocation (received or backordered: nothing allocated yet), the hot path.
 READ = text(
@@ -280,20 +278,6 @@ def record_plan(
     ).all()
     if len(rows) != len(picks) or not rows or rows[0].moved != 1:
         return None
-    if part == 1:
-        # The statement wrote the timeline entry; the shop's webhooks hear of it here.
-        change = _status_change(expected, part)
-        record_with_hooks(
-            session,
-            order.order_id,
-            change["event"],
-            TIMELINE_TYPES[change["event"]],
-            from_status=change["expected"],
-            to_status=change["target"],
-            detail=detail,
-            at=now,
-            timeline=False,
-        )
     return [
         Reserved(r.warehouse_id, r.article_number, r.sellable, r.low_stock_threshold) for r in rows
     ]

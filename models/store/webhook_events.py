@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from models.domain.tasks import DELIVER_WEBHOOK
+from models.domain.webhooks import TIMELINE_TYPES
 from models.store.follow_ups import later
 
 # The active subscriptions that want an event of type `:type` (a parameter of the statement).
@@ -94,3 +95,27 @@ def record_with_hooks(
     for delivery_id in deliveries:
         later(session, DELIVER_WEBHOOK, delivery_id)
     return deliveries
+
+
+def hooks_of_written(
+    session: Session,
+    order_id: uuid.UUID,
+    kind: str,
+    *,
+    from_status: str | None,
+    to_status: str | None,
+    detail: dict[str, Any],
+    at: datetime,
+) -> list[int]:
+    """The deliveries of a timeline entry another statement wrote (an allocation's)."""
+    return record_with_hooks(
+        session,
+        order_id,
+        kind,
+        TIMELINE_TYPES[kind],
+        from_status=from_status,
+        to_status=to_status,
+        detail=detail,
+        at=at,
+        timeline=False,
+    )

@@ -103,23 +103,29 @@ def _drive(
         )
         follow.stopping.set()
         threads["follow"].join(JOIN_SECONDS)
-        acks, answers = hooks.snapshot()
         facts = _facts(observer, plan, clients, follow, seeded, rest, watchman)
-        facts = dataclasses.replace(
-            facts, webhooks_owed=observer.webhooks_owed(), webhook_acks=tuple(acks)
-        )
-        details = _details(plan, clients, follow, faults, watchman, facts)
+        facts, hook_details = _webhooks(facts, observer, hooks)
+        details = _details(plan, clients, follow, faults, watchman, facts) | hook_details
         details["tasks_unacknowledged_at_end"] = observer.broker_unacknowledged()
-        details["webhook_receiver_answers"] = answers
-        details["webhook_duplicates"] = duplicates(acks)
-        details["webhook_lost_by_kind"] = lost_by_kind(facts.webhooks_owed, acks)
-        details["webhook_deliveries"] = observer.webhook_deliveries()
         return Outcome(judge(facts), details)
     finally:
         for stopping in (clients.stopping, faults.stopping, follow.stopping):
             stopping.set()
         watchman.stop()
         observer.close()
+
+
+def _webhooks(facts: Facts, observer: Observer, hooks: HookSink) -> tuple[Facts, dict[str, Any]]:
+    """The facts with what the shop was owed and acknowledged; the details behind them."""
+    acks, answers = hooks.snapshot()
+    owed = observer.webhooks_owed()
+    details = {
+        "webhook_receiver_answers": answers,
+        "webhook_duplicates": duplicates(acks),
+        "webhook_lost_by_kind": lost_by_kind(owed, acks),
+        "webhook_deliveries": observer.webhook_deliveries(),
+    }
+    return dataclasses.replace(facts, webhooks_owed=owed, webhook_acks=tuple(acks)), details
 
 
 def _start_threads(
