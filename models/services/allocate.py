@@ -30,6 +30,7 @@ from models.store.orders import advance, record_event
 from models.store.parts import parts_waiting
 from models.store.unit_of_work import Work
 from models.store.warehouses import WarehouseDirectory
+from models.store.webhook_events import hooks_of_written
 from models.tables.fulfilment import AllocationReceipt
 from models.tables.orders import Order
 from settings import Settings
@@ -198,24 +199,32 @@ def _reserve(
 ) -> list[Reserved]:
     chosen = set(plan.warehouse_ids)
     codes = [c.code for c in plan.candidates if c.warehouse_id in chosen]
+    detail = {
+        "outcome": plan.outcome.value,
+        "rule": plan.rule.value,
+        "warehouses": codes,
+        "reason": plan.reason,
+        **({"part": part} if part > 1 else {}),
+    }
+    now = utcnow()
+    receipt = _receipt(order.order_id, plan)
     reserved = record_plan(
-        session,
-        order,
-        expected,
-        plan,
-        receipt=_receipt(order.order_id, plan),
-        detail={
-            "outcome": plan.outcome.value,
-            "rule": plan.rule.value,
-            "warehouses": codes,
-            "reason": plan.reason,
-            **({"part": part} if part > 1 else {}),
-        },
-        now=utcnow(),
-        part=part,
+        session, order, expected, plan, receipt=receipt, detail=detail, now=now, part=part
     )
     if reserved is None:
         raise _StockMoved
+    if part == 1:
+        # The statement wrote the timeline entry; the shop's webhooks hear of it here.
+        target = OrderStatus.ALLOCATED.value
+        hooks_of_written(
+            session,
+            order.order_id,
+            "allocated",
+            from_status=expected.value,
+            to_status=target,
+            detail=detail,
+            at=now,
+        )
     return reserved
 
 

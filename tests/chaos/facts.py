@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from tests.chaos.hook_counts import HookAck
+
 
 @dataclass(frozen=True)
 class OrderRow:
@@ -93,3 +95,7 @@ class Facts:
     recovery_seconds: float | None = 0.0
     unsettled: tuple[str, ...] = ()
     crashes: tuple[str, ...] = ()
+    # (order, timeline kind) of each order event the shop subscribed to, from the database;
+    # the events its endpoint answered 200, in the order it answered them.
+    webhooks_owed: tuple[tuple[str, str], ...] = ()
+    webhook_acks: tuple[HookAck, ...] = ()

@@ -15,7 +15,7 @@ import requests
 
 from intake.signatures import sign
 from tests.chaos.clients import Placed
-from tests.chaos.scorecard import FINAL
+from tests.chaos.statuses import FINAL
 
 Action = Literal["cancel_soon", "cancel_in_trouble", "deliver"]
 

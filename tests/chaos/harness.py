@@ -16,6 +16,8 @@ from tests.chaos.clients import Clients
 from tests.chaos.facts import Facts, KeyUse
 from tests.chaos.faults import FaultRunner
 from tests.chaos.followups import FollowUps
+from tests.chaos.hook_counts import duplicates, lost_by_kind
+from tests.chaos.hooksink import HookSink, subscribe
 from tests.chaos.observe import Observer
 from tests.chaos.plan import Plan, make_plan
 from tests.chaos.processes import Watchman
@@ -63,12 +65,16 @@ def run(options: Options) -> Outcome:
     with running_stack(plan.seed, options.logs) as stack:
         token = issue_admin_token(stack.settings, "chaos-harness", minutes=120)
         seeded = catalogue.set_up(stack.api, token)
+        hooks = HookSink(plan.seed, stack.settings.webhook_timeout_seconds)
+        hooks.start()
+        subscribe(stack.api, token, hooks.url)
         stack.start_pipeline()
         say(f"system up in {time.monotonic() - began:.0f} s; logs in {options.logs}")
         try:
-            return _drive(plan, options, stack, token, seeded)
+            return _drive(plan, options, stack, token, seeded, hooks)
         finally:
             say("stopping everything ...")
+            hooks.stop()
 
 
 def _drive(
@@ -77,6 +83,7 @@ def _drive(
     stack: Stack,
     token: str,
     seeded: dict[tuple[str, str], int],
+    hooks: HookSink,
 ) -> Outcome:
     started = time.monotonic()
     watchman = Watchman(list(stack.procs.values()), started)
@@ -97,7 +104,8 @@ def _drive(
         follow.stopping.set()
         threads["follow"].join(JOIN_SECONDS)
         facts = _facts(observer, plan, clients, follow, seeded, rest, watchman)
-        details = _details(plan, clients, follow, faults, watchman, facts)
+        facts, hook_details = _webhooks(facts, observer, hooks)
+        details = _details(plan, clients, follow, faults, watchman, facts) | hook_details
         details["tasks_unacknowledged_at_end"] = observer.broker_unacknowledged()
         return Outcome(judge(facts), details)
     finally:
@@ -105,6 +113,19 @@ def _drive(
             stopping.set()
         watchman.stop()
         observer.close()
+
+
+def _webhooks(facts: Facts, observer: Observer, hooks: HookSink) -> tuple[Facts, dict[str, Any]]:
+    """The facts with what the shop was owed and acknowledged; the details behind them."""
+    acks, answers = hooks.snapshot()
+    owed = observer.webhooks_owed()
+    details = {
+        "webhook_receiver_answers": answers,
+        "webhook_duplicates": duplicates(acks),
+        "webhook_lost_by_kind": lost_by_kind(owed, acks),
+        "webhook_deliveries": observer.webhook_deliveries(),
+    }
+    return dataclasses.replace(facts, webhooks_owed=owed, webhook_acks=tuple(acks)), details
 
 
 def _start_threads(

@@ -10,6 +10,7 @@ import redis
 import requests
 
 from models.domain.mail import SUBJECTS
+from models.domain.webhooks import TIMELINE_TYPES
 from settings import Settings
 from tests.chaos.facts import Charge, LineRow, MailRow, OrderRow, StockRow
 from tests.chaos.mailkinds import MailReader
@@ -28,7 +29,10 @@ PENDING_ROWS = {
     "mails not sent yet": "SELECT count(*) FROM notification"
     " WHERE status IN ('pending', 'sending')",
     "refunds queued, not done": "SELECT count(*) FROM payment WHERE status = 'refund_pending'",
+    "webhook deliveries pending": "SELECT count(*) FROM webhook_delivery WHERE status = 'pending'",
 }
+# The timeline kinds the shop hears of (every one, as the run subscribes to all types).
+HOOKED_KINDS = ", ".join(f"'{kind}'" for kind in sorted(TIMELINE_TYPES))
 # The pipeline's queues on the broker; the maintenance queue only ever holds beat's ticks.
 PIPELINE_QUEUES = tuple(name for name in QUEUES if name != "maintenance")
 
@@ -164,6 +168,21 @@ class Observer:
         """Follow-ups the system gave up for good (each one told operations)."""
         found = self.rows("SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL")
         return int(found[0][0]) if found else 0
+
+    def webhooks_owed(self) -> tuple[tuple[str, str], ...]:
+        """(order, kind) of every timeline entry the shop is to hear of, oldest first."""
+        found = self.rows(
+            "SELECT order_id::text, kind FROM order_event"  # noqa: S608 - constant kinds
+            f" WHERE kind IN ({HOOKED_KINDS}) ORDER BY id"
+        )
+        return tuple((str(order), str(kind)) for order, kind in found or [])
+
+    def webhook_deliveries(self) -> dict[str, int]:
+        """Deliveries by status, and the subscriptions that ended up disabled."""
+        found = self.rows("SELECT status, count(*) FROM webhook_delivery GROUP BY status") or []
+        disabled = self.rows("SELECT count(*) FROM webhook_subscription WHERE NOT active")
+        counts = {str(status): int(n) for status, n in sorted(found)}
+        return counts | {"subscriptions disabled": int(disabled[0][0]) if disabled else 0}
 
     def dead_letters(self) -> int:
         """Messages in the dead-letter queue, visible or not."""

@@ -76,6 +76,8 @@ def _mail_and_rest_figures(card: Scorecard) -> list[Figure]:
         ("follow-ups given up", str(card.follow_ups_given_up), "follow_ups_given_up"),
         ("recovery time (limit 60 s)", recovery, "recovery_seconds"),
         ("crashed processes", _counts(card.crashed_processes), "crashed_processes"),
+        ("webhook events lost", str(card.webhook_events_lost), "webhook_events_lost"),
+        ("delivered out of order", str(card.webhooks_out_of_order), "webhooks_out_of_order"),
     ]
 
 
@@ -115,6 +117,10 @@ def traffic(details: Mapping[str, Any]) -> str:
         f" charges in the ledger: {details.get('ledger_charges')}",
         "tasks still held unacknowledged on the broker:"
         f" {details.get('tasks_unacknowledged_at_end')}",
+        f"shop webhooks: receiver answers {details.get('webhook_receiver_answers')},"
+        f" duplicates delivered {details.get('webhook_duplicates')},"
+        f" deliveries by status {details.get('webhook_deliveries')},"
+        f" lost by kind {details.get('webhook_lost_by_kind')}",
     ]
     return "\n".join(lines)
 

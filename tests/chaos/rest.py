@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from tests.chaos.facts import Charge
-from tests.chaos.scorecard import FINAL, FULFILLED
+from tests.chaos.statuses import FINAL, FULFILLED
 
 CONFIRM_SECONDS = 5.0
 POLL_SECONDS = 1.0

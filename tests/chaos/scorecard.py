@@ -6,21 +6,12 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from tests.chaos.facts import Charge, Facts
+from tests.chaos import hook_counts
+from tests.chaos.facts import Facts
 from tests.chaos.mail_counts import duplicate_mails, missing_mails
+from tests.chaos.money import money_counts
+from tests.chaos.statuses import FINAL, OFF_THE_SHELF, WAITING_FOR_PICKUP
 
-# A pickup order ready at its warehouse waits on its customer as a shipped one on its carrier:
-# final for a run, fulfilled for its money, but its units are still on the shelf, reserved.
-WAITING_FOR_PICKUP = "ready_for_pickup"
-# A partially shipped order waits for stock for its later parts, as a backordered one does for
-# all of it: final for a run once its shipped part is paid; the parts still to come are not.
-PARTIALLY_SHIPPED = "partially_shipped"
-FINAL = frozenset(
-    {"shipped", "delivered", WAITING_FOR_PICKUP, "collected", "rejected", "payment_failed"}
-    | {"cancelled", PARTIALLY_SHIPPED}
-)
-FULFILLED = frozenset({"shipped", "delivered", WAITING_FOR_PICKUP, "collected"})
-OFF_THE_SHELF = FULFILLED - {WAITING_FOR_PICKUP}
 RECOVERY_LIMIT_SECONDS = 60.0
 # SMTP cannot be exactly-once: a worker that dies between the server's 250 and recording
 # the send resends with the same Message-ID. How many such resends a run may show.
@@ -55,6 +46,9 @@ class Scorecard:
     recovery_seconds: float | None
     unsettled: tuple[str, ...]
     crashed_processes: dict[str, int]
+    # Order events the shop's endpoint never acknowledged; events it got after a later one.
+    webhook_events_lost: int
+    webhooks_out_of_order: int
     # The check (a field of this card) each broken promise belongs to, and what broke.
     violations: dict[str, str]
 
@@ -68,7 +62,7 @@ def judge(facts: Facts) -> Scorecard:
     if missing:
         by_status["missing from the database"] = len(missing)
     same, other = duplicate_mails(facts.mails)
-    money = _money(facts)
+    money = money_counts(facts)
     card = Scorecard(
         seed=facts.seed,
         accepted=len(statuses) + len(missing),
@@ -91,6 +85,8 @@ def judge(facts: Facts) -> Scorecard:
         recovery_seconds=facts.recovery_seconds,
         unsettled=facts.unsettled,
         crashed_processes=dict(sorted(Counter(facts.crashes).items())),
+        webhook_events_lost=hook_counts.events_lost(facts.webhooks_owed, facts.webhook_acks),
+        webhooks_out_of_order=hook_counts.out_of_order(facts.webhook_acks),
         violations={},
     )
     return _with_violations(card)
@@ -150,51 +146,18 @@ def stock_leaked_units(facts: Facts) -> int:
     return drift + (held if at_rest else 0)
 
 
-def _money(facts: Facts) -> dict[str, int]:
-    orders = {order.order_id: order for order in facts.orders}
-    charges: dict[str, list[Charge]] = defaultdict(list)
-    for charge in facts.charges:
-        charges[charge.order_id].append(charge)
-    held = {oid: sum(c.amount - c.refunded for c in found) for oid, found in charges.items()}
-    # One charge per part of an order, and never more than its total between them.
-    double = sum(
-        len({c.part for c in found}) < len(found)
-        or (oid in orders and sum(c.amount for c in found) > orders[oid].total)
-        for oid, found in charges.items()
-    )
-    # Charged means fulfilled or refunded, per payment: money held for an order that will not
-    # be fulfilled, or more than what it is owed for (a part given up, its lines cancelled).
-    unresolved = sum(
-        amount > 0
-        and (
-            oid not in orders
-            or orders[oid].status not in FULFILLED | {PARTIALLY_SHIPPED}
-            or amount > orders[oid].owed
-        )
-        for oid, amount in held.items()
-    )
-    refunded = {oid for oid, found in charges.items() if any(c.refunded for c in found)}
-    without_charge = sum(c.refunded > c.amount for c in facts.charges) + len(
-        facts.refunded_in_db - refunded
-    )
-    shipped_unpaid = sum(
-        o.status in FULFILLED and held.get(o.order_id, 0) < o.owed for o in facts.orders
-    )
-    return {
-        "double": double,
-        "unresolved": unresolved,
-        "refund_without_charge": without_charge,
-        "shipped_unpaid": shipped_unpaid,
-    }
-
-
 # (the check, a truthy value when its promise is broken, the violation in words)
 Check = tuple[str, object, str]
 
 
 def _with_violations(card: Scorecard) -> Scorecard:
     """The card with each broken promise named under its check, in the order they are listed."""
-    checks = [*_order_and_money_checks(card), *_mail_checks(card), *_rest_checks(card)]
+    checks = [
+        *_order_and_money_checks(card),
+        *_mail_checks(card),
+        *_rest_checks(card),
+        *_webhook_checks(card),
+    ]
     violations = {check: text for check, broken, text in checks if broken}
     return replace(card, violations=violations)
 
@@ -290,6 +253,15 @@ def _rest_checks(card: Scorecard) -> list[Check]:
             card.crashed_processes,
             f"crashed processes: {_listed(card.crashed_processes)}",
         ),
+    ]
+
+
+def _webhook_checks(card: Scorecard) -> list[Check]:
+    """Order events the shop never heard of, or heard of out of order."""
+    lost, late = card.webhook_events_lost, card.webhooks_out_of_order
+    return [
+        ("webhook_events_lost", lost, f"{lost} order events never acknowledged by the shop"),
+        ("webhooks_out_of_order", late, f"{late} webhook events delivered out of order"),
     ]
 
 

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from devstack.commands import app_commands, python_module
+from devstack.commands import (
+    GENERAL_CONCURRENCY,
+    app_commands,
+    celery_worker,
+    python_module,
+    worker_queues,
+)
 from devstack.postgres import fresh_database
 from devstack.processes import REPO_ROOT, free_port, log_tail
 from devstack.services import RunningService, http_ok, start_moto, start_payment_sandbox
@@ -21,10 +27,13 @@ from settings import Settings, as_environment, child_environment
 from tests.chaos.mailsink import MailSink
 from tests.chaos.processes import Proc, RestartableRedis
 from tests.infra import postgres_server, running, settings_for_tests
+from workers.celery_queues import queue_name
 
 SETUP_TIMEOUT = 120.0
 READY_TIMEOUT = 90.0
-PIPELINE = ("dispatcher", "worker", "payments", "beat")
+PIPELINE = ("dispatcher", "worker", "payments", "webhooks", "beat")
+# Threads of the webhooks worker: a delivery mostly waits on the shop's answer.
+WEBHOOKS_CONCURRENCY = 8
 # Celery logs this line once a worker consumes; before it, tasks would only pile up.
 WORKER_READY = b" ready."
 
@@ -70,6 +79,11 @@ def chaos_settings(base: Settings, **services: object) -> Settings:
         smtp_starttls=False,
         smtp_ssl=False,
         log_format="text",
+        # The shop's endpoint stalls on purpose: a short timeout keeps a stall from holding a
+        # pool child long, and short backoffs keep retries inside the run.
+        webhook_timeout_seconds=1.0,
+        webhook_backoff_base_seconds=0.5,
+        webhook_backoff_cap_seconds=4.0,
     )
 
 
@@ -152,10 +166,28 @@ def running_stack(seed: int, logs: Path) -> Iterator[Stack]:
         api = f"http://127.0.0.1:{intake_port}"
         settings = chaos_settings(Settings(), **service_settings(services, sink.port, api))
         env = stack_environment(settings)
-        commands = app_commands(intake_port, free_port(), runtime, settings)
+        commands = with_webhooks_worker(
+            app_commands(intake_port, free_port(), runtime, settings), settings
+        )
         procs = make_procs(commands, env, logs, stop)
         set_up_and_start_intake(env, procs, logs, api)
         yield Stack(settings, api, services.sandbox.url, services.redis, sink, procs)
+
+
+def with_webhooks_worker(
+    commands: dict[str, list[str]], settings: Settings
+) -> dict[str, list[str]]:
+    """The webhooks queue on a threaded worker of its own, as compose runs it: a shop that
+    stalls holds a thread there, not a prefork child of the general worker."""
+    hooks = queue_name(settings.celery_queue_prefix, "webhooks")
+    general = [queue for queue in worker_queues(settings)["worker"] if queue != hooks]
+    concurrency = ["--concurrency", str(GENERAL_CONCURRENCY)]
+    threads = ["--pool", "threads", "--concurrency", str(WEBHOOKS_CONCURRENCY)]
+    events = settings.worker_events
+    return commands | {
+        "worker": celery_worker(general, "worker", *concurrency, events=events),
+        "webhooks": celery_worker([hooks], "webhooks", *threads, events=events),
+    }
 
 
 def empty_logs(logs: Path) -> None:

@@ -19,7 +19,7 @@ from devstack.commands import app_commands, flower_environment
 from devstack.processes import free_port
 from devstack.services import http_ok
 from settings import Settings, as_environment, child_environment
-from tests.chaos.scorecard import FINAL
+from tests.chaos.statuses import FINAL
 from workers.adapters.sqs import OrdersQueue
 
 
