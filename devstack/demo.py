@@ -22,8 +22,10 @@ from rich.table import Table
 
 from devstack.datadir import data_dir
 from devstack.demo_after import CANCELS, after_checkout, placed_orders
-from devstack.demo_orders import build_order, catalogue, two_line_order
+from devstack.demo_holds import HOLDS, review
+from devstack.demo_orders import build_order, catalogue, held_order, two_line_order
 from devstack.state import demo_target
+from intake.auth import issue_admin_token
 from models.domain.lifecycle import TERMINAL, OrderStatus
 from settings import get_settings
 
@@ -194,12 +196,18 @@ def run(args: argparse.Namespace, articles: Sequence[str], console: Console) -> 
 
 
 def later_on(args: argparse.Namespace, articles: Sequence[str], tracked: list[Tracked]) -> Rows:
-    """The after-checkout phase: a few fresh orders lose a line, a few shipped ones come back."""
+    """The after-checkout phase: a few fresh orders lose a line, a few shipped ones come back,
+    and staff release or cancel a few orders held for review."""
     rng = random.Random(args.seed + 1)
     fresh = [place(args.base_url, two_line_order(rng, articles)) for _ in range(CANCELS)]
+    held = [place(args.base_url, held_order(rng, articles)) for _ in range(HOLDS)]
     shipped = placed_orders(tracked, frozenset({str(OrderStatus.SHIPPED)}))
     received = frozenset({"received", "allocated", "paid", "backordered"})
-    return after_checkout(_session(), get_settings(), placed_orders(fresh, received), shipped)
+    settings = get_settings()
+    rows = after_checkout(_session(), settings, placed_orders(fresh, received), shipped)
+    staff = issue_admin_token(settings, "demo-staff", 30)
+    reviewed = review(_session(), staff, placed_orders(held, received))
+    return [*rows, *((label, str(count)) for label, count in sorted(reviewed.items()))]
 
 
 def ready(base_url: str, console: Console) -> bool:
@@ -232,7 +240,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--no-after-checkout",
         dest="after_checkout",
         action="store_false",
-        help="skip cancelling lines and returning parcels once the orders are placed",
+        help="skip cancelling lines, returning parcels and releasing held orders at the end",
     )
     args = parser.parse_args(argv)
     if args.base_url:

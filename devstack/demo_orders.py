@@ -31,6 +31,9 @@ LAST_NAMES = ["Lovelace", "Hopper", "Turing", "Torvalds", "Hamilton", "Thompson"
 
 GOOD_CARD = "pm_card_visa"
 DECLINED_CARD = "pm_card_chargeDeclined"
+# A card issued in Great Britain: on an order shipping to the US, HOLD_COUNTRY_MISMATCH (on
+# under `make run`) holds it for review before it is charged.
+FOREIGN_CARD = "pm_card_gb"
 DECLINED_SHARE = 0.05
 OVERSIZED_SHARE = 0.03
 # The most the intake accepts on one line, so validation lets it through and allocation
@@ -38,11 +41,21 @@ OVERSIZED_SHARE = 0.03
 OVERSIZED_QUANTITY = int(Settings.model_fields["max_line_quantity"].default)
 
 
+def _seed() -> Any:
+    """The seed, imported late so the helpers work without it."""
+    return importlib.import_module("devstack.seed")
+
+
 def catalogue() -> list[str]:
-    """Article numbers of the seeded products, imported late so the helpers work without it."""
-    seed = importlib.import_module("devstack.seed")
-    products: list[tuple[str, str, int]] = seed.PRODUCTS
+    """Article numbers of the seeded products."""
+    products: list[tuple[str, str, int]] = _seed().PRODUCTS
     return [article for article, _name, _price in products]
+
+
+def card_for(country: str) -> str:
+    """A good card issued where the order ships, so the country rule lets it pass: Stripe's
+    generic test cards are US cards, its country cards (`pm_card_se`) say their country."""
+    return GOOD_CARD if country == "US" else f"pm_card_{country.lower()}"
 
 
 def build_order(rng: random.Random, articles: Sequence[str]) -> dict[str, Any]:
@@ -70,7 +83,10 @@ def build_order(rng: random.Random, articles: Sequence[str]) -> dict[str, Any]:
         },
         "shipping_address": address,
         "delivery_method": str(rng.choice(list(DeliveryMethod))),
-        "payment_method": DECLINED_CARD if rng.random() < DECLINED_SHARE else GOOD_CARD,
+        # Stripe's declining cards are US cards: abroad one would be held for its country.
+        "payment_method": DECLINED_CARD
+        if rng.random() < DECLINED_SHARE and country == "US"
+        else card_for(country),
         "lines": lines,
     }
 
@@ -82,6 +98,24 @@ def two_line_order(rng: random.Random, articles: Sequence[str]) -> dict[str, Any
     order = build_order(rng, articles)
     chosen = rng.sample(list(articles), min(2, len(articles)))
     order["lines"] = [{"article_number": article, "quantity": 2} for article in chosen]
-    order["payment_method"] = GOOD_CARD
+    order["payment_method"] = card_for(order["shipping_address"]["country"])
     order["delivery_method"] = str(DeliveryMethod.SELF_SERVICE)
+    return order
+
+
+def held_order(rng: random.Random, articles: Sequence[str]) -> dict[str, Any]:
+    """One unit delivered to a US address and paid with a British card: held for review."""
+    order = build_order(rng, articles)
+    postal_code, city, region, country = rng.choice([c for c in CITIES if c[3] == "US"])
+    order["shipping_address"] = {
+        "line1": f"{rng.randint(1, 9999)} {rng.choice(STREETS)}",
+        "city": city,
+        "postal_code": postal_code,
+        "region": region,
+        "country": country,
+    }
+    plentiful = [a for a in articles if a not in _seed().SCARCE_UNITS] or list(articles)
+    order["lines"] = [{"article_number": rng.choice(plentiful), "quantity": 1}]
+    order["payment_method"] = FOREIGN_CARD
+    order["delivery_method"] = str(DeliveryMethod.CURBSIDE)
     return order

@@ -146,10 +146,15 @@ def _local_limits(settings: Settings) -> dict[str, str]:
 
 def _local_policy(settings: Settings) -> dict[str, str]:
     """Partial fulfilment, unless the environment sets a shortage policy: the demo's orders
-    that want more of an article than any stock holds then ship their other lines."""
-    if "shortage_policy" in settings.model_fields_set:
-        return {}
-    return {"shortage_policy": "ship_available"}
+    that want more of an article than any stock holds then ship their other lines. And the
+    country hold rule, unless the environment sets it: the demo's orders paid with a card
+    from another country are held for review, for staff to release or cancel."""
+    policy: dict[str, str] = {}
+    if "shortage_policy" not in settings.model_fields_set:
+        policy["shortage_policy"] = "ship_available"
+    if "hold_country_mismatch" not in settings.model_fields_set:
+        policy["hold_country_mismatch"] = "true"
+    return policy
 
 
 def _refuse_a_second_stack(data: DataDir) -> None:

@@ -17,6 +17,7 @@ from werkzeug.routing import Rule
 from intake import api_models
 from intake.auth import READING, STAFF_READ, STAFF_WRITE
 from intake.openapi.declare import Content, Operation, Reply, declared
+from intake.openapi.events import WebhookEvent, webhooks_section
 from intake.openapi.parts import (
     INFO,
     PROBLEM_HEADERS,
@@ -50,6 +51,7 @@ def build(app: Flask) -> dict[str, Any]:
         "openapi": OPENAPI_VERSION,
         "info": INFO,
         "paths": paths,
+        "webhooks": webhooks_section(refs[(WebhookEvent, "validation")]),
         "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},
     }
     # Parts are shared between operations and with the module: each document owns its own.
@@ -72,7 +74,10 @@ def openapi_path(rule: Rule) -> str:
 
 
 def _schemas(routes: list[Route]) -> tuple[Refs, dict[str, Any]]:
-    wanted: set[tuple[type[BaseModel], JsonSchemaMode]] = {(api_models.Problem, "serialization")}
+    wanted: set[tuple[type[BaseModel], JsonSchemaMode]] = {
+        (api_models.Problem, "serialization"),
+        (WebhookEvent, "validation"),
+    }
     for _, _, op in routes:
         for model in (op.body, op.query):
             if isinstance(model, type):

@@ -15,7 +15,9 @@ INFO: dict[str, Any] = {
         "Every error is an RFC 9457 problem document (`application/problem+json`) naming "
         "each faulty field and the reason in `errors`. Amounts are integers in minor units. "
         "`POST /orders` answers `202` at once; read the order back at its `status_url` with "
-        "its `order_token`."
+        "its `order_token`.\n\n"
+        "The shop hears of every order event through a signed webhook (`webhooks`: "
+        "`orderEvent`), subscribed to under `/admin/webhooks`."
     ),
 }
 

@@ -21,13 +21,19 @@ from intake.auth import CUSTOMER, issue_admin_token
 from intake.openapi.document import build
 from intake.signatures import sign
 from models.services.place import order_token
+from models.services.webhook_admin import create_subscription
 from models.tables.catalog import Warehouse
 from models.tables.fulfilment import Shipment
+from models.tables.webhooks import WebhookDelivery
 from settings import Settings
 from tests.factories import NEWARK, add_product, add_warehouse
+from tests.integration.hold_support import allocated
 from tests.integration.tracking_support import shipped_order
 from tests.keyed_client import KeyedClient
 from workers.adapters.sqs import OrdersQueue
+
+# Where the subscription points: nothing listens there, and no delivery is run.
+HOOK_URL = "http://127.0.0.1:9/hooks"
 
 
 @dataclass(frozen=True)
@@ -44,14 +50,21 @@ class Known:
     customer_token: str
     metrics_token: str
     webhook_secret: str
+    held_order_id: uuid.UUID
+    subscription_id: int
+    delivery_id: int
 
-    def path_values(self) -> dict[str, Any]:
-        """A real value for each path parameter name the API uses."""
+    def path_values(self, path: str = "") -> dict[str, Any]:
+        """A real value for each path parameter name the API uses at `path`: a hold's is an
+        allocated order's (a shipped one can only be refused)."""
+        order_id = self.held_order_id if "/hold" in path else self.order_id
         return {
-            "order_id": str(self.order_id),
+            "order_id": str(order_id),
             "shipment_id": self.shipment_id,
             "number": self.article_number,
             "code": self.warehouse_code,
+            "subscription_id": self.subscription_id,
+            "delivery_id": self.delivery_id,
         }
 
     def bearer(self, scheme: str) -> str | None:
@@ -93,16 +106,24 @@ def own_intake(settings: Settings) -> Iterator[tuple[Flask, Context]]:
 
 
 def known_things(app: Flask, context: Context) -> Known:
-    """A product in a warehouse near New York and an order of it, shipped."""
+    """A product in a warehouse near New York, an order of it shipped and one allocated, and
+    a webhook subscription with the deliveries of their events (never sent: nothing runs)."""
     sessions = context.work.sessions
     number = add_product(sessions)
     warehouse_id = add_warehouse(
         sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={number: 50}
     )
+    with context.work() as session:
+        subscription = create_subscription(session, url=HOOK_URL, event_types=[], secret=None)
+        subscription_id = subscription.id
     order_id = shipped_order(app.test_client(), context, [(number, 1)])
+    held_order_id = allocated(app.test_client(), context, number)
     with sessions() as session:
         shipment = session.scalars(select(Shipment).where(Shipment.order_id == order_id)).one()
         code = session.get_one(Warehouse, warehouse_id).code
+        delivery_id = session.scalars(
+            select(WebhookDelivery.id).where(WebhookDelivery.order_id == order_id).limit(1)
+        ).one()
     settings = context.settings
     return Known(
         order_id=order_id,
@@ -115,6 +136,9 @@ def known_things(app: Flask, context: Context) -> Known:
         customer_token=issue_admin_token(settings, "openapi-customer", roles=[CUSTOMER]),
         metrics_token=settings.metrics_token.get_secret_value(),
         webhook_secret=settings.carrier_webhook_secret.get_secret_value(),
+        held_order_id=held_order_id,
+        subscription_id=subscription_id,
+        delivery_id=delivery_id,
     )
 
 

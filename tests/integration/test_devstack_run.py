@@ -8,7 +8,9 @@ import shutil
 from devstack.banner import RULE
 from devstack.datadir import count_mails, count_orders
 from devstack.demo_after import CANCELS
+from devstack.demo_holds import HOLDS, RELEASES
 from devstack.state import demo_target, read_state
+from tests.integration.demo_holds_support import assert_holds_reviewed
 from tests.integration.runner_support import (
     RunningStack,
     devstack_runner,
@@ -48,15 +50,20 @@ def test_make_run_lists_what_runs_where_and_a_restart_keeps_orders_and_mails_tog
             assert "fresh start: no orders, no mails" in stack.output()
             assert demo_target(None, data)[0] == api
             result = eventually(lambda: demo_result(stack), DEMO_SECONDS, "the demo's result")
-            orders = count_orders(stack.start_table()["PostgreSQL"].address)
+            database = stack.start_table()["PostgreSQL"].address
+            orders = count_orders(database)
+            # Held for the card's country (`make run` turns the rule on), released or cancelled.
+            assert_holds_reviewed(database, data)
         shown = "\n".join(result)
         assert f"{DEMO_ORDERS} orders in" in shown
         # After checkout: fresh orders lost a line, shipped ones came back and were refunded.
         assert re.search(rf"line cancelled\s*[|│]\s*{CANCELS}\b", shown), shown
         assert re.search(r"returned and refunded\s*[|│]\s*[1-9]", shown), shown
+        assert re.search(rf"held, released and shipped\s*[|│]\s*{RELEASES}\b", shown), shown
+        assert re.search(rf"held and cancelled\s*[|│]\s*{HOLDS - RELEASES}\b", shown), shown
         assert read_state(data) is None
         mails = count_mails(data / "mail")
-        assert orders == DEMO_ORDERS + CANCELS
+        assert orders == DEMO_ORDERS + CANCELS + HOLDS
         assert mails >= orders
 
         with devstack_runner((), data) as (again, _api):

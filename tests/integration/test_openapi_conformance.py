@@ -75,7 +75,7 @@ def _real_values(case: ApiCase, known: Known) -> None:
     meta = case.meta
     if meta is None or meta.generation.mode is not GenerationMode.POSITIVE:
         return
-    values = known.path_values()
+    values = known.path_values(case.path)
     for name in case.path_parameters or {}:
         # A parameter with no real value here (a new route's) keeps the generated one.
         case.path_parameters[name] = values.get(name, case.path_parameters[name])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import re
 import uuid
 
@@ -16,13 +19,18 @@ from bootstrap import Context
 from intake.admin.api_models import AdminOrder, Movements, ProductWithStock, StockRow, Warehouses
 from intake.api_models import OrderView, Problem
 from intake.auth import STAFF_READ, STAFF_WRITE
-from intake.openapi.document import openapi_path
+from intake.openapi.document import REF, openapi_path
+from intake.openapi.events import WebhookEvent
 from intake.problems import PROBLEM_JSON
+from models.domain.webhooks import EVENT_TYPES
 from models.services.place import order_token
 from models.tables.catalog import Warehouse
 from tests.factories import NEWARK, add_product, add_warehouse
+from tests.integration.hold_support import allocated, staff, stocked
 from tests.integration.openapi_support import routes_document
 from tests.integration.tracking_support import shipped_order
+from tests.integration.webhook_support import SECRET, deliveries_of, run_deliveries, subscribed
+from tests.webhook_receiver import receiver
 
 pytest_plugins = ["tests.admin_fixtures"]
 
@@ -123,3 +131,43 @@ def test_answers_about_a_shipped_order_hold_every_field_the_models_describe(
     _valid(ProductWithStock, client.get(f"/admin/products/{number}", **admin))
     _valid(Warehouses, client.get("/admin/warehouses", **admin))
     Problem.model_validate(client.get(f"/orders/{uuid.uuid4()}", **admin).get_json())
+
+
+def _held_and_released(client: FlaskClient, context: Context) -> uuid.UUID:
+    """An allocated order staff hold and release through the API."""
+    order_id = allocated(client, context, stocked(context)[0])
+    for action in ("hold", "hold/release"):
+        answer = client.post(f"/orders/{order_id}/{action}", headers=staff(context))
+        assert answer.status_code == 202, answer.get_json()
+    return order_id
+
+
+def test_the_webhook_a_shop_receives_is_the_one_the_document_describes(
+    client: FlaskClient, context: Context
+) -> None:
+    document = routes_document()
+    hook = document["webhooks"]["orderEvent"]["post"]
+    body_schema = hook["requestBody"]["content"]["application/json"]["schema"]
+    described = document["components"]["schemas"]["WebhookEvent"]
+    headers = {p["name"]: p for p in hook["parameters"] if p["in"] == "header"}
+    with receiver() as (url, script), subscribed(context, url):
+        order_id = _held_and_released(client, context)
+        run_deliveries(context, *(d.id for d in deliveries_of(context.work.sessions, order_id)))
+
+    received = script.successes()
+    assert {"order.held", "order.released"} <= {json.loads(r.body)["type"] for r in received}
+    # The body's schema is the model's: each body the model takes, the document describes.
+    assert body_schema == {"$ref": "#/components/schemas/WebhookEvent"}
+    model_schema = WebhookEvent.model_json_schema(ref_template=REF)
+    assert described == {k: v for k, v in model_schema.items() if k != "$defs"}
+    assert described["properties"]["type"]["enum"] == list(EVENT_TYPES)
+    for sent in received:
+        event = WebhookEvent.model_validate_json(sent.body)
+        assert event.type in EVENT_TYPES
+        for name in ("Webhook-Id", "Webhook-Signature"):
+            assert re.match(headers[name]["schema"]["pattern"], sent.headers[name]), name
+        # The recipe the document gives: HMAC-SHA256 over "{t}.{body}" under the secret.
+        assert "`{t}.{body}`" in headers["Webhook-Signature"]["description"]
+        t, v1 = (part.split("=", 1)[1] for part in sent.headers["Webhook-Signature"].split(","))
+        signed = f"{t}.".encode() + sent.body
+        assert v1 == hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()

@@ -6,8 +6,16 @@ import random
 from typing import Any
 
 from devstack.demo import FINAL_STATUSES, Outcome, Tracked, parse_args, percentile, summarise
-from devstack.demo_orders import CITIES, DECLINED_CARD, OVERSIZED_QUANTITY, build_order
+from devstack.demo_orders import (
+    CITIES,
+    DECLINED_CARD,
+    OVERSIZED_QUANTITY,
+    build_order,
+    held_order,
+    two_line_order,
+)
 from intake.schemas import validate_order
+from models.domain.holds import HoldReason, HoldRules, OrderFacts, decide
 from settings import Settings
 
 ARTICLES = ["493.857.51", "802.645.12", "104.211.90", "391.004.77"]
@@ -55,6 +63,34 @@ def test_the_orders_spread_over_cities_and_delivery_methods() -> None:
     assert len({order["shipping_address"]["postal_code"] for order in sample}) == len(CITIES)
     assert {order["shipping_address"]["country"] for order in sample} == {"US", "SE"}
     assert {order["delivery_method"] for order in sample} == {"self_service", "curbside", "in_door"}
+
+
+def _country_hold(order: dict[str, Any]) -> HoldReason | None:
+    facts = OrderFacts(
+        total=1000,
+        currency="USD",
+        ship_country=order["shipping_address"]["country"],
+        payment_method=order["payment_method"],
+        recent_orders=1,
+        exact_address=True,
+    )
+    held = decide(HoldRules(country_mismatch=True), facts)
+    return held.reason if held else None
+
+
+def test_only_the_orders_meant_to_be_held_trip_the_country_rule_make_run_turns_on() -> None:
+    rng = random.Random(5)
+    ordinary = [*orders(300), *(two_line_order(rng, ARTICLES) for _ in range(50))]
+    meant = [held_order(rng, ARTICLES) for _ in range(20)]
+
+    assert [order for order in ordinary if _country_hold(order)] == []
+    assert {_country_hold(order) for order in meant} == {HoldReason.COUNTRY_MISMATCH}
+    for order in meant:
+        validate_order(
+            order,
+            max_line_quantity=LIMITS["max_line_quantity"].default,
+            max_order_lines=LIMITS["max_order_lines"].default,
+        )
 
 
 def test_the_percentile_is_the_nearest_rank() -> None:
