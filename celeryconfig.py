@@ -55,6 +55,7 @@ task_routes = {
     "fulfillment.refund_part": {"queue": f"{_prefix}payments"},
     "fulfillment.settle_payment": {"queue": f"{_prefix}payments"},
     "fulfillment.reconcile_payments": {"queue": f"{_prefix}payments"},
+    "fulfillment.renew_authorizations": {"queue": f"{_prefix}payments"},
     "fulfillment.ship": {"queue": f"{_prefix}shipping"},
     "fulfillment.ship_part": {"queue": f"{_prefix}shipping"},
     "fulfillment.return_label": {"queue": f"{_prefix}shipping"},

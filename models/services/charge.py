@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import select, update
@@ -169,35 +170,49 @@ def record_charge(session: Session, order_id: uuid.UUID, result: ChargeResult) -
     return Charged.SKIPPED
 
 
-def _ask_or_charge(
-    gateway: PaymentGateway,
-    order_id: uuid.UUID,
-    *,
-    earlier: int,
-    amount: int,
-    currency: str,
-    method: str,
-    key: str,
-    capture: CaptureMethod,
-) -> ChargeResult:
+@dataclass(frozen=True)
+class _Attempt:
+    """One charge attempt as claimed: attempts before it, the amount, currency, payment method
+    and key, and how it is captured."""
+
+    earlier: int
+    amount: int
+    currency: str
+    method: str
+    key: str
+    capture: CaptureMethod
+
+
+def _ask_or_charge(gateway: PaymentGateway, order_id: uuid.UUID, attempt: _Attempt) -> ChargeResult:
     # After an attempt whose outcome we never learnt, the gateway is asked first: the
     # charge may have gone through, and only the gateway knows.
-    if earlier:
+    if attempt.earlier:
         known = gateway.find_charge(order_id=str(order_id))
         if known is not None:
             return known
     try:
         return gateway.charge(
-            idempotency_key=key,
-            amount=amount,
-            currency=currency.lower(),
-            payment_method=method,
+            idempotency_key=attempt.key,
+            amount=attempt.amount,
+            currency=attempt.currency.lower(),
+            payment_method=attempt.method,
             order_id=str(order_id),
-            capture=capture,
+            capture=attempt.capture,
         )
     except PaymentRejected as exc:
         # The gateway refused the request itself (say, an unknown payment method): final.
         return ChargeResult("declined", None, "payment_rejected", str(exc)[:500])
+
+
+def _cancel_unsettled(
+    gateway: PaymentGateway, order_id: uuid.UUID, result: ChargeResult
+) -> ChargeResult:
+    """Never settled (the customer never authenticated, say): cancel it at the gateway."""
+    assert result.gateway_id is not None
+    result = gateway.cancel(payment_intent_id=result.gateway_id, order_id=str(order_id))
+    if result.status in TAKEN_OR_HELD:
+        return result
+    return ChargeResult("declined", result.gateway_id, NOT_SETTLED, result.failure_code)
 
 
 def _not_ours(session: Session, order: Order | None, order_id: uuid.UUID) -> Charged:
@@ -232,29 +247,16 @@ def charge_order(
             finish_current(session)
             return Charged.HELD
         earlier, amount, key = _claim_attempt(session, order)
-        currency, method = order.currency, order.payment_method
+        attempt = _Attempt(earlier, amount, order.currency, order.payment_method, key, capture)
     # No transaction is open across the gateway calls: nothing waits on our locks.
     try:
-        result = _ask_or_charge(
-            gateway,
-            order_id,
-            earlier=earlier,
-            amount=amount,
-            currency=currency,
-            method=method,
-            key=key,
-            capture=capture,
-        )
+        result = _ask_or_charge(gateway, order_id, attempt)
     except PaymentUnavailable as exc:
         if earlier + 1 >= MAX_ATTEMPTS:
             return give_up(work, gateway, order_id, str(exc))
         raise TryLater(str(exc), delay=backoff(earlier, cap=STEP_CAP_SECONDS)) from exc
     if result.status == "pending" and earlier + 1 >= MAX_ATTEMPTS:
-        # Never settled (the customer never authenticated, say): cancel it at the gateway.
-        assert result.gateway_id is not None
-        result = gateway.cancel(payment_intent_id=result.gateway_id, order_id=str(order_id))
-        if result.status not in TAKEN_OR_HELD:
-            result = ChargeResult("declined", result.gateway_id, NOT_SETTLED, result.failure_code)
+        result = _cancel_unsettled(gateway, order_id, result)
     with work() as session:
         outcome = record_charge(session, order_id, result)
         if outcome is not Charged.PENDING:

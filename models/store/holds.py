@@ -75,14 +75,8 @@ def hold(
     if moved is None:
         return False
     detail = {"reason": held.reason.value, "note": held.note, "by": by, "until": until.isoformat()}
-    record_event(
-        session,
-        order_id,
-        HELD,
-        from_status=from_status,
-        to_status=OrderStatus.ON_HOLD,
-        detail=detail,
-    )
+    to = OrderStatus.ON_HOLD
+    record_event(session, order_id, HELD, from_status=from_status, to_status=to, detail=detail)
     times = session.scalar(
         select(func.count()).where(OrderEvent.order_id == order_id, OrderEvent.kind == HELD)
     )

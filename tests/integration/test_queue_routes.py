@@ -17,6 +17,7 @@ EXPECTED = {
     "fulfillment.refund_part": "payments",
     "fulfillment.settle_payment": "payments",
     "fulfillment.reconcile_payments": "payments",
+    "fulfillment.renew_authorizations": "payments",
     "fulfillment.ship": "shipping",
     "fulfillment.ship_part": "shipping",
     "fulfillment.return_label": "shipping",

@@ -115,6 +115,7 @@ ALLOWED = [
     (OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED),
     (OrderStatus.ALLOCATED, OrderStatus.ON_HOLD),
     (OrderStatus.ON_HOLD, OrderStatus.ALLOCATED),
+    (OrderStatus.PAID, OrderStatus.ON_HOLD),  # its authorisation lapsed before the capture
     (OrderStatus.ON_HOLD, OrderStatus.CANCELLED),
 ]
 
