@@ -81,11 +81,15 @@ def reconcile(work: Work, gateway: PaymentGateway, order_id: uuid.UUID) -> bool:
 
 def _reconcile_part(work: Work, gateway: PaymentGateway, order_id: uuid.UUID, part: int) -> bool:
     found = gateway.find_charge(order_id=charge_reference(order_id, part))
-    charge_id = found.gateway_id if found is not None and found.status == "succeeded" else None
+    landed = found is not None and found.status in ("succeeded", "authorized")
+    charge_id = found.gateway_id if found is not None and landed else None
     with work() as session:
         values: dict[str, object] = {"reconciled_at": utcnow()}
         if charge_id is not None:
             values |= {"status": "refund_pending", "gateway_id": charge_id}
+        if charge_id is not None and found is not None and found.status == "authorized":
+            # Held on the card, not taken: the refund step voids it rather than refunding.
+            values |= {"authorized_amount": Payment.amount}
         moved = session.execute(
             update(Payment)
             .where(

@@ -39,10 +39,16 @@ class Settled(StrEnum):
     NOT_CHARGED = "not_charged"
 
 
+# Payments whose money is taken or held on the card: the refund step refunds or voids them.
+HELD_OR_CAPTURED = ("succeeded", "authorized", "capturing")
+
+
 def _ask(gateway: PaymentGateway, order_id: uuid.UUID) -> ChargeResult | None:
     """What the gateway knows; an intent still pending is cancelled so it cannot take money."""
     found = gateway.find_charge(order_id=str(order_id))
-    if found is not None and found.status == "pending" and found.gateway_id is not None:
+    # An authorisation (manual capture) is voided the same way: it holds money, takes none.
+    unsettled = found is not None and found.status in ("pending", "authorized")
+    if unsettled and found is not None and found.gateway_id is not None:
         found = gateway.cancel(payment_intent_id=found.gateway_id, order_id=str(order_id))
     return found
 
@@ -61,7 +67,7 @@ def _from_records(session: Session, order_id: uuid.UUID, in_flight: float) -> Se
         raise LookupError(f"no order {order_id}")
     if payment is None or status not in NOT_FULFILLED:
         return Settled.NOTHING_TO_SETTLE
-    if payment.status == "succeeded" and payment.gateway_id is not None:
+    if payment.status in HELD_OR_CAPTURED and payment.gateway_id is not None:
         refund_charge(session, order_id, payment.gateway_id, f"charged_{status}")
         return Settled.REFUND_QUEUED
     if payment.status == "refund_pending":

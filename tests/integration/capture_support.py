@@ -64,6 +64,12 @@ def intent(context: Context, intent_id: str) -> dict[str, Any]:
     return dict(found)
 
 
+def intents_of(context: Context, order_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Every intent the sandbox holds for the order, oldest first."""
+    intents = requests.get(f"{sandbox(context)}/_sandbox/intents", timeout=5).json()
+    return [dict(i) for i in intents if i["metadata"].get("order_id") == str(order_id)]
+
+
 @contextlib.contextmanager
 def authorisations_lasting(context: Context, seconds: float) -> Iterator[None]:
     """The sandbox's card authorisations last `seconds` while inside (7 days after)."""

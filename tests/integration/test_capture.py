@@ -7,17 +7,20 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from bootstrap import Context
 from models.domain.clock import utcnow
+from models.domain.follow_ups import TryLater
 from models.services.cancel import cancel_order
 from models.services.cancel_lines import cancel_lines
 from models.services.charge import Charged, charge_order
 from models.services.holds import release_by_hand
 from models.services.refund import Refunded, refund_order
 from models.services.renew import Renewed, renew_authorization
+from models.services.settle import Settled, settle_payment
 from models.services.ship import Shipped
 from models.tables.orders import Order
 from tests.factories import stock_of
@@ -26,11 +29,14 @@ from tests.integration.capture_support import (
     authorisations_lasting,
     authorised,
     intent,
+    intents_of,
     payment_of,
+    sandbox,
     ship,
     taken,
 )
-from tests.integration.hold_support import events, mails_asked, order_of, stocked
+from tests.integration.hold_support import allocated, events, mails_asked, order_of, stocked
+from tests.integration.stripe_support import NO_FAULTS, gateway, set_faults
 
 RENEW_WITHIN = timedelta(hours=24)
 
@@ -188,3 +194,28 @@ def test_a_card_that_refuses_the_renewal_holds_the_order_for_staff(
     assert intent(context, str(old.gateway_id))["status"] == "canceled"
     assert taken(context, order_id) == []
     assert "order_held#1" in mails_asked(context, order_id)
+
+
+def test_an_authorisation_that_landed_after_its_order_was_cancelled_is_voided(
+    client: FlaskClient, context: Context
+) -> None:
+    product, _ = stocked(context)
+    order_id = allocated(client, context, product, 1)
+    url = sandbox(context)
+    # The card is authorised, but the answer comes after the worker stopped waiting.
+    impatient = gateway(url, timeout=0.5, attempts=1)
+    set_faults(url, timeout_after_charge_rate=1.0, stall_seconds=1.5)
+    try:
+        with pytest.raises(TryLater):
+            charge_order(context.work, impatient, order_id, capture="manual")
+    finally:
+        set_faults(url, **NO_FAULTS)
+    with context.work() as session:
+        cancel_order(session, order_id, reason="customer asked", actor="c", now=utcnow())
+    time.sleep(impatient.longest_call_seconds)
+
+    assert settle_payment(context.work, impatient, order_id) is Settled.NOT_CHARGED
+    (held,) = intents_of(context, order_id)
+    assert (held["status"], held["amount_received"]) == ("canceled", 0)
+    assert taken(context, order_id) == []
+    assert payment_of(context, order_id).status == "failed"
