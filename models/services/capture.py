@@ -141,7 +141,8 @@ def _captured(work: Work, order_id: uuid.UUID, claim: _Claim) -> Captured:
 
 def _stuck(work: Work, order_id: uuid.UUID, error: str) -> Captured:
     with work() as session:
-        record_event(session, order_id, "capture_failed", detail={"error": error[:300]})
+        detail = {"task": "capture", "error": error[:300]}
+        record_event(session, order_id, "capture_failed", detail=detail)
         mail(session, order_id, "step_failed")
         finish_current(session)
     log.error("capture failed: %s", error, extra={"order_id": str(order_id)})

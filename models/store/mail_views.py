@@ -66,7 +66,13 @@ def _shipments(claimed: ClaimedMail) -> tuple[ShipmentView, ...]:
 
 
 # Timeline entries that record a failure operations must act on.
-PROBLEM_EVENTS = ("step_failed", "refund_failed", "shipping_failed", "return_label_failed")
+PROBLEM_EVENTS = (
+    "step_failed",
+    "refund_failed",
+    "shipping_failed",
+    "return_label_failed",
+    "capture_failed",
+)
 
 
 def _latest_detail(

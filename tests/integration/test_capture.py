@@ -16,6 +16,8 @@ from models.domain.clock import utcnow
 from models.domain.follow_ups import TryLater
 from models.services.cancel import cancel_order
 from models.services.cancel_lines import cancel_lines
+from models.services.capture import MAX_ATTEMPTS as CAPTURE_ATTEMPTS
+from models.services.capture import Captured, capture_payment
 from models.services.charge import Charged, charge_order
 from models.services.holds import release_by_hand
 from models.services.refund import Refunded, refund_order
@@ -219,3 +221,36 @@ def test_an_authorisation_that_landed_after_its_order_was_cancelled_is_voided(
     assert (held["status"], held["amount_received"]) == ("canceled", 0)
     assert taken(context, order_id) == []
     assert payment_of(context, order_id).status == "failed"
+
+
+def test_a_capture_the_gateway_never_answers_ends_with_one_notice_to_operations(
+    client: FlaskClient, context: Context
+) -> None:
+    product, _ = stocked(context)
+    order_id = authorised(client, context, product, 1)
+    url = sandbox(context)
+    impatient = gateway(url, timeout=1.0, attempts=1)
+    set_faults(url, failure_rate=1.0)
+    try:
+        for _ in range(CAPTURE_ATTEMPTS - 1):
+            with pytest.raises(TryLater):
+                capture_payment(context.work, impatient, order_id, hold_for=HOLD_FOR)
+        assert capture_payment(context.work, impatient, order_id, hold_for=HOLD_FOR) is (
+            Captured.STUCK
+        )
+    finally:
+        set_faults(url, **NO_FAULTS)
+
+    (failed,) = events(context, order_id, "capture_failed")
+    assert failed["task"] == "capture"
+    assert "unreachable" in failed["error"]
+    assert mails_asked(context, order_id).count("step_failed") == 1
+    assert (order_of(context, order_id).status, payment_of(context, order_id).status) == (
+        "paid",
+        "capturing",
+    )
+    # A person cancels it: the refund step asks the gateway, which took nothing, and voids.
+    with context.work() as session:
+        cancel_order(session, order_id, reason="stuck", actor="staff", now=utcnow())
+    assert refund_order(context.work, context.gateway, order_id) is Refunded.VOIDED
+    assert taken(context, order_id) == []
