@@ -134,7 +134,7 @@ def _captured(work: Work, order_id: uuid.UUID, claim: _Claim) -> Captured:
         if moved is not None:
             detail = {"payment": claim.intent, "amount": claim.amount}
             record_event(session, order_id, "captured", detail=detail)
-    log.info("captured %s", claim.amount, extra={"order_id": str(order_id)})
+    log.debug("captured %s", claim.amount, extra={"order_id": str(order_id)})
     # A cancel that came meanwhile made it refund_pending: the refund step gives it back.
     return Captured.CAPTURED
 

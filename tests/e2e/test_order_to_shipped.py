@@ -39,11 +39,13 @@ def test_an_order_goes_from_post_to_a_shipped_email(
     view = final_view(placed)
 
     assert view["status"] == "shipped"
-    assert [e["event"] for e in view["timeline"] if e["event"] != "notified"][:5] == [
+    # Paid by an authorisation, captured as the order leaves (PAYMENT_CAPTURE=at_shipment).
+    assert [e["event"] for e in view["timeline"] if e["event"] != "notified"][:6] == [
         "received",
         "dispatched",
         "allocated",
         "paid",
+        "captured",
         "shipped",
     ]
     tracking = view["shipments"][0]["tracking_number"]
