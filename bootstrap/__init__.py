@@ -132,9 +132,9 @@ def _publishing(
         )
         work = Work(sessions, after_commit, lease_seconds=grace)
         return work, Publishers(messages)
-    tasks = TaskPublisher(send_task)
-    work = Work(sessions, tasks, lease_seconds=settings.follow_up_lease_seconds)
-    return work, Publishers(tasks, messages)
+    lease = settings.follow_up_lease_seconds
+    work = Work(sessions, TaskPublisher(send_task, carry_mails=True), lease_seconds=lease)
+    return work, Publishers(TaskPublisher(send_task), messages)
 
 
 def build_dispatcher(context: Context) -> Dispatcher:

@@ -25,13 +25,21 @@ from sqlalchemy.orm import Session
 
 from bootstrap import get_context
 from models.domain.backoff import STEP_CAP_SECONDS, backoff
-from models.domain.follow_ups import CURRENT, Current, TryLater
+from models.domain.follow_ups import (
+    CURRENT,
+    REQUEST_ID_FIELD,
+    SENT_HERE,
+    Current,
+    TryLater,
+    sane_request_id,
+)
 from models.domain.tasks import NOTIFY
 from models.ports import MailRejected, PaymentRejected
 from models.store.errors import TRANSIENT_DB_ERRORS
 from models.store.follow_ups import fail, finish, mail, reschedule
 from models.store.orders import record_event
 from models.tables.outbox import Outbox
+from workers.mails_here import riders_of, send_mails, sends_mail_here
 from workers.metrics import observed
 from workers.step_log import order_of, run_logged
 
@@ -71,19 +79,32 @@ def tell_operations(session: Session, task: str, args: tuple[Any, ...], error: s
 class StepTask(Task[Any, Any]):
     """A task whose run is recorded on its follow-up row; see the module's docstring."""
 
-    def __call__(self, *args: Any, follow_up: int | None = None, **kwargs: Any) -> Any:
-        """Run the step, then end, reschedule or fail its follow-up row."""
+    def __call__(
+        self,
+        *args: Any,
+        follow_up: int | None = None,
+        riders: list[list[Any]] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Run the step, then end, reschedule or fail its follow-up row; then its mails."""
         if follow_up is None:
             return super().__call__(*args, **kwargs)
+        mails = riders_of(riders, sane_request_id(self.request.get(REQUEST_ID_FIELD)))
+        here = sends_mail_here(self.app)
         current = Current(follow_up)
         token = CURRENT.set(current)
+        committed = SENT_HERE.set([] if here else None)
         try:
             with observed(self.name, args) as seen:
                 return seen(
                     run_logged(self, current, args, lambda: self._run(current, args, kwargs))
                 )
         finally:
+            mails += SENT_HERE.get() or []
+            SENT_HERE.reset(committed)
             CURRENT.reset(token)
+            # Whatever the step's end: a mail committed before it is owed all the same.
+            send_mails(self.app, mails, here=here, by=self.request.id)
 
     def _run(self, current: Current, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         work = get_context().work

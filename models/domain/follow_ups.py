@@ -58,6 +58,14 @@ CURRENT: contextvars.ContextVar[Current | None] = contextvars.ContextVar(
     "current_follow_up", default=None
 )
 
+# Mails the running task sends itself once its step has ended, instead of a task each: set
+# (to an empty list) by a worker that consumes the mail queue, around each step
+# (workers/step_task.py). Each row is leased as a published one is, so the relay sends it
+# again if this process dies first.
+SENT_HERE: contextvars.ContextVar[list[FollowUp] | None] = contextvars.ContextVar(
+    "mails_sent_here", default=None
+)
+
 # The request an order's work traces back to: set by the intake per request, by the dispatcher
 # per message and by the worker per task, and written into every follow-up recorded meanwhile
 # (the payload's REQUEST_ID_FIELD), so the next process can set it again.

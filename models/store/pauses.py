@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, delete, exists, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -45,6 +45,11 @@ def resume(session: Session, queue: str) -> PausedQueue | None:
 def paused_queues(session: Session) -> list[PausedQueue]:
     """Every paused queue, oldest pause first."""
     return list(session.scalars(select(PausedQueue).order_by(PausedQueue.paused_at)))
+
+
+def is_paused(connection: Connection, queue: str) -> bool:
+    """Whether the queue is paused: one read, fit for a connection in autocommit."""
+    return bool(connection.scalar(select(exists().where(PausedQueue.queue == queue))))
 
 
 def paused_tasks(session: Session) -> list[str]:

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.domain.follow_ups import ORDERS, REQUEST_ID_FIELD, TASK, FollowUp
+from models.domain.follow_ups import ORDERS, REQUEST_ID_FIELD, SENT_HERE, TASK, FollowUp
+from models.domain.tasks import NOTIFY
 from models.ports import MessageQueue, Publisher
 from models.store.follow_ups import finish_all
 from models.tables.outbox import Outbox
@@ -22,29 +23,59 @@ SQS_BATCH = 10
 
 
 class TaskPublisher:
-    """Sends task rows to the broker by name; the task marks its row done when it has run."""
+    """Sends task rows to the broker by name; the task marks its row done when it has run.
+
+    With `carry_mails` (what a unit of work commits, not what the relay publishes) a mail
+    committed with a step of the same order rides in that step's message (`riders`) and is
+    sent by the worker that runs the step once the step has ended; and a mail committed
+    inside a task of a worker that sends mails itself (`SENT_HERE`) is left to that task.
+    Either way the mail's row is leased as a published one is, so the relay sends it on its
+    own if the message or the process is lost: riding saves a task, it guarantees nothing.
+    """
 
     topics = frozenset({TASK})
 
-    def __init__(self, send_task: SendTask) -> None:
+    def __init__(self, send_task: SendTask, *, carry_mails: bool = False) -> None:
         self._send_task = send_task
+        self._carry_mails = carry_mails
 
     def publish(self, follow_ups: Sequence[FollowUp]) -> None:
         """Send each task; a broker that is down leaves the rows to the relay."""
-        for follow_up in follow_ups:
+        messages = _with_riders(follow_ups) if self._carry_mails else [(f, []) for f in follow_ups]
+        for follow_up, riders in messages:
             # The request it traces back to travels in the task's headers (workers/step_log.py).
             request_id = follow_up.payload.get(REQUEST_ID_FIELD)
             headers = {"headers": {REQUEST_ID_FIELD: request_id}} if request_id else {}
+            carried = {"riders": [[r.id, r.task, r.args] for r in riders]} if riders else {}
             try:
                 self._send_task(
                     follow_up.task,
                     args=follow_up.args,
-                    kwargs={"follow_up": follow_up.id},
+                    kwargs={"follow_up": follow_up.id, **carried},
                     **headers,
                 )
             except Exception as exc:  # the broker is down: the relay sends it once it is back
                 log.warning("could not send %s, the relay will: %s", follow_up.task, exc)
                 return
+
+
+def _with_riders(follow_ups: Sequence[FollowUp]) -> list[tuple[FollowUp, list[FollowUp]]]:
+    """The messages to send, each with the mails that ride in it; mails sent here left out."""
+    here = SENT_HERE.get()
+    mails = [f for f in follow_ups if f.topic == TASK and f.task == NOTIFY]
+    if here is not None:
+        here.extend(mails)
+        mails = []
+    steps = [(f, list[FollowUp]()) for f in follow_ups if f.topic == TASK and f.task != NOTIFY]
+    by_order = {str(f.args[0]): riders for f, riders in reversed(steps) if f.args}
+    alone: list[tuple[FollowUp, list[FollowUp]]] = []
+    for mail in mails:
+        riders = by_order.get(str(mail.args[0])) if mail.args else None
+        if riders is None:
+            alone.append((mail, []))
+        else:
+            riders.append(mail)
+    return steps + alone
 
 
 class MessagePublisher:
