@@ -35,11 +35,18 @@ run: $(INSTALLED)
 demo: $(INSTALLED)
 	$(BIN)/python -m devstack.demo $(if $(API),--base-url $(API),)
 
+# Tests of how our processes end on a signal, and of the browser: what they check does not
+# depend on which PostgreSQL or Redis the run uses, so the embedded pass leaves them out.
+SAME_ON_ANY_SERVICES := tests/integration/test_worker_shutdown.py \
+	tests/integration/test_intake_shutdown.py tests/integration/test_dispatcher_shutdown.py \
+	tests/e2e/test_order_page_browser.py
+
 ## Lint, type-check, then every test: against local PostgreSQL/Redis if they answer,
 ## then the integration and end-to-end tests that use those services again on embedded ones.
 test: $(INSTALLED) lint typecheck browser
 	$(BIN)/python -m pytest
-	TEST_EMBEDDED=1 $(BIN)/python -m pytest --only-service-tests tests/integration tests/e2e
+	TEST_EMBEDDED=1 $(BIN)/python -m pytest --only-service-tests tests/integration tests/e2e \
+	  $(foreach path,$(SAME_ON_ANY_SERVICES),--ignore=$(path))
 
 ## Faults under load against the whole stack, then a scorecard (SEED=N repeats a run;
 ## non-zero on any violation). See "Chaos suite" in the README.
