@@ -128,6 +128,14 @@ def place_orders(api: str, sessions: sessionmaker[Session]) -> list[dict[str, An
     return placed
 
 
+def mailed(samples: Samples) -> Samples | None:
+    """The samples once every mail the test counts went out: a mail goes out after its
+    order's status moved, so a final status does not mean its mail was sent."""
+    wanted = {"shipped": 5, "received": 6, "payment_failed": 1}
+    sent = {k: value(samples, "fulfillment_mails_total", kind=k, outcome="sent") for k in wanted}
+    return samples if all(sent[k] >= n for k, n in wanted.items()) else None
+
+
 def test_the_scraped_metrics_count_what_the_processes_did_with_real_orders(
     stack: dict[str, str], settings: Settings, sessions: sessionmaker[Session]
 ) -> None:
@@ -135,16 +143,7 @@ def test_the_scraped_metrics_count_what_the_processes_did_with_real_orders(
     views = [final_view(order) for order in placed]
     assert [v["status"] for v in views] == ["shipped"] * 5 + ["payment_failed"]
 
-    def settled() -> Samples | None:
-        samples = scrape(f"{stack['api']}/metrics", settings)
-        # Every mail the counts below look for: a mail goes out after its order's status moved.
-        wanted = {"shipped": 5, "received": 6, "payment_failed": 1}
-        sent = {
-            k: value(samples, "fulfillment_mails_total", kind=k, outcome="sent") for k in wanted
-        }
-        return samples if all(sent[k] >= n for k, n in wanted.items()) else None
-
-    samples = wait_for(settled, 30)
+    samples = wait_for(lambda: mailed(scrape(f"{stack['api']}/metrics", settings)), 30)
     counts = {
         "accepted": value(samples, "fulfillment_orders_submitted_total", outcome="accepted"),
         "replayed": value(samples, "fulfillment_orders_submitted_total", outcome="replayed"),
