@@ -109,20 +109,10 @@ def start_moto(port: int | None = None) -> RunningService:
 
 
 def start_smtp_sink(maildir: Path, port: int | None = None) -> RunningService:
-    """Start an aiosmtpd server that files every message it receives into `maildir`."""
+    """Start the SMTP sink (devstack.smtp_sink), filing every message it accepts into `maildir`."""
     port = port or free_port()
     create_maildir(maildir)
-    argv = [
-        sys.executable,
-        "-m",
-        "aiosmtpd",
-        "-n",
-        "-l",
-        f"{LOCALHOST}:{port}",
-        "-c",
-        "aiosmtpd.handlers.Mailbox",
-        str(maildir),
-    ]
+    argv = [sys.executable, "-m", "devstack.smtp_sink", f"{LOCALHOST}:{port}", str(maildir)]
     url = f"smtp://{LOCALHOST}:{port}"
     service = _launch("smtp", url, argv, _fresh_folder("smtp"), lambda: smtp_greets(port))
     service.restart = lambda: start_smtp_sink(maildir, port)  # the mail stays in the Maildir

@@ -38,7 +38,7 @@ EVERY_PART = (
     "postgres: postgres postgres 127.0.0.1",
     "redis-server",
     "devstack.sqs_server",
-    "aiosmtpd",
+    "devstack.smtp_sink",
     "devstack.paysandbox",
     "gunicorn",
     "workers.dispatcher",
@@ -134,6 +134,10 @@ def test_a_mail_sent_to_the_sink_lands_in_the_maildir_and_the_listing(
         ("ada@example.com", "Your order is on its way")
     ]
     assert "Tracking: 1Z999AA10123456784" in text_of(mails[0].message)
+    # Filed as received, with the envelope, and nothing left half-written in tmp/.
+    assert mails[0].message["X-RcptTo"] == "ada@example.com"
+    assert mails[0].message["X-MailFrom"] == "orders@fulfillment.example"
+    assert list((maildir / "tmp").iterdir()) == []
     assert "Your order is on its way" in format_table(mails)
     assert main(["--maildir", str(maildir), "--show", "1"]) == 0
     assert "Tracking: 1Z999AA10123456784" in capsys.readouterr().out
