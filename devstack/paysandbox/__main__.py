@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from werkzeug.serving import make_server
+from waitress.server import TcpWSGIServer, create_server
 
 import devstack.paysandbox
 from devstack.paysandbox.app import create_sandbox_app
@@ -12,6 +12,10 @@ from devstack.paysandbox.captures import AUTHORIZATION_SECONDS
 
 # --help has always described the sandbox as a whole, which the package docstring does.
 DESCRIPTION = devstack.paysandbox.__doc__
+# Requests served at once: a stalled one (the timeout faults) holds its thread for its stall.
+THREADS = 32
+# Clients kept connected at once (every worker thread of every process keeps one).
+CONNECTIONS = 1000
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -27,14 +31,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--authorization-seconds", type=float, default=AUTHORIZATION_SECONDS)
     args = vars(parser.parse_args(argv))
     host, port = args.pop("host"), args.pop("port")
-    server = make_server(host, port, create_sandbox_app(**args), threaded=True)
-    print(f"payment sandbox listening on http://{host}:{server.server_port}", flush=True)
+    # Served with keep-alive, as a gateway serves its clients: werkzeug's development server
+    # closes every connection, which cost each call a TCP handshake and a server thread.
+    server = create_server(
+        create_sandbox_app(**args),
+        host=host,
+        port=port,
+        threads=THREADS,
+        connection_limit=CONNECTIONS,
+        ident="paysandbox",
+    )
+    # One host and one port: one TCP listener.
+    if not isinstance(server, TcpWSGIServer) or server.socket is None:
+        raise SystemExit(f"cannot serve on {host}:{port}")
+    print(
+        f"payment sandbox listening on http://{host}:{server.socket.getsockname()[1]}", flush=True
+    )
     try:
-        server.serve_forever()
+        server.run()
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        server.close()
 
 
 if __name__ == "__main__":
