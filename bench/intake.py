@@ -15,7 +15,6 @@ import json
 import os
 import random
 import subprocess
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench import support
-from bench.intake_stack import Served, draining, served, sqs_limit
+from bench.intake_stack import Served, draining, served, sqs_lag, sqs_limit
 from bench.report import DEFAULT_OUT, Chart, Result, publish
 from devstack.commands import python_module, web_flags
 from devstack.demo_orders import build_order, catalogue
@@ -44,22 +43,13 @@ HEADERS = [
     "minimal p50 ms",
     "minimal p99 ms",
     "ratio",
+    "SQS ceiling",
 ]
 # Nothing else writes to the throwaway database, so every row is a request answered 2xx.
 COUNT_SQL = {
     "intake": 'SELECT count(*) FROM "order"',
     "minimal": "SELECT count(*) FROM minimal_order",
 }
-
-
-LAG_SQL = """SELECT
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE ms IS NOT NULL),
-  percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) FILTER (WHERE ms IS NOT NULL),
-  count(*) FILTER (WHERE ms IS NULL),
-  count(*) FILTER (WHERE failed)
-FROM (SELECT 1000 * extract(epoch FROM done_at - created_at)::float8 AS ms,
-             last_error IS NOT NULL AS failed
-      FROM outbox WHERE topic = 'orders') AS sent"""
 
 
 @dataclass(frozen=True)
@@ -153,39 +143,24 @@ def verify(database: str, runs: Sequence[Measured]) -> None:
         raise SystemExit("verification failed: " + "; ".join(problems))
 
 
-def sqs_lag(database: str, patience: float = 15.0) -> dict[str, float]:
-    """Commit to SQS for the orders' messages: p50 and p99 ms, and how many never got there.
+def table_rows(
+    runs: Sequence[Measured], connections: Sequence[int], sqs_per_second: float
+) -> list[list[object]]:
+    """One row per connection count: ours, the minimal endpoint, ours over minimal, and the
+    ceiling the SQS server sets on that ratio.
 
-    Waits up to `patience` for the intake's background publisher to drain (no relay runs in
-    this benchmark). A row's `created_at` is taken just before its commit, so the figures
-    are a little longer than commit-to-SQS itself.
+    Every order the intake takes is a message it must get onto SQS, so no intake can go on
+    taking orders faster than the SQS server takes messages: `sqs_per_second` (measured with
+    the whole machine to itself, so an upper bound) over the minimal endpoint's rate is the
+    highest ratio any intake publishing to this server can sustain.
     """
-    deadline = time.monotonic() + patience
-    with support.connect(database) as connection:
-        while True:
-            row = connection.execute(LAG_SQL).fetchone()
-            connection.commit()
-            if row is None or not row[2] or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
-    p50, p99, pending, failed = row if row else (None, None, 0, 0)
-    return {
-        "p50_ms": round(p50 or 0.0, 1),
-        "p99_ms": round(p99 or 0.0, 1),
-        "unsent": pending,
-        # Batches SQS refused or did not answer in time: left to the relay (not running here).
-        "publish_errors": failed,
-    }
-
-
-def table_rows(runs: Sequence[Measured], connections: Sequence[int]) -> list[list[object]]:
-    """One row per connection count: ours, the minimal endpoint, and ours over minimal."""
     by = {(run.endpoint, run.connections): run for run in runs}
     rows: list[list[object]] = []
     for count in connections:
         ours, minimal = by["intake", count], by["minimal", count]
         ratio = round(ours.requests_per_second / minimal.requests_per_second, 3)
-        rows.append([count, *_figures(ours), *_figures(minimal), ratio])
+        ceiling = round(sqs_per_second / minimal.requests_per_second, 3)
+        rows.append([count, *_figures(ours), *_figures(minimal), ratio, ceiling])
     return rows
 
 
@@ -217,9 +192,12 @@ def result(
     facts = [*stack.facts, *run_facts(args, runs, busy, lag)]
     return Result(
         name="intake",
-        title="POST /orders: the intake beside a minimal one-row endpoint (ratio = ours/minimal)",
+        title=(
+            "POST /orders: the intake beside a minimal one-row endpoint (ratio = ours/minimal;"
+            " SQS ceiling = the SQS server alone/minimal)"
+        ),
         headers=HEADERS,
-        rows=table_rows(runs, args.connections),
+        rows=table_rows(runs, args.connections, lag["server_limit_per_s"]),
         facts=facts,
         charts=charts,
         extra={"runs": [asdict(run) for run in runs], "commit_to_sqs": lag},

@@ -160,3 +160,38 @@ def draining(settings: Settings) -> Iterator[list[int]]:
     finally:
         stopping.set()
         thread.join(timeout=15)
+
+
+LAG_SQL = """SELECT
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE ms IS NOT NULL),
+  percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) FILTER (WHERE ms IS NOT NULL),
+  count(*) FILTER (WHERE ms IS NULL),
+  count(*) FILTER (WHERE failed)
+FROM (SELECT 1000 * extract(epoch FROM done_at - created_at)::float8 AS ms,
+             last_error IS NOT NULL AS failed
+      FROM outbox WHERE topic = 'orders') AS sent"""
+
+
+def sqs_lag(database: str, patience: float = 15.0) -> dict[str, float]:
+    """Commit to SQS for the orders' messages: p50 and p99 ms, and how many never got there.
+
+    Waits up to `patience` for the intake's background publisher to drain (no relay runs in
+    this benchmark). A row's `created_at` is taken just before its commit, so the figures
+    are a little longer than commit-to-SQS itself.
+    """
+    deadline = time.monotonic() + patience
+    with support.connect(database) as connection:
+        while True:
+            row = connection.execute(LAG_SQL).fetchone()
+            connection.commit()
+            if row is None or not row[2] or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    p50, p99, pending, failed = row if row else (None, None, 0, 0)
+    return {
+        "p50_ms": round(p50 or 0.0, 1),
+        "p99_ms": round(p99 or 0.0, 1),
+        "unsent": pending,
+        # Batches SQS refused or did not answer in time: left to the relay (not running here).
+        "publish_errors": failed,
+    }

@@ -22,6 +22,9 @@ def test_the_intake_benchmark_measures_both_endpoints_and_writes_its_figures(
         assert row["ours req/s"] > 0
         assert row["minimal req/s"] > 0
         assert row["ratio"] == round(row["ours req/s"] / row["minimal req/s"], 3)
+        # No intake can sustain more orders than the SQS server takes messages.
+        ceiling = document["commit_to_sqs"]["server_limit_per_s"] / row["minimal req/s"]
+        assert row["SQS ceiling"] == round(ceiling, 3) > 0
     runs = document["runs"]
     assert {(run["endpoint"], run["connections"]) for run in runs} == {
         (endpoint, connections) for endpoint in ("intake", "minimal") for connections in (1, 2)
