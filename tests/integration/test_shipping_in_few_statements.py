@@ -86,3 +86,26 @@ def test_shipping_again_takes_nothing_off_the_shelf_twice(
 
     assert stock_of(context.sessions, newark, bed) == (2, 0)
     assert stock_of(context.sessions, chicago, lamp) == (3, 0)
+
+
+# How SQLAlchemy reads an order's lines eagerly: one SELECT of every column for the orders read.
+EAGER_LINES = "order_line.order_id IN"
+
+
+def test_the_charge_and_the_capture_read_the_order_row_without_its_lines(
+    client: FlaskClient, context: Context, statements: list[str]
+) -> None:
+    bed = add_product(context.sessions)
+    add_warehouse(context.sessions, latitude=NEWARK[0], longitude=NEWARK[1], stock={bed: 3})
+    response = client.post("/orders", json=order_body([(bed, 1)]))
+    order_id = uuid.UUID(response.get_json()["order_id"])
+    allocated = allocate_order(context.work, context.directory, context.settings, order_id)
+    assert allocated.outcome is Allocated.ALLOCATED
+    statements.clear()
+
+    assert charge_order(context.work, context.gateway, order_id, capture="manual") is Charged.PAID
+    assert ship_order(context.work, context.carriers, order_id) is Shipped.SHIPPED
+
+    # Both lock and read the order; neither needs its lines as objects.
+    assert any(s.startswith('SELECT "order".') and "FOR UPDATE" in s for s in statements)
+    assert not [s for s in statements if EAGER_LINES in s]
