@@ -77,14 +77,17 @@ def part_amount(session: Session, order: Order, part: int) -> int:
     """What `part` of the order is charged: when part 1 is the whole order, its total less
     the units cancelled before the charge; else the value of the part's units (plus the
     delivery cost on part 1)."""
-    if part == 1 and not lines_waiting(session, order.id):
-        # The whole order: its total less the units cancelled before the charge.
-        cancelled = session.scalar(
+    if part == 1:
+        # One read: does any line still wait for stock, and what did cancelled units come to?
+        waiting, cancelled = session.execute(
             select(
-                func.coalesce(func.sum(OrderLine.cancelled_quantity * OrderLine.unit_price), 0)
+                func.bool_or(_unallocated()),
+                func.coalesce(func.sum(OrderLine.cancelled_quantity * OrderLine.unit_price), 0),
             ).where(OrderLine.order_id == order.id)
-        )
-        return max(0, order.total - int(cancelled or 0))
+        ).one()
+        if not waiting:
+            # The whole order: its total less the units cancelled before the charge.
+            return max(0, order.total - int(cancelled or 0))
     units = units_of_part(session, order.id, part)
     prices = dict(
         session.execute(

@@ -104,6 +104,8 @@ def test_the_charge_and_the_capture_read_the_order_row_without_its_lines(
     statements.clear()
 
     assert charge_order(context.work, context.gateway, order_id, capture="manual") is Charged.PAID
+    # What to charge is one read of the lines: whether any waits, and what was cancelled.
+    assert len([s for s in statements if "FROM order_line" in s]) == 1, statements
     assert ship_order(context.work, context.carriers, order_id) is Shipped.SHIPPED
 
     # Both lock and read the order; neither needs its lines as objects.
