@@ -43,6 +43,16 @@ def set_faults(url: str, **faults: float) -> None:
     requests.post(f"{url}/_sandbox/faults", json=faults, timeout=5).raise_for_status()
 
 
+@contextlib.contextmanager
+def faults(url: str, **faults: float) -> Iterator[None]:
+    """The sandbox at `url` with `faults` while the block runs, and none again after it."""
+    set_faults(url, **faults)
+    try:
+        yield
+    finally:
+        set_faults(url, **NO_FAULTS)
+
+
 def charges_under(url: str, key: str) -> list[dict[str, Any]]:
     ledger = requests.get(f"{url}/_sandbox/ledger", timeout=5).json()
     return [entry for entry in ledger if entry["idempotency_key"] == key]

@@ -38,7 +38,7 @@ from tests.integration.capture_support import (
     taken,
 )
 from tests.integration.hold_support import allocated, events, mails_asked, order_of, stocked
-from tests.integration.stripe_support import NO_FAULTS, gateway, set_faults
+from tests.integration.stripe_support import faults, gateway
 
 RENEW_WITHIN = timedelta(hours=24)
 
@@ -206,12 +206,8 @@ def test_an_authorisation_that_landed_after_its_order_was_cancelled_is_voided(
     url = sandbox(context)
     # The card is authorised, but the answer comes after the worker stopped waiting.
     impatient = gateway(url, timeout=0.5, attempts=1)
-    set_faults(url, timeout_after_charge_rate=1.0, stall_seconds=1.5)
-    try:
-        with pytest.raises(TryLater):
-            charge_order(context.work, impatient, order_id, capture="manual")
-    finally:
-        set_faults(url, **NO_FAULTS)
+    with faults(url, timeout_after_charge_rate=1.0, stall_seconds=1.5), pytest.raises(TryLater):
+        charge_order(context.work, impatient, order_id, capture="manual")
     with context.work() as session:
         cancel_order(session, order_id, reason="customer asked", actor="c", now=utcnow())
     time.sleep(impatient.longest_call_seconds)
@@ -230,16 +226,13 @@ def test_a_capture_the_gateway_never_answers_ends_with_one_notice_to_operations(
     order_id = authorised(client, context, product, 1)
     url = sandbox(context)
     impatient = gateway(url, timeout=1.0, attempts=1)
-    set_faults(url, failure_rate=1.0)
-    try:
+    with faults(url, failure_rate=1.0):
         for _ in range(CAPTURE_ATTEMPTS - 1):
             with pytest.raises(TryLater):
                 capture_payment(context.work, impatient, order_id, hold_for=HOLD_FOR)
         assert capture_payment(context.work, impatient, order_id, hold_for=HOLD_FOR) is (
             Captured.STUCK
         )
-    finally:
-        set_faults(url, **NO_FAULTS)
 
     (failed,) = events(context, order_id, "capture_failed")
     assert failed["task"] == "capture"

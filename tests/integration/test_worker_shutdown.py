@@ -27,7 +27,7 @@ from devstack.processes import REPO_ROOT, free_port, log_tail, spawn, stop_group
 from models.tables.fulfilment import Payment
 from models.tables.orders import Order
 from settings import Settings, as_environment, child_environment
-from tests.integration.stripe_support import NO_FAULTS, set_faults
+from tests.integration.stripe_support import faults
 from tests.integration.test_pipeline import allocate_order, place
 from workers.celery_queues import PAYMENTS, queue_name
 
@@ -136,15 +136,11 @@ def test_sigterm_mid_charge_on_the_thread_pool_still_records_the_payment(
     order_id = place(client, [(product, 1)])
     allocate_order(sessions, order_id)
     gateway = own.payment_api_base or ""
-    set_faults(gateway, latency=1.0)
-    try:
-        with running(own, tmp_path, "payments") as worker:
-            worker.send("fulfillment.charge", PAYMENTS, str(order_id))
-            worker.wait_for(lambda: worker.inspect("active"), "the charge is running")
+    with faults(gateway, latency=1.0), running(own, tmp_path, "payments") as worker:
+        worker.send("fulfillment.charge", PAYMENTS, str(order_id))
+        worker.wait_for(lambda: worker.inspect("active"), "the charge is running")
 
-            code, _ = worker.terminate()
-    finally:
-        set_faults(gateway, **NO_FAULTS)
+        code, _ = worker.terminate()
 
     assert code == 0, log_tail(worker.log, 60)
     with sessions() as session:
