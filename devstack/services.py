@@ -111,7 +111,7 @@ def start_moto(port: int | None = None) -> RunningService:
 def start_smtp_sink(maildir: Path, port: int | None = None) -> RunningService:
     """Start the SMTP sink (devstack.smtp_sink), filing every message it accepts into `maildir`."""
     port = port or free_port()
-    create_maildir(maildir)
+    # The sink makes the Maildir before it listens, so it is there once the sink answers.
     argv = [sys.executable, "-m", "devstack.smtp_sink", f"{LOCALHOST}:{port}", str(maildir)]
     url = f"smtp://{LOCALHOST}:{port}"
     service = _launch("smtp", url, argv, _fresh_folder("smtp"), lambda: smtp_greets(port))
@@ -160,12 +160,6 @@ def start_webhook_receiver(log: Path, secret: str, port: int | None = None) -> R
     service = _launch("webhooks", url, argv, _fresh_folder("webhooks"), ready, cwd=REPO_ROOT)
     service.restart = lambda: start_webhook_receiver(log, secret, port)  # the log stays
     return service
-
-
-def create_maildir(maildir: Path) -> None:
-    """Create a Maildir (cur, new, tmp) with default permissions, if it is not there yet."""
-    for sub in ("cur", "new", "tmp"):
-        (maildir / sub).mkdir(parents=True, exist_ok=True)
 
 
 def _redis_server() -> Path:

@@ -23,8 +23,11 @@ from pathlib import Path
 from aiosmtpd.main import main as aiosmtpd_main
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-# Maildir's folders; readers take what is in new/ and cur/.
-FOLDERS = ("tmp", "new", "cur")
+
+def create_maildir(maildir: Path) -> None:
+    """Create a Maildir (cur, new, tmp) with default permissions, if it is not there yet."""
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True, exist_ok=True)
 
 
 class RawMaildir:
@@ -32,8 +35,7 @@ class RawMaildir:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        for name in FOLDERS:
-            (folder / name).mkdir(parents=True, exist_ok=True)
+        create_maildir(folder)
         self._host = socket.gethostname().replace("/", r"\057").replace(":", r"\072")
         self._counter = itertools.count()
 
