@@ -1,4 +1,5 @@
-"""Fixtures of the integration tier: a payment sandbox served in-process for the adapter tests."""
+"""Fixtures of the integration tier: a payment sandbox served in-process for the adapter tests,
+and the statements the workers' engine sends."""
 
 from __future__ import annotations
 
@@ -7,14 +8,32 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from bootstrap import Context
 from models.services.allocate import AllocationResult, allocate_order
 from models.store.unit_of_work import Work
 from models.store.warehouses import WarehouseDirectory
 from settings import Settings
 from tests.factories import NEWARK, add_product, add_warehouse
 from tests.integration.stripe_support import NO_FAULTS, served_sandbox, set_faults
+
+
+@pytest.fixture
+def statements(context: Context) -> Iterator[list[str]]:
+    """Every statement the workers' engine sends while the test runs, in order."""
+    engine = context.work.sessions.kw["bind"]
+    assert isinstance(engine, Engine)
+    sent: list[str] = []
+
+    def record(*args: Any) -> None:
+        sent.append(" ".join(str(args[2]).split()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    yield sent
+    event.remove(engine, "before_cursor_execute", record)
+
 
 # What `product` costs, in minor units.
 PRODUCT_PRICE = 2500

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, event, select
+from sqlalchemy import select
 
 from bootstrap import Context
 from models.domain.follow_ups import CURRENT, Current
@@ -20,21 +18,6 @@ from models.tables.orders import OrderEvent
 from models.tables.outbox import Outbox
 from tests.factories import add_product, order_body
 from tests.infra import Mailbox
-
-
-@pytest.fixture
-def statements(context: Context) -> Iterator[list[str]]:
-    """Every statement the workers' engine sends while the test runs, in order."""
-    engine = context.work.sessions.kw["bind"]
-    assert isinstance(engine, Engine)
-    sent: list[str] = []
-
-    def record(*args: Any) -> None:
-        sent.append(" ".join(str(args[2]).split()))
-
-    event.listen(engine, "before_cursor_execute", record)
-    yield sent
-    event.remove(engine, "before_cursor_execute", record)
 
 
 def placed(client: FlaskClient, context: Context) -> uuid.UUID:

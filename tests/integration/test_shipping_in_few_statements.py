@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from typing import Any
 
-import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, event, select
+from sqlalchemy import select
 
 from bootstrap import Context
 from models.services.allocate import Allocated, allocate_order
@@ -16,21 +13,6 @@ from models.services.charge import Charged, charge_order
 from models.services.ship import Shipped, ship_order
 from models.tables.fulfilment import Allocation, Shipment
 from tests.factories import CHICAGO, NEWARK, add_product, add_warehouse, order_body, stock_of
-
-
-@pytest.fixture
-def statements(context: Context) -> Iterator[list[str]]:
-    """Every statement the workers' engine sends while the test runs, in order."""
-    engine = context.work.sessions.kw["bind"]
-    assert isinstance(engine, Engine)
-    sent: list[str] = []
-
-    def record(*args: Any) -> None:
-        sent.append(" ".join(str(args[2]).split()))
-
-    event.listen(engine, "before_cursor_execute", record)
-    yield sent
-    event.remove(engine, "before_cursor_execute", record)
 
 
 def paid_split_order(client: FlaskClient, context: Context) -> tuple[uuid.UUID, int, int, str, str]:
