@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from models.domain.lifecycle import OrderStatus
 from models.domain.messages import OrderCancelled
 from models.store.follow_ups import send
-from models.store.orders import ROW_ONLY, advance
+from models.store.orders import advance
 from models.store.stock import release
 from models.tables.fulfilment import Payment
 from models.tables.orders import Order
@@ -58,9 +58,7 @@ def cancel_order(
 ) -> Cancellation:
     """Cancel the order in the caller's transaction; asking twice cancels once."""
     # The row lock makes a second cancel, a ship or a charge being recorded wait their turn.
-    order = session.scalar(
-        select(Order).options(*ROW_ONLY).where(Order.id == order_id).with_for_update()
-    )
+    order = session.scalar(select(Order).where(Order.id == order_id).with_for_update())
     if order is None:
         raise LookupError(str(order_id))
     status = OrderStatus(order.status)

@@ -23,7 +23,6 @@ from models.services.cancel import CANCELLABLE, cancel_order
 from models.services.part_end import complete_parts
 from models.store.follow_ups import mail
 from models.store.line_units import LineUnits, add_cancelled, line_units, release_units
-from models.store.orders import ROW_ONLY
 from models.store.refunds import OwedRefund, owe_refund, payment_for_line
 from models.tables.fulfilment import Payment
 from models.tables.orders import Order, OrderEvent
@@ -203,9 +202,7 @@ def cancel_lines(
     now: datetime,
 ) -> LinesCancelled:
     """Cancel `units` (line number -> units) of the order in the caller's transaction."""
-    order = session.scalar(
-        select(Order).options(*ROW_ONLY).where(Order.id == order_id).with_for_update()
-    )
+    order = session.scalar(select(Order).where(Order.id == order_id).with_for_update())
     if order is None:
         raise LookupError(str(order_id))
     status = _status(session, order)

@@ -33,7 +33,7 @@ from models.domain.payments import capture_key, charge_generation_key
 from models.ports import ChargeResult, PaymentGateway, PaymentRejected, PaymentUnavailable
 from models.store import holds as hold_store
 from models.store.follow_ups import finish_current, mail
-from models.store.orders import ROW_ONLY, record_event
+from models.store.orders import record_event
 from models.store.parts import part_amount
 from models.store.unit_of_work import Work
 from models.tables.fulfilment import Payment
@@ -73,7 +73,7 @@ def _claim(work: Work, order_id: uuid.UUID) -> _Claim | Captured:
     """Lock the paid order and its payment; move an authorisation to `capturing` with what the
     order comes to now (a retry sends the amount the first attempt sent)."""
     with work() as session:
-        order = session.get(Order, order_id, with_for_update=True, options=ROW_ONLY)
+        order = session.get(Order, order_id, with_for_update=True)
         if order is None or order.status != OrderStatus.PAID.value:
             return Captured.SKIPPED
         payment = session.scalar(

@@ -15,7 +15,6 @@ from models.domain.lifecycle import OrderStatus
 from models.services.cancel import CANCELLABLE, cancel_order
 from models.services.pickup import collect_order
 from models.services.track import apply_tracking
-from models.store.orders import ROW_ONLY
 from models.tables.fulfilment import Shipment
 from models.tables.orders import Order
 
@@ -62,9 +61,7 @@ def change_status(
     now: datetime,
 ) -> StatusChange:
     """Move the order to `target` in the caller's transaction; asking again changes nothing."""
-    order = session.scalar(
-        select(Order).options(*ROW_ONLY).where(Order.id == order_id).with_for_update()
-    )
+    order = session.scalar(select(Order).where(Order.id == order_id).with_for_update())
     if order is None:
         raise LookupError(str(order_id))
     current = OrderStatus(order.status)

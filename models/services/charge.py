@@ -27,7 +27,7 @@ from models.ports import (
 )
 from models.services.holds import hold_for_review
 from models.store.follow_ups import finish_current, later, mail
-from models.store.orders import ROW_ONLY, advance, record_event
+from models.store.orders import advance, record_event
 from models.store.parts import part_amount
 from models.store.stock import release
 from models.store.unit_of_work import Work
@@ -240,7 +240,7 @@ def charge_order(
     for the shipment to capture), unless a hold rule stops it first; TryLater while the
     gateway is away."""
     with work() as session:
-        order = session.get(Order, order_id, options=ROW_ONLY)
+        order = session.get(Order, order_id)
         if order is None or order.status != OrderStatus.ALLOCATED:
             return _not_ours(session, order, order_id)
         if holds is not None and hold_for_review(session, order_id, holds, utcnow()):

@@ -21,7 +21,7 @@ from models.domain.holds import Hold, HoldReason, HoldRules, OrderFacts, decide
 from models.domain.lifecycle import OrderStatus
 from models.store import holds as store
 from models.store.geodata import locate_with_source
-from models.store.orders import ROW_ONLY, lock_order
+from models.store.orders import lock_order
 from models.tables.orders import Order
 from settings import Settings
 
@@ -105,7 +105,7 @@ class HoldChange:
 
 
 def _locked(session: Session, order_id: uuid.UUID) -> Order:
-    order = session.get(Order, order_id, with_for_update=True, options=ROW_ONLY)
+    order = session.get(Order, order_id, with_for_update=True)
     if order is None:
         raise LookupError(str(order_id))
     return order

@@ -6,7 +6,7 @@ import uuid
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select, update
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
 from models.domain.clock import utcnow
 from models.domain.lifecycle import OrderStatus, can_transition
@@ -15,20 +15,12 @@ from models.store.webhook_events import record_with_hooks
 from models.tables.orders import Order, OrderEvent
 
 EVENTS = cast(Table, OrderEvent.__table__)
-# Options for loading an order to change it: its row alone. The lines relationship loads
-# eagerly by default (one query for the lines of every order a listing reads), which is a
-# second statement, and an object per line, for every step that only needs the row; with
-# these, `order.lines` is read only if the caller touches it.
-ROW_ONLY = (lazyload(Order.lines),)
 
 
 def lock_order(session: Session, order_id: uuid.UUID, expected: OrderStatus) -> Order | None:
     """The order, row-locked, if it is in `expected`; None if it has moved on (or never was)."""
     return session.scalar(
-        select(Order)
-        .options(*ROW_ONLY)
-        .where(Order.id == order_id, Order.status == expected.value)
-        .with_for_update()
+        select(Order).where(Order.id == order_id, Order.status == expected.value).with_for_update()
     )
 
 

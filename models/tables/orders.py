@@ -79,8 +79,10 @@ class Order(Base):
     held_at: Mapped[datetime | None]
     hold_until: Mapped[datetime | None]
 
+    # Read when touched: a step loading an order to change it needs the row alone. A query
+    # that shows the lines of many orders asks for them with selectinload (one more statement).
     lines: Mapped[list[OrderLine]] = relationship(
-        back_populates="order", order_by="OrderLine.line_no", lazy="selectin"
+        back_populates="order", order_by="OrderLine.line_no", lazy="select"
     )
 
 

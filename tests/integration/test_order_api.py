@@ -41,6 +41,21 @@ def test_a_customer_lists_their_own_orders_newest_first_page_by_page(
     assert listed(client, bearer(mine)) == placed[::-1]
 
 
+def test_a_page_of_orders_reads_all_their_lines_in_one_statement(
+    client: FlaskClient, settings: Settings, product: str, statements: list[str]
+) -> None:
+    mine = account_token(settings, CUSTOMER)
+    for _ in range(4):
+        place(client, product, mine)
+    statements.clear()
+
+    page = client.get("/orders?limit=4", headers=bearer(mine)).get_json()["orders"]
+
+    assert [row["items"] for row in page] == [1] * 4
+    # Not a statement per order: the lines of the whole page come in one.
+    assert len([s for s in statements if "FROM order_line" in s]) == 1, statements
+
+
 def test_staff_list_everyones_orders_filtered_by_status_and_time(
     client: FlaskClient, settings: Settings, product: str, sessions: sessionmaker[Session]
 ) -> None:
