@@ -98,6 +98,14 @@ def log_tail(log: Path | None, lines: int = 20) -> str:
     return f"\n--- {log} ---\n" + "\n".join(tail)
 
 
+def whole_lines(log: Path) -> list[str]:
+    """The lines a running process has finished writing: the last may still be half written,
+    so text after the last newline is left for the next read. Nothing if there is no file."""
+    if not log.exists():
+        return []
+    return log.read_text(errors="replace").split("\n")[:-1]
+
+
 def spawn(
     argv: Sequence[str],
     log: Path,

@@ -18,7 +18,14 @@ import requests
 from sqlalchemy.orm import Session, sessionmaker
 
 from devstack.commands import app_commands
-from devstack.processes import REPO_ROOT, free_port, log_tail, spawn, stop_group
+from devstack.processes import (
+    REPO_ROOT,
+    free_port,
+    log_tail,
+    spawn,
+    stop_group,
+    whole_lines,
+)
 from devstack.services import http_ok
 from settings import Settings, as_environment, child_environment
 from tests.e2e.system import of_its_own, stop_together
@@ -62,7 +69,7 @@ def lines_about(folder: Path, order_id: str) -> list[dict[str, Any]]:
     """Every JSON line of every process that names the order, tagged with its process."""
     found = []
     for name in PROCESSES:
-        for text in (folder / f"{name}.log").read_text(errors="replace").splitlines():
+        for text in whole_lines(folder / f"{name}.log"):
             if order_id in text and text.startswith("{"):
                 found.append(json.loads(text) | {"process": name})
     return found

@@ -13,6 +13,7 @@ import psycopg
 
 from devstack.demo_holds import HOLDS, RELEASES
 from devstack.postgres import plain_url
+from devstack.processes import whole_lines
 from models.store.holds import HELD, RELEASED
 from tests.integration.runner_support import eventually
 
@@ -64,7 +65,7 @@ def _expected_events(held: list[HeldOrder]) -> set[tuple[str, str]]:
 
 def _received(log: Path, wanted: set[tuple[str, str]]) -> list[dict[str, Any]] | None:
     """The hold events the receiver verified and kept, once every wanted one is there."""
-    events = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    events = [json.loads(line) for line in whole_lines(log)]
     kept = [e for e in events if e["type"] in {"order.held", "order.released"}]
     got = {(str(e["type"]), str(e["data"]["order_id"])) for e in kept}
     return kept if wanted <= got else None
