@@ -13,7 +13,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 
 SUBJECTS = {
     "received": "We received your order {short}",
-    "paid": "Payment received for order {short}",
+    "paid": "Your order {short} is confirmed",  # also when the card is only authorised
     "backordered": "Part of your order {short} is on backorder",
     "back_in_stock": "Your order {short} is back in stock and on its way to you",
     "shipped": "Your order {short} is on its way",

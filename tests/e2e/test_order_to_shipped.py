@@ -57,7 +57,7 @@ def test_an_order_goes_from_post_to_a_shipped_email(
     assert len(mails) == 3
     assert any("on its way" in s for s in subjects)
     assert any("received your order" in s for s in subjects)
-    assert any("Payment received" in s for s in subjects)
+    assert any("is confirmed" in s for s in subjects)
     shipped = next(m for m in mails if "on its way" in m["Subject"])
     assert tracking in message_text(shipped)
 

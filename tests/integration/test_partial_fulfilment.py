@@ -101,7 +101,7 @@ def test_the_rest_ships_as_part_two_when_it_arrives_charged_for_its_lines_alone(
     assert len(shipments(sessions, order_id)) == 2
     subjects = [m["Subject"] for m in mailbox.for_order(str(order_id))]
     assert sum("on its way" in s for s in subjects) == 2
-    assert sum("Payment received" in s for s in subjects) == 2
+    assert sum("is confirmed" in s for s in subjects) == 2
 
 
 def test_a_declined_second_part_cancels_its_lines_and_the_order_is_shipped_for_what_did_ship(

@@ -133,6 +133,8 @@ def test_the_paid_mail_of_an_authorisation_says_the_money_is_taken_when_it_ships
         assert "We received your payment" not in mail
     assert "We received your payment of 1,323.49 USD" in taken.text
     assert "authorised" not in taken.text
+    # One subject for both, and true of both: nothing is taken from the card yet when held.
+    assert held.subject == taken.subject == f"Your order {VIEW.order_id[:8]} is confirmed"
 
 
 def test_the_abandoned_payment_mail_names_the_attempts_and_the_charge_key() -> None:
