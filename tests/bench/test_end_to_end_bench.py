@@ -26,5 +26,11 @@ def test_a_tiny_run_writes_positive_figures_and_a_chart(tmp_path: Path) -> None:
     cpu = {name: values[0] for name, *values in document["cpu_ms_per_order"]["rows"]}
     assert cpu["worker"] > 0
     assert cpu["intake"] > 0
+    # The floor: the no-op chain's CPU and what the stand-ins spent on the order's work.
+    stand_ins = cpu["moto"] + cpu["smtp sink"] + cpu["payment sandbox"]
+    assert stand_ins > 0
+    assert figures["floor CPU ms/order"] == pytest.approx(
+        figures["no-op CPU ms/chain"] + stand_ins, abs=0.1
+    )
     assert document["facts"]["Celery tasks per order (from its follow-up rows)"] == "6"
     assert (tmp_path / "end_to_end.png").stat().st_size > 0
