@@ -21,7 +21,7 @@ from tests.chaos.hooksink import HookSink, subscribe
 from tests.chaos.observe import Observer
 from tests.chaos.plan import Plan, make_plan
 from tests.chaos.processes import Watchman
-from tests.chaos.rest import Rest, wait_for_rest
+from tests.chaos.rest import Rest, telling, wait_for_rest
 from tests.chaos.scorecard import Scorecard, judge
 from tests.chaos.stack import Stack, running_stack
 
@@ -98,9 +98,8 @@ def _drive(
     try:
         since = _stop_placing_and_faults(plan, started, threads, clients, faults)
         say(f"placing done, faults over at {since - started:.0f} s: waiting for rest ...")
-        rest = wait_for_rest(
-            lambda: observer.snapshot(follow.pending()), since, since + options.recovery_deadline
-        )
+        look = telling(lambda: observer.snapshot(follow.pending()), since, say)
+        rest = wait_for_rest(look, since, since + options.recovery_deadline)
         follow.stopping.set()
         threads["follow"].join(JOIN_SECONDS)
         facts = _facts(observer, plan, clients, follow, seeded, rest, watchman)

@@ -14,6 +14,8 @@ CONFIRM_SECONDS = 5.0
 POLL_SECONDS = 1.0
 # At the deadline: how far back to count status changes, to tell a slow drain from a stall.
 DRAINING_WINDOW = 15.0
+# While waiting: how often to say what still keeps the system from rest.
+TELL_EVERY_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -106,3 +108,26 @@ def wait_for_rest(
             draining = f"{recent} status changes in the last {DRAINING_WINDOW:.0f} s"
             return Rest(None, (*(reasons or ["still changing"]), draining))
         time.sleep(poll)
+
+
+def telling(
+    observe: Callable[[], Snapshot],
+    since: float,
+    say: Callable[[str], None],
+    every: float = TELL_EVERY_SECONDS,
+    clock: Callable[[], float] = time.monotonic,
+) -> Callable[[], Snapshot]:
+    """`observe`, saying at most every `every` seconds what still keeps the system from rest,
+    so a run's log shows where a long recovery went."""
+    told = since
+
+    def look() -> Snapshot:
+        nonlocal told
+        snapshot = observe()
+        now = clock()
+        if now - told >= every and (reasons := unsettled(snapshot)):
+            say(f"{now - since:.0f} s after the faults: {'; '.join(reasons)}")
+            told = now
+        return snapshot
+
+    return look
