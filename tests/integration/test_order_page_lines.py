@@ -1,5 +1,6 @@
-"""The order page's line forms: cancel units of a line and come back to the page saying so;
-the same form sent twice cancels once; refusals say why without a 5xx."""
+"""The order page of a paid order: its line forms cancel units of a line and come back to the
+page saying so; the same form sent twice cancels once; refusals say why without a 5xx. Its
+timeline tells an authorisation from money taken."""
 
 from __future__ import annotations
 
@@ -35,6 +36,18 @@ def form_key(html: str, line_no: int) -> str:
 def done_of(response: object) -> str:
     location = response.headers["Location"]  # type: ignore[attr-defined]
     return str(parse_qs(urlsplit(location).query)["done"][0])
+
+
+def test_the_timeline_of_an_order_whose_card_is_only_authorised_says_no_money_was_received(
+    client: FlaskClient, context: Context
+) -> None:
+    assert context.settings.payment_capture == "at_shipment"
+    order = paid(client, context, [(1500, 1)])
+
+    html = page_of(client, order, access_of(context, order))
+
+    assert "Payment confirmed" in html
+    assert "Payment received" not in html
 
 
 def test_a_line_form_cancels_its_units_and_a_resend_cancels_nothing_more(
