@@ -36,6 +36,7 @@ from models.services.ship import ship_order
 from models.services.ship_part import ship_part
 from models.store.errors import TRANSIENT_DB_ERRORS
 from workers.app import app
+from workers.broker_loss import send_again_if_lost
 from workers.metrics import allocation_decided
 from workers.step_task import StepTask, tell_operations
 
@@ -148,8 +149,10 @@ def alert_low_stock(alert_id: int) -> bool:
 
 @app.task(name="fulfillment.relay_outbox", **RETRY)
 def relay_outbox() -> int:
-    """Publish every follow-up due and not done: the guarantee behind publishing after commit."""
+    """Publish every follow-up due and not done: the guarantee behind publishing after commit.
+    Tasks the broker lost with its queues are due at once (workers/broker_loss.py)."""
     ctx = get_context()
+    send_again_if_lost(ctx.settings, ctx.work.sessions)
     return relay(
         ctx.work.sessions,
         ctx.relay_publisher,

@@ -5,7 +5,8 @@ A follow-up is either a task for the workers (`TASK`) or a message for the SQS o
 committed publishes it right away when it can (an optimisation); the relay publishes every
 row that is due and not done (the guarantee). A task row stays pending until the task has
 run to an outcome, so a task lost with the broker's memory is published again once its
-lease runs out; every task is idempotent, so a second run changes nothing.
+lease runs out, or at once when the broker is seen to have lost its queues
+(`bring_forward_published`); every task is idempotent, so a second run changes nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, true, update
+from sqlalchemy import ColumnElement, Interval, literal, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -207,6 +208,30 @@ def claim_due(
         (FollowUp(row_id, topic, payload, attempts) for row_id, topic, payload, attempts in rows),
         key=lambda f: f.id,
     )
+
+
+def bring_forward_published(session: Session, *, lease_seconds: float) -> int:
+    """Make due now the tasks published within their lease and not done: the broker they went
+    to lost its queues, so they wait for nothing. How many rows came forward.
+
+    A retry whose backoff ends within its lease comes forward too: one try sooner, which a
+    step takes like any retry. Longer backoffs, and rows never published, keep their time.
+    """
+    now = utcnow()
+    moved = session.execute(
+        update(Outbox)
+        .where(
+            PENDING,
+            Outbox.topic == TASK,
+            Outbox.due_at > now,
+            Outbox.published_at.is_not(None),
+            Outbox.due_at
+            <= Outbox.published_at + literal(timedelta(seconds=lease_seconds), Interval()),
+        )
+        .values(due_at=now)
+        .returning(Outbox.id)
+    ).all()
+    return len(moved)
 
 
 def mail(session: Session, order_id: uuid.UUID, kind: str) -> None:

@@ -25,3 +25,9 @@ def hold(folder: str, name: str, seconds: float) -> None:
     _note(folder, f"{name}.started")
     time.sleep(seconds)
     _note(folder, f"{name}.done")
+
+
+@app.task(name="tests.mark_row")
+def mark_row(folder: str, name: str, follow_up: int | None = None) -> None:
+    """`mark`, as the relay publishes an outbox row's task (with the row's id)."""
+    _note(folder, name)

@@ -15,17 +15,20 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import redis
 from celery import Celery
 from celery.utils.nodenames import host_format
 from kombu import pools
+from psycopg.types.json import Jsonb
 
 from devstack.commands import app_commands
-from devstack.postgres import fresh_database
+from devstack.postgres import fresh_database, plain_url
 from devstack.processes import REPO_ROOT, free_port, log_tail, spawn, stop_group
 from devstack.services import RunningService, start_redis
 from settings import Settings, as_environment, child_environment
@@ -38,6 +41,13 @@ HOLD_SECONDS = 3.0
 DEADLINE_SECONDS = 30.0
 # Beat sends it every few seconds here; the general worker takes it.
 PERIODIC = "fulfillment.retry_backorders"
+# As the relay leaves a row it has just published: due again only when its lease ends.
+LEASED_ROW = """INSERT INTO outbox (topic, message_key, payload, dedupe_key, created_at, due_at,
+attempts, published_at) VALUES ('task', %s, %s, %s, now(), now() + %s, 1, now())"""
+# Far beyond the deadline: a task published before a restart must not wait for its lease.
+LEASE_SECONDS = 600.0
+# Relay rounds (2 s each) that leave a leased row alone while the broker keeps its data.
+QUIET_SECONDS = 5.0
 
 
 @dataclass
@@ -89,6 +99,7 @@ class Stack:
     prefix: str
     folder: Path
     processes: dict[str, subprocess.Popen[bytes]]
+    database: str
 
     @contextlib.contextmanager
     def client(self) -> Iterator[Celery]:
@@ -108,6 +119,12 @@ class Stack:
             client.send_task(
                 task, args=[str(self.folder), *args], queue=queue_name(self.prefix, queue)
             )
+
+    def published_and_leased(self, name: str) -> None:
+        """An outbox row whose task the relay published just now, leased for LEASE_SECONDS."""
+        payload = Jsonb({"task": "tests.mark_row", "args": [str(self.folder), name]})
+        with psycopg.connect(plain_url(self.database), autocommit=True) as db:
+            db.execute(LEASED_ROW, (name, payload, name, timedelta(seconds=LEASE_SECONDS)))
 
     def runs(self, name: str) -> int:
         """How often the test task called `name` has run (or started, or finished)."""
@@ -190,6 +207,7 @@ def stack(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
                 # Fewer periodic tasks than the test default, so the general worker has room.
                 "backorder_retry_interval": 3.0,
                 "low_stock_sweep_interval": 3.0,
+                "follow_up_lease_seconds": LEASE_SECONDS,
             }
         )
         env = child_environment(as_environment(own) | {"PYTHONUNBUFFERED": "1"})
@@ -200,7 +218,7 @@ def stack(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
             argv = [*commands[name], *extra]
             processes[name] = spawn(argv, folder / f"{name}.log", env=env, cwd=REPO_ROOT)
         cleanup.callback(stop_together, list(processes.values()))
-        ready = Stack(broker, own.celery_queue_prefix, folder, processes)
+        ready = Stack(broker, own.celery_queue_prefix, folder, processes, database)
         ready.new_work_runs_on_both_workers("at-start")
         ready.wait_for(lambda: ready.periodic_runs() > 0, "beat's periodic task ran")
         yield ready
@@ -231,3 +249,15 @@ def test_no_task_in_flight_is_lost_when_the_connection_drops(stack: Stack) -> No
     # Redis kept the unacknowledged tasks: each was acked after all, or put back and run again,
     # rather than left for the visibility timeout (an hour) to bring back.
     stack.wait_for(lambda: stack.broker.unacknowledged() == 0, "no task left unacknowledged")
+
+
+def test_a_task_the_broker_lost_with_its_queues_runs_again_without_waiting_for_its_lease(
+    stack: Stack,
+) -> None:
+    stack.published_and_leased("leased")
+    time.sleep(QUIET_SECONDS)
+    assert stack.runs("leased") == 0  # while Redis keeps its data, the lease stands
+
+    stack.broker.restart(signal.SIGKILL)
+
+    stack.wait_for(lambda: stack.runs("leased"), "the task lost with the broker ran again")
