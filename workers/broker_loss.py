@@ -7,6 +7,7 @@ makes that wait a relay round instead. The relay keeps a marker key in the broke
 that lost its data lost the marker too, so the relay's next `SET NX` succeeds, and every
 task published within its lease is made due now. Running a task twice changes nothing, so
 a marker lost for another reason (an eviction, a `FLUSHALL`) costs one round of re-sends.
+Should that update fail once the marker is set, nothing is lost: the leases still run out.
 """
 
 from __future__ import annotations
