@@ -3,6 +3,7 @@ and the statements the workers' engine sends."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,10 +21,10 @@ from tests.factories import NEWARK, add_product, add_warehouse
 from tests.integration.stripe_support import NO_FAULTS, served_sandbox, set_faults
 
 
-@pytest.fixture
-def statements(context: Context) -> Iterator[list[str]]:
-    """Every statement the workers' engine sends while the test runs, in order."""
-    engine = context.work.sessions.kw["bind"]
+@contextlib.contextmanager
+def recorded_statements(sessions: sessionmaker[Session]) -> Iterator[list[str]]:
+    """Every statement the engine behind `sessions` sends inside the block, in order."""
+    engine = sessions.kw["bind"]
     assert isinstance(engine, Engine)
     sent: list[str] = []
 
@@ -31,8 +32,17 @@ def statements(context: Context) -> Iterator[list[str]]:
         sent.append(" ".join(str(args[2]).split()))
 
     event.listen(engine, "before_cursor_execute", record)
-    yield sent
-    event.remove(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def statements(context: Context) -> Iterator[list[str]]:
+    """Every statement the workers' engine sends while the test runs, in order."""
+    with recorded_statements(context.work.sessions) as sent:
+        yield sent
 
 
 # What `product` costs, in minor units.

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, event, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.domain.clock import utcnow
@@ -20,22 +20,14 @@ from models.tables.idempotency import IdempotencyKey
 from models.tables.orders import Order, OrderEvent, OrderLine
 from models.tables.outbox import Outbox
 from tests.factories import add_product, order_body, stored_key
-from tests.integration.conftest import PRODUCT_PRICE
+from tests.integration.conftest import PRODUCT_PRICE, recorded_statements
 
 
 @pytest.fixture
 def statements(sessions: sessionmaker[Session]) -> Iterator[list[str]]:
     """Every statement the engine sends while the test runs, in order."""
-    engine = sessions.kw["bind"]
-    assert isinstance(engine, Engine)
-    sent: list[str] = []
-
-    def record(*args: Any) -> None:
-        sent.append(" ".join(str(args[2]).split()))
-
-    event.listen(engine, "before_cursor_execute", record)
-    yield sent
-    event.remove(engine, "before_cursor_execute", record)
+    with recorded_statements(sessions) as sent:
+        yield sent
 
 
 def post(client: FlaskClient, body: Any, key: str) -> Any:
