@@ -65,13 +65,14 @@ def cpu_ms(peak: Peak) -> dict[str, float]:
 def row(run: WorkerRun) -> list[Any]:
     """One line of the main table."""
     ours = [run.workers, round(run.peak.rate, 2)]
-    total = round(cpu_ms(run.peak)[TOTAL], 1)
+    per_process = cpu_ms(run.peak)
+    total = round(per_process[TOTAL], 1)
     if run.latency is None or run.noop is None:
         return [*ours, *[NOT_MEASURED] * 9, total, NOT_MEASURED, NOT_MEASURED]
     chains = len(run.noop.peak.latencies)
     noop_rate = chains / run.noop.peak.seconds
     noop_cpu = 1000 * sum(run.noop.cpu.values()) / chains
-    stand_ins = sum(cpu_ms(run.peak)[name] for name in STAND_INS)
+    stand_ins = sum(per_process[name] for name in STAND_INS)
     return [
         *ours,
         round(percentile(run.latency.to_emailed, 50), 3),
