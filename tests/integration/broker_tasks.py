@@ -14,8 +14,8 @@ def _note(folder: str, name: str) -> None:
 
 
 @app.task(name="tests.mark")
-def mark(folder: str, name: str) -> None:
-    """Note one run of `name` in `folder`."""
+def mark(folder: str, name: str, follow_up: int | None = None) -> None:
+    """Note one run of `name` in `folder` (sent by the relay too, with the outbox row's id)."""
     _note(folder, name)
 
 
@@ -25,9 +25,3 @@ def hold(folder: str, name: str, seconds: float) -> None:
     _note(folder, f"{name}.started")
     time.sleep(seconds)
     _note(folder, f"{name}.done")
-
-
-@app.task(name="tests.mark_row")
-def mark_row(folder: str, name: str, follow_up: int | None = None) -> None:
-    """`mark`, as the relay publishes an outbox row's task (with the row's id)."""
-    _note(folder, name)

@@ -122,7 +122,7 @@ class Stack:
 
     def published_and_leased(self, name: str) -> None:
         """An outbox row whose task the relay published just now, leased for LEASE_SECONDS."""
-        payload = Jsonb({"task": "tests.mark_row", "args": [str(self.folder), name]})
+        payload = Jsonb({"task": "tests.mark", "args": [str(self.folder), name]})
         with psycopg.connect(plain_url(self.database), autocommit=True) as db:
             db.execute(LEASED_ROW, (name, payload, name, timedelta(seconds=LEASE_SECONDS)))
 
